@@ -1,0 +1,53 @@
+# Realtime Voting: every target works on a fresh clone (it installs what is missing).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install services stop status run test lint format bench
+
+help:
+	@echo "make run       set up, start PostgreSQL + Kafka, Dagster and the dashboard"
+	@echo "make test      set up, start the services, lint, run the whole test suite"
+	@echo "make services  start the local PostgreSQL and Kafka (make stop stops them)"
+	@echo "make bench     run every benchmark and print its figures"
+
+$(STAMP): pyproject.toml
+	@bash stack/prereqs.sh python
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+services: $(STAMP)
+	@bash stack/prereqs.sh services
+	@$(BIN)/python stack/localstack.py start
+
+stop:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python stack/localstack.py stop; else $(PYTHON) stack/localstack.py stop; fi
+
+status: $(STAMP)
+	@$(BIN)/python stack/localstack.py status
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint services
+	@bash stack/prereqs.sh browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+run: services
+	@$(BIN)/python stack/run.py
+
+bench: services
+	@set -e; for name in $$(ls benchmarks/*.py | xargs -n1 basename | sed 's/\.py$$//' | grep -v -E '^(__init__|_.*)$$'); do \
+		echo "== benchmarks.$$name"; $(BIN)/python -m benchmarks.$$name; done

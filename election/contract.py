@@ -1,0 +1,84 @@
+"""The public contract: topic names, message fields, rejection reasons, lifecycle states.
+
+These names are relied on by other programs (dashboard, tests, outside consumers);
+see shared/DESIGN.md. Change them only through an issue.
+"""
+
+from __future__ import annotations
+
+# --- Kafka topics -------------------------------------------------------------------------
+VOTES_TOPIC = "votes_topic"
+VOTES_PER_CANDIDATE_TOPIC = "aggregated_votes_per_candidate"
+TURNOUT_BY_LOCATION_TOPIC = "aggregated_turnout_by_location"
+VOTES_PER_STATE_TOPIC = "aggregated_votes_per_state"
+REJECTED_VOTES_TOPIC = "rejected_votes"
+# Race calls are published too (issue 7); keyed by `address_state`, "*" for the whole race.
+RACE_CALLS_TOPIC = "race_calls"
+
+RESULT_TOPICS = (
+    VOTES_PER_CANDIDATE_TOPIC,
+    TURNOUT_BY_LOCATION_TOPIC,
+    VOTES_PER_STATE_TOPIC,
+)
+# Compacted: the latest message per key is the current value.
+COMPACTED_TOPICS = (*RESULT_TOPICS, REJECTED_VOTES_TOPIC, RACE_CALLS_TOPIC)
+
+# --- Message fields -----------------------------------------------------------------------
+BALLOT_FIELDS = ("vote_id", "voter_id", "candidate_id", "voting_time")
+
+CANDIDATE_RESULT_FIELDS = (
+    "candidate_id",
+    "candidate_name",
+    "party_affiliation",
+    "photo_url",
+    "total_votes",
+    "updated_at",
+)
+TURNOUT_RESULT_FIELDS = (
+    "address_state",
+    "total_votes",
+    "registered_voters",
+    "turnout_pct",
+    "updated_at",
+)
+STATE_RESULT_FIELDS = (
+    "address_state",
+    "candidate_id",
+    "candidate_name",
+    "party_affiliation",
+    "total_votes",
+    "updated_at",
+)
+REJECTION_FIELDS = ("vote_id", "reason", "detail", "raw", "detected_at")
+
+
+def state_result_key(address_state: str, candidate_id: str) -> str:
+    """Key of a message on aggregated_votes_per_state."""
+    return f"{address_state}|{candidate_id}"
+
+
+# --- Rejection reasons, in the order a ballot is checked ----------------------------------
+MALFORMED = "malformed"
+UNKNOWN_VOTER = "unknown_voter"
+UNKNOWN_CANDIDATE = "unknown_candidate"
+POLLS_CLOSED = "polls_closed"
+DUPLICATE = "duplicate"
+REJECTION_REASONS = (MALFORMED, UNKNOWN_VOTER, UNKNOWN_CANDIDATE, DUPLICATE, POLLS_CLOSED)
+
+# --- Election lifecycle -------------------------------------------------------------------
+REGISTRATION = "registration"
+OPEN = "open"
+CLOSED = "closed"
+CERTIFIED = "certified"
+LIFECYCLE = (REGISTRATION, OPEN, CLOSED, CERTIFIED)
+NEXT_STATUS = {REGISTRATION: OPEN, OPEN: CLOSED, CLOSED: CERTIFIED}
+
+# --- Dagster job and sensor names ---------------------------------------------------------
+REGISTRATION_JOB = "registration_job"
+OPEN_POLLS_JOB = "open_polls_job"
+CAST_VOTES_JOB = "cast_votes_job"
+LIVE_AGGREGATION_JOB = "live_aggregation_job"
+CLOSE_POLLS_JOB = "close_polls_job"
+CERTIFY_RESULTS_JOB = "certify_results_job"
+LIVE_VOTING_SENSOR = "live_voting_sensor"
+LIVE_AGGREGATION_SENSOR = "live_aggregation_sensor"

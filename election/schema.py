@@ -1,0 +1,110 @@
+"""The election database's tables, as DDL text (applied by whoever connects first).
+
+Idempotent: every statement can run again on an existing database.
+"""
+
+from __future__ import annotations
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS candidates (
+    candidate_id      text PRIMARY KEY,
+    candidate_name    text NOT NULL,
+    party_affiliation text NOT NULL,
+    biography         text,
+    campaign_platform text,
+    photo_url         text
+);
+
+CREATE TABLE IF NOT EXISTS voters (
+    voter_id            text PRIMARY KEY,
+    voter_name          text NOT NULL,
+    date_of_birth       date NOT NULL,
+    gender              text,
+    nationality         text,
+    registration_number text NOT NULL UNIQUE,
+    address_street      text,
+    address_city        text,
+    address_state       text NOT NULL,
+    address_country     text,
+    address_postcode    text,
+    email               text,
+    phone_number        text,
+    picture             text,
+    registered_age      integer
+);
+
+CREATE TABLE IF NOT EXISTS elections (
+    election_id     serial PRIMARY KEY,
+    name            text NOT NULL,
+    status          text NOT NULL DEFAULT 'registration'
+                    CHECK (status IN ('registration', 'open', 'closed', 'certified')),
+    polls_opened_at timestamptz,
+    polls_closed_at timestamptz,
+    certified_at    timestamptz
+);
+
+-- The accepted, anonymous ballots. No voter identity; cast_at is kept to the minute so
+-- that it cannot be matched against the poll book's exact times.
+CREATE TABLE IF NOT EXISTS ballots (
+    ballot_id     bigserial PRIMARY KEY,
+    candidate_id  text NOT NULL,
+    address_state text NOT NULL,
+    cast_at       timestamptz NOT NULL
+);
+
+-- The poll book: who has voted and when; no candidate.
+CREATE TABLE IF NOT EXISTS voter_turnout (
+    voter_id text PRIMARY KEY,
+    voted_at timestamptz NOT NULL
+);
+
+-- Every rejected message on votes_topic, by its offset, so every offset is accounted for.
+CREATE TABLE IF NOT EXISTS rejected_ballots (
+    topic_partition integer NOT NULL,
+    topic_offset    bigint  NOT NULL,
+    vote_id         text,
+    reason          text NOT NULL,
+    detail          text,
+    raw             text,
+    detected_at     timestamptz NOT NULL,
+    PRIMARY KEY (topic_partition, topic_offset)
+);
+
+-- Running totals, updated in the same transaction as the ledger.
+CREATE TABLE IF NOT EXISTS tally_by_candidate (
+    candidate_id text PRIMARY KEY,
+    total_votes  bigint NOT NULL,
+    updated_at   timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tally_by_state (
+    address_state text NOT NULL,
+    candidate_id  text NOT NULL,
+    total_votes   bigint NOT NULL,
+    updated_at    timestamptz NOT NULL,
+    PRIMARY KEY (address_state, candidate_id)
+);
+
+-- Which micro-batches of the live tally are committed: a replayed batch is skipped.
+-- counted + rejected per batch = messages read, so offsets are accounted for.
+CREATE TABLE IF NOT EXISTS tally_batches (
+    query_name   text   NOT NULL,
+    batch_id     bigint NOT NULL,
+    messages     bigint NOT NULL,
+    counted      bigint NOT NULL,
+    rejected     bigint NOT NULL,
+    end_offsets  jsonb,
+    committed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (query_name, batch_id)
+);
+
+-- Who did what to the election, and how it went.
+CREATE TABLE IF NOT EXISTS audit_log (
+    audit_id    bigserial PRIMARY KEY,
+    election_id integer,
+    at          timestamptz NOT NULL DEFAULT now(),
+    actor       text NOT NULL,
+    action      text NOT NULL,
+    outcome     text NOT NULL,
+    detail      jsonb
+);
+"""

@@ -1,0 +1,6 @@
+"""Connections to the election's services, as Dagster resources."""
+
+from election_assets.resources.kafka import KafkaResource
+from election_assets.resources.postgres import PostgresResource
+
+__all__ = ["KafkaResource", "PostgresResource"]

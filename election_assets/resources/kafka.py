@@ -1,0 +1,123 @@
+"""The ballot stream and the result topics (Apache Kafka)."""
+
+from __future__ import annotations
+
+import logging
+
+import dagster as dg
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from election_assets.resources.postgres import ServiceUnavailable
+
+_quiet = logging.getLogger("election.kafka.client")
+_quiet.addHandler(logging.NullHandler())
+_quiet.propagate = False
+
+
+class KafkaResource(dg.ConfigurableResource):
+    """The Kafka cluster; KAFKA_BOOTSTRAP_SERVERS names it."""
+
+    bootstrap_servers: str
+
+    def _base(self) -> dict:
+        return {"bootstrap.servers": self.bootstrap_servers, "logger": _quiet}
+
+    def admin(self) -> AdminClient:
+        return AdminClient(self._base())
+
+    def producer(self, **overrides) -> Producer:
+        """An idempotent, batching producer: acks=all, lz4, linger for throughput."""
+        config = {
+            **self._base(),
+            "enable.idempotence": True,
+            "acks": "all",
+            "compression.type": "lz4",
+            "linger.ms": 20,
+            "batch.size": 1_000_000,
+            "queue.buffering.max.messages": 2_000_000,
+            "queue.buffering.max.kbytes": 2_097_151,
+        }
+        config.update(overrides)
+        return Producer(config)
+
+    def consumer(self, **overrides) -> Consumer:
+        config = {
+            **self._base(),
+            "group.id": "election-reader",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+        config.update(overrides)
+        return Consumer(config)
+
+    def check(self, timeout: float = 5.0) -> None:
+        """Raise one clear line if the broker does not answer."""
+        try:
+            self.admin().list_topics(timeout=timeout)
+        except KafkaException as exc:
+            raise ServiceUnavailable(
+                f"Kafka at {self.bootstrap_servers} does not answer ({exc.args[0]}); "
+                "start it with `make services` or set KAFKA_BOOTSTRAP_SERVERS"
+            ) from exc
+
+    def ensure_topic(
+        self,
+        name: str,
+        partitions: int = 1,
+        replication: int = 1,
+        config: dict[str, str] | None = None,
+    ) -> bool:
+        """Create a topic if missing; True when it was created now."""
+        admin = self.admin()
+        self.check()
+        if name in admin.list_topics(timeout=10).topics:
+            return False
+        futures = admin.create_topics(
+            [
+                NewTopic(
+                    name,
+                    num_partitions=partitions,
+                    replication_factor=replication,
+                    config=config or {},
+                )
+            ]
+        )
+        try:
+            futures[name].result(timeout=30)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+            return False
+        return True
+
+    def delete_topics(self, names: list[str]) -> None:
+        admin = self.admin()
+        existing = set(admin.list_topics(timeout=10).topics)
+        doomed = [n for n in names if n in existing]
+        if not doomed:
+            return
+        for future in admin.delete_topics(doomed, operation_timeout=30).values():
+            try:
+                future.result(timeout=30)
+            except KafkaException as exc:
+                if "UNKNOWN_TOPIC" not in str(exc):
+                    raise
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        """The next offset to be written, per partition (empty if the topic is missing)."""
+        consumer = self.consumer(**{"group.id": "election-offsets"})
+        try:
+            metadata = consumer.list_topics(topic, timeout=10)
+            info = metadata.topics.get(topic)
+            if info is None or info.error is not None:
+                return {}
+            offsets = {}
+            for partition in info.partitions:
+                _low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=10
+                )
+                offsets[partition] = high
+            return offsets
+        finally:
+            consumer.close()

@@ -1,0 +1,182 @@
+"""The ground is real: the local PostgreSQL, Kafka and Spark answer, and the stack is idempotent."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_postgres_round_trip(scratch_database):
+    with psycopg.connect(scratch_database) as conn:
+        conn.execute("CREATE TABLE probe (id int PRIMARY KEY, name text)")
+        with conn.cursor().copy("COPY probe (id, name) FROM STDIN") as copy:
+            for i in range(1000):
+                copy.write_row((i, f"name-{i}"))
+        total, names = conn.execute("SELECT sum(id), count(DISTINCT name) FROM probe").fetchone()
+    assert total == sum(range(1000))
+    assert names == 1000
+
+
+def test_kafka_produce_consume_round_trip(bootstrap_servers, unique_name):
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin.create_topics([NewTopic(unique_name, 2, 1)])[unique_name].result(timeout=30)
+    producer = Producer({"bootstrap.servers": bootstrap_servers, "acks": "all"})
+    sent = {f"key-{i}": f"value-{i}" for i in range(100)}
+    for key, value in sent.items():
+        producer.produce(unique_name, key=key, value=value)
+    assert producer.flush(30) == 0
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": unique_name,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([unique_name])
+    received = {}
+    deadline = time.time() + 60
+    while len(received) < len(sent) and time.time() < deadline:
+        message = consumer.poll(1.0)
+        if message is not None and message.error() is None:
+            received[message.key().decode()] = message.value().decode()
+    consumer.close()
+    admin.delete_topics([unique_name])
+    assert received == sent
+
+
+@pytest.mark.spark
+def test_spark_reads_and_writes_kafka(bootstrap_servers, unique_name):
+    """A Spark session reads one topic through the connector and writes another."""
+    from pyspark.sql import SparkSession
+
+    jars = sorted(str(p) for p in (ROOT / ".stack" / "jars" / "spark").glob("*.jar"))
+    assert any("spark-sql-kafka" in j for j in jars), "run `make services` to resolve the jars"
+    source, sink = f"{unique_name}_in", f"{unique_name}_out"
+    producer = Producer({"bootstrap.servers": bootstrap_servers})
+    for i in range(50):
+        producer.produce(source, key=str(i), value=str(i * i))
+    producer.flush(30)
+
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("stack-probe")
+        .config("spark.jars", ",".join(jars))
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .getOrCreate()
+    )
+    try:
+        frame = (
+            spark.read.format("kafka")
+            .option("kafka.bootstrap.servers", bootstrap_servers)
+            .option("subscribe", source)
+            .option("startingOffsets", "earliest")
+            .load()
+        )
+        frame.selectExpr("key", "CAST(CAST(value AS STRING) AS INT) + 1 AS v").selectExpr(
+            "key", "CAST(v AS STRING) AS value"
+        ).write.format("kafka").option("kafka.bootstrap.servers", bootstrap_servers).option(
+            "topic", sink
+        ).save()
+        copied = (
+            spark.read.format("kafka")
+            .option("kafka.bootstrap.servers", bootstrap_servers)
+            .option("subscribe", sink)
+            .option("startingOffsets", "earliest")
+            .load()
+            .selectExpr("CAST(key AS STRING) AS k", "CAST(value AS STRING) AS v")
+            .collect()
+        )
+    finally:
+        spark.stop()
+    assert {row.k: int(row.v) for row in copied} == {str(i): i * i + 1 for i in range(50)}
+
+
+def test_services_twice_is_harmless(database_url, bootstrap_servers):
+    """Starting the running stack again changes nothing and succeeds quickly."""
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "stack" / "localstack.py"), "start"],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "already running" in result.stdout
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_taken_port_is_one_clear_line(tmp_path):
+    """A port in use is named, with the variable that moves it; no stack trace."""
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "stack" / "localstack.py"), "start"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={
+                "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+                "STACK_DIR": str(tmp_path / "stack"),
+                "DATABASE_URL": f"postgresql://postgres:postgres@localhost:{port}/voting",
+            },
+        )
+    assert result.returncode == 1
+    assert f"port {port}" in result.stderr and "DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_config_value_is_one_clear_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "stack" / "localstack.py"), "start"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "STACK_DIR": str(tmp_path / "stack"),
+            "KAFKA_BOOTSTRAP_SERVERS": "no-port-here",
+        },
+    )
+    assert result.returncode == 1
+    assert "KAFKA_BOOTSTRAP_SERVERS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_definitions_load():
+    from election_assets.definitions import defs
+
+    repository = defs.get_repository_def()
+    assert repository.get_all_jobs() is not None
+
+
+def test_workspace_validates():
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "definitions",
+            "validate",
+            "-w",
+            "workspace.yaml",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
