@@ -97,6 +97,47 @@ CREATE TABLE IF NOT EXISTS tally_batches (
     PRIMARY KEY (query_name, batch_id)
 );
 
+-- The vote generator's own record: each wave's slice of the ballot plan and how much of
+-- it is confirmed delivered, so a restart resumes without rescanning the topic.
+CREATE TABLE IF NOT EXISTS vote_waves (
+    wave         integer PRIMARY KEY,
+    run_id       text,
+    plan_seed    integer NOT NULL,
+    plan_start   bigint  NOT NULL,
+    plan_stop    bigint  NOT NULL,
+    plan_size    bigint  NOT NULL,
+    sent         bigint  NOT NULL DEFAULT 0,
+    status       text    NOT NULL,
+    target_rate  double precision,
+    started_at   timestamptz NOT NULL DEFAULT now(),
+    finished_at  timestamptz
+);
+
+-- Race calls: a race is called only when the runner-up could not catch up.
+CREATE TABLE IF NOT EXISTS race_calls (
+    scope           text PRIMARY KEY,          -- an address_state, or '*' for the whole race
+    leader          text,
+    runner_up       text,
+    leader_votes    bigint NOT NULL,
+    runner_up_votes bigint NOT NULL,
+    outstanding     bigint NOT NULL,
+    called          boolean NOT NULL,
+    final           boolean NOT NULL DEFAULT false,
+    called_at       timestamptz,
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+
+-- The certified result: per candidate (address_state '*') and per state and candidate.
+CREATE TABLE IF NOT EXISTS certified_results (
+    address_state     text   NOT NULL,
+    candidate_id      text   NOT NULL,
+    total_votes       bigint NOT NULL,
+    registered_voters bigint,
+    voters_voted      bigint,
+    certified_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (address_state, candidate_id)
+);
+
 -- Who did what to the election, and how it went.
 CREATE TABLE IF NOT EXISTS audit_log (
     audit_id    bigserial PRIMARY KEY,

@@ -7,24 +7,28 @@ import os
 import dagster as dg
 
 from election.settings import DEFAULTS
+from election_assets import registration, tally, voting
 from election_assets.resources import KafkaResource, PostgresResource
+from election_assets.resources.randomuser import RandomUserClient
 
 # The local default works without any configuration; the environment overrides it.
 for _name, _value in DEFAULTS.items():
     os.environ.setdefault(_name, _value)
 
-
-@dg.asset(group_name="registration", kinds={"postgres"})
-def election_database(postgres: PostgresResource) -> dg.MaterializeResult:
-    """The election database's tables (created if missing)."""
-    postgres.ensure_schema()
-    return dg.MaterializeResult(metadata={"database": postgres.safe_url})
-
-
 defs = dg.Definitions(
-    assets=[election_database],
+    assets=[registration.candidates, registration.voters, voting.votes_topic, tally.live_results],
+    asset_checks=[registration.voter_roll_checks, registration.candidate_checks],
+    jobs=[
+        registration.registration_job,
+        voting.open_polls_job,
+        voting.cast_votes_job,
+        voting.close_polls_job,
+        tally.live_aggregation_job,
+    ],
+    sensors=[voting.live_voting_sensor, tally.live_aggregation_sensor],
     resources={
         "postgres": PostgresResource(database_url=dg.EnvVar("DATABASE_URL")),
         "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("KAFKA_BOOTSTRAP_SERVERS")),
+        "randomuser": RandomUserClient(base_url=dg.EnvVar("RANDOMUSER_URL")),
     },
 )

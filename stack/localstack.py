@@ -268,7 +268,10 @@ def start_postgres(pg: Postgres) -> None:
         options = (
             f"-p {pg.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={PG_DIR} "
             "-c shared_buffers=512MB -c max_wal_size=4GB -c max_connections=200 "
-            "-c work_mem=64MB -c maintenance_work_mem=256MB"
+            "-c work_mem=64MB -c maintenance_work_mem=256MB "
+            # minimal WAL: a table created or truncated in the loading transaction skips the
+            # WAL, which makes re-registering a million voters about twice as fast
+            "-c wal_level=minimal -c max_wal_senders=0"
         )
         for path in (PG_DIR,):
             os.chown(path, uid, gid)

@@ -1,0 +1,196 @@
+"""The ballot as it travels on votes_topic: building, bulk-encoding and validating messages.
+
+Times are written as ISO-8601 UTC with microseconds and a "Z" suffix
+("2024-11-05T14:03:27.123456Z"); any ISO-8601 time with an offset is read back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from election import contract, ids
+
+# JSON strings must escape these; ids without them can be pasted between quotes as they are.
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
+_TWO_DIGITS = np.array([list(f"{k:02d}".encode()) for k in range(100)], dtype=np.uint8)
+
+
+class BallotError(ValueError):
+    """A message on votes_topic that is not a well-formed ballot."""
+
+    def __init__(self, reason: str, detail: str, vote_id: str | None = None):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.vote_id = vote_id  # when the message carried one, for the rejection's key
+
+
+def utc_iso(moment: dt.datetime) -> str:
+    """A moment as the contract writes it: ISO-8601 UTC, microseconds, "Z". Naive means UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utc_iso_many(moments: np.ndarray) -> np.ndarray:
+    """Many moments (numpy datetime64, UTC) written as utc_iso writes one, built in bulk."""
+    micros = np.asarray(moments, dtype="datetime64[us]").astype(np.int64)
+    days, rest = np.divmod(micros, 86_400_000_000)
+    first_day = int(days.min()) if len(days) else 0
+    dates = [
+        f"{np.datetime64(d, 'D')}T" for d in range(first_day, int(days.max(initial=first_day)) + 1)
+    ]
+    if any(len(d) != 11 for d in dates):
+        raise ValueError("voting times must fall between the years 1000 and 9999")
+    chars = np.empty((len(micros), 27), dtype=np.uint8)  # 2024-11-05T14:03:27.123456Z
+    chars[:, :11] = np.frombuffer("".join(dates).encode(), np.uint8).reshape(-1, 11)[
+        days - first_day
+    ]
+    hours, rest = np.divmod(rest, 3_600_000_000)
+    minutes, rest = np.divmod(rest, 60_000_000)
+    seconds, micro = np.divmod(rest, 1_000_000)
+    for column, two_digits in (
+        (11, hours),
+        (14, minutes),
+        (17, seconds),
+        (20, micro // 10_000),
+        (22, micro // 100 % 100),
+        (24, micro % 100),
+    ):
+        chars[:, column : column + 2] = _TWO_DIGITS[two_digits]
+    chars[:, [13, 16]] = ord(":")
+    chars[:, 19] = ord(".")
+    chars[:, 26] = ord("Z")
+    return ids.numpy_strings(chars)
+
+
+def parse_time(text: str) -> dt.datetime:
+    """An ISO-8601 time as an aware UTC datetime; a time without an offset is taken as UTC."""
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"  # fromisoformat before Python 3.11 does not read "Z"
+    moment = dt.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def ballot_message(
+    vote_id: str, voter_id: str, candidate_id: str, voting_time: dt.datetime
+) -> dict:
+    """One ballot with exactly the contract's fields (contract.BALLOT_FIELDS)."""
+    return {
+        "vote_id": vote_id,
+        "voter_id": voter_id,
+        "candidate_id": candidate_id,
+        "voting_time": utc_iso(voting_time),
+    }
+
+
+def encode_ballots(
+    vote_ids, voter_ids, candidate_ids, voting_time_iso: str | Sequence[str]
+) -> list[bytes]:
+    """Many ballots as UTF-8 JSON message values, in order; one voting time for all, or one each.
+
+    Ids are pasted between quotes, several times faster than json.dumps per ballot; a batch
+    holding any text that JSON must escape (quote, backslash, control character) goes through
+    json.dumps instead, so the output is always valid JSON.
+    """
+    vote_ids, voter_ids, candidate_ids = (
+        _strings(vote_ids),
+        _strings(voter_ids),
+        _strings(candidate_ids),
+    )
+    if not len(vote_ids) == len(voter_ids) == len(candidate_ids):
+        raise ValueError(
+            f"{len(vote_ids)} vote ids, {len(voter_ids)} voter ids and "
+            f"{len(candidate_ids)} candidate ids: one of each per ballot"
+        )
+    one_time = isinstance(voting_time_iso, str)
+    times = [voting_time_iso] if one_time else _strings(voting_time_iso)
+    if not one_time and len(times) != len(vote_ids):
+        raise ValueError(f"{len(times)} voting times for {len(vote_ids)} ballots")
+    if all(map(_json_safe, (vote_ids, voter_ids, candidate_ids, times))):
+        if one_time:
+            t = voting_time_iso
+            return [
+                f'{{"vote_id":"{v}","voter_id":"{u}","candidate_id":"{c}","voting_time":"{t}"}}'.encode()
+                for v, u, c in zip(vote_ids, voter_ids, candidate_ids, strict=True)
+            ]
+        return [
+            f'{{"vote_id":"{v}","voter_id":"{u}","candidate_id":"{c}","voting_time":"{t}"}}'.encode()
+            for v, u, c, t in zip(vote_ids, voter_ids, candidate_ids, times, strict=True)
+        ]
+    if one_time:
+        times = [voting_time_iso] * len(vote_ids)
+    return [
+        json.dumps(
+            dict(zip(contract.BALLOT_FIELDS, row, strict=True)),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        for row in zip(vote_ids, voter_ids, candidate_ids, times, strict=True)
+    ]
+
+
+def parse_ballot(raw: bytes | str | None) -> dict:
+    """A ballot read from votes_topic: the contract's fields, voting_time as an aware UTC datetime.
+
+    Raises BallotError (reason "malformed") for anything that is not a well-formed ballot: no
+    value, not UTF-8 JSON, not an object, a field missing, empty or not a string, or a voting
+    time that is not ISO-8601. Extra fields are ignored.
+    """
+    if raw is None:
+        raise BallotError(contract.MALFORMED, "message has no value")
+    try:
+        message = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BallotError(contract.MALFORMED, f"not JSON: {error}") from None
+    if not isinstance(message, dict):
+        raise BallotError(contract.MALFORMED, f"not a JSON object but {type(message).__name__}")
+    vote_id = message.get("vote_id")
+    vote_id = vote_id if isinstance(vote_id, str) and vote_id else None
+    ballot = {}
+    for field in contract.BALLOT_FIELDS:
+        value = message.get(field)
+        if value is None:
+            raise BallotError(contract.MALFORMED, f"missing field {field!r}", vote_id)
+        if not isinstance(value, str):
+            raise BallotError(contract.MALFORMED, f"field {field!r} is not a string", vote_id)
+        if value == "":
+            raise BallotError(contract.MALFORMED, f"field {field!r} is empty", vote_id)
+        ballot[field] = value
+    try:
+        ballot["voting_time"] = parse_time(ballot["voting_time"])
+    except ValueError:
+        raise BallotError(
+            contract.MALFORMED,
+            f"voting_time {ballot['voting_time']!r} is not an ISO-8601 time",
+            vote_id,
+        ) from None
+    return ballot
+
+
+def _json_safe(texts: list[str]) -> bool:
+    """Whether every text can stand between JSON quotes as it is (str.join also rejects non-str)."""
+    joined = "".join(texts)
+    if '"' in joined or "\\" in joined:
+        return False
+    if joined.isascii():  # the common case, checked in bulk rather than by a regex
+        return not (np.frombuffer(joined.encode("ascii"), dtype=np.uint8) < 0x20).any()
+    return not _NEEDS_ESCAPE.search(joined)
+
+
+def _strings(values) -> list[str]:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.to_pylist()
+    if isinstance(values, np.ndarray):
+        return values.tolist()
+    return list(values)

@@ -1,0 +1,84 @@
+"""Race calls: a race is called for its leader only once the runner-up can no longer catch up.
+
+"Catch up" is taken at its most generous: every registered voter who has not yet voted votes
+for the runner-up. A possible tie is not a call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class RaceCall:
+    """The state of one race: who leads, by how much, how many votes could still come."""
+
+    leader: str | None
+    runner_up: str | None
+    leader_votes: int
+    runner_up_votes: int
+    margin: int
+    outstanding: int  # registered voters who have not voted yet
+    called: bool
+
+    def to_dict(self) -> dict:
+        """JSON-safe form, for the race_calls topic and the audit trail."""
+        return asdict(self)
+
+
+def call_race(totals: Mapping[str, int], outstanding: int) -> RaceCall:
+    """Call a race from its totals per candidate and the votes still outstanding.
+
+    Called only when margin > outstanding, with at least two candidates and some votes. Equal
+    totals are ordered by candidate id, so a tied leader is stable, and never called.
+    """
+    if outstanding < 0:
+        raise ValueError(f"outstanding votes cannot be negative ({outstanding})")
+    if any(votes < 0 for votes in totals.values()):
+        raise ValueError(f"vote totals cannot be negative: {dict(totals)}")
+    standing = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    if not standing or standing[0][1] == 0:
+        return RaceCall(None, None, 0, 0, 0, int(outstanding), False)
+    leader, leader_votes = standing[0]
+    if len(standing) == 1:
+        return RaceCall(
+            leader, None, int(leader_votes), 0, int(leader_votes), int(outstanding), False
+        )
+    runner_up, runner_up_votes = standing[1]
+    margin = int(leader_votes - runner_up_votes)
+    return RaceCall(
+        leader,
+        runner_up,
+        int(leader_votes),
+        int(runner_up_votes),
+        margin,
+        int(outstanding),
+        called=margin > outstanding,
+    )
+
+
+def call_states(
+    per_state: Mapping[tuple[str, str], int],
+    registered_by_state: Mapping[str, int],
+    voted_by_state: Mapping[str, int],
+    candidates: Iterable[str] | None = None,
+) -> dict[str, RaceCall]:
+    """Call each state's race; every registered state gets a RaceCall, called or not.
+
+    `candidates` are all those on the ballot (default: every candidate with a vote anywhere),
+    so a candidate without votes in a state still stands there as a runner-up at zero.
+    """
+    on_ballot = list(
+        dict.fromkeys(candidates if candidates is not None else (c for _, c in per_state))
+    )
+    states = dict.fromkeys([*registered_by_state, *voted_by_state, *(s for s, _ in per_state)])
+    calls = {}
+    for state in sorted(states):
+        registered = registered_by_state.get(state, 0)
+        voted = voted_by_state.get(state, 0)
+        if voted > registered:
+            raise ValueError(f"{state}: {voted} voted but only {registered} are registered")
+        totals = {candidate: per_state.get((state, candidate), 0) for candidate in on_ballot}
+        calls[state] = call_race(totals, registered - voted)
+    return calls

@@ -1,0 +1,124 @@
+"""The election's lifecycle in the `elections` table, with every change in the audit log.
+
+registration -> open -> closed -> certified, and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from election import contract
+
+# Tables that hold one election's ballots; emptied when a new election starts.
+LEDGER_TABLES = (
+    "ballots",
+    "voter_turnout",
+    "rejected_ballots",
+    "tally_by_candidate",
+    "tally_by_state",
+    "tally_batches",
+    "vote_waves",
+    "race_calls",
+    "certified_results",
+)
+
+
+class LifecycleError(Exception):
+    """A lifecycle change that the rules do not allow; the message says why."""
+
+
+@dataclass(frozen=True)
+class Election:
+    election_id: int
+    name: str
+    status: str
+    polls_opened_at: datetime | None
+    polls_closed_at: datetime | None
+    certified_at: datetime | None
+
+
+def current_election(conn: psycopg.Connection) -> Election | None:
+    """The newest election, or None before any registration."""
+    row = conn.execute(
+        "SELECT election_id, name, status, polls_opened_at, polls_closed_at, certified_at "
+        "FROM elections ORDER BY election_id DESC LIMIT 1"
+    ).fetchone()
+    return Election(*row) if row else None
+
+
+def audit(
+    conn: psycopg.Connection,
+    election_id: int | None,
+    actor: str,
+    action: str,
+    outcome: str,
+    detail: dict | None = None,
+) -> None:
+    """Record who did what to the election, and how it went."""
+    conn.execute(
+        "INSERT INTO audit_log (election_id, actor, action, outcome, detail) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        (election_id, actor, action, outcome, json.dumps(detail or {}, default=str)),
+    )
+
+
+def election_for_registration(conn: psycopg.Connection, actor: str, name: str) -> Election:
+    """The election whose roll may be (re)registered; starts a new one after a certified one."""
+    election = current_election(conn)
+    if election is not None and election.status == contract.REGISTRATION:
+        return election
+    if election is not None and election.status in (contract.OPEN, contract.CLOSED):
+        raise LifecycleError(
+            f"election {election.election_id} is {election.status}: the roll is frozen until "
+            "it is certified (run close_polls_job and certify_results_job first)"
+        )
+    for table in LEDGER_TABLES:
+        conn.execute(f"TRUNCATE {table}")  # table names are our own constants
+    row = conn.execute(
+        "INSERT INTO elections (name, status) VALUES (%s, %s) RETURNING election_id",
+        (name, contract.REGISTRATION),
+    ).fetchone()
+    audit(conn, row[0], actor, "start_election", "ok", {"name": name})
+    return current_election(conn)
+
+
+def transition(conn: psycopg.Connection, to_status: str, actor: str) -> Election:
+    """Move the current election one step along its lifecycle, or raise LifecycleError."""
+    election = current_election(conn)
+    if election is None:
+        raise LifecycleError("no election is registered yet: run registration_job first")
+    # lock the row so two jobs cannot both open (or close) the same election
+    conn.execute(
+        "SELECT 1 FROM elections WHERE election_id = %s FOR UPDATE", (election.election_id,)
+    )
+    election = current_election(conn)
+    expected = contract.NEXT_STATUS.get(election.status)
+    if expected != to_status:
+        audit(
+            conn,
+            election.election_id,
+            actor,
+            f"to_{to_status}",
+            "refused",
+            {"status": election.status},
+        )
+        conn.commit()
+        raise LifecycleError(
+            f"election {election.election_id} is {election.status}; it cannot become "
+            f"{to_status} (the lifecycle is registration -> open -> closed -> certified)"
+        )
+    column = {
+        contract.OPEN: "polls_opened_at",
+        contract.CLOSED: "polls_closed_at",
+        contract.CERTIFIED: "certified_at",
+    }[to_status]
+    conn.execute(
+        f"UPDATE elections SET status = %s, {column} = now() WHERE election_id = %s",
+        (to_status, election.election_id),
+    )
+    audit(conn, election.election_id, actor, f"to_{to_status}", "ok", {"from": election.status})
+    return current_election(conn)

@@ -1,0 +1,394 @@
+"""Registration: the candidates and the voter roll, loaded into PostgreSQL with COPY."""
+
+import io
+from datetime import UTC, date, datetime
+
+import dagster as dg
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from psycopg import sql
+
+from election import contract, roll
+from election_assets import lifecycle
+from election_assets.resources import PostgresResource
+from election_assets.resources.randomuser import RandomUserClient, RandomUserError
+
+SOURCES = ("auto", "randomuser", "offline")
+
+CHECK_VOTER_IDS = "voter_ids_unique_and_present"
+CHECK_VOTERS_ADULT = "every_voter_adult_on_election_day"
+CHECK_VOTER_STATES = "every_voter_has_a_state"
+CHECK_CANDIDATE_IDS = "candidate_ids_unique_and_present"
+CHECK_TWO_CANDIDATES = "at_least_two_candidates"
+CHECK_DISTINCT_PARTIES = "one_candidate_per_party"
+
+
+class RosterConfig(dg.Config):
+    """Who to register, and from where."""
+
+    count: int
+    seed: int = 42
+    nationality: str = "us"
+    source: str = "auto"  # auto: the API, falling back to offline when it cannot be reached
+
+
+class CandidatesConfig(RosterConfig):
+    count: int = 3
+
+
+class VotersConfig(RosterConfig):
+    count: int = 10_000
+
+
+def fetch_people(
+    config: RosterConfig,
+    randomuser: RandomUserClient,
+    log,
+    from_api,
+    offline,
+) -> tuple[list[dict] | pa.Table, str]:
+    """Records from the chosen source; `auto` falls back to offline when the API fails."""
+    if config.source not in SOURCES:
+        raise dg.Failure(f"source must be one of {', '.join(SOURCES)}, got {config.source!r}")
+    if config.count <= 0:
+        raise dg.Failure(f"count must be positive, got {config.count}")
+    if config.source in ("randomuser", "auto"):
+        try:
+            people = randomuser.fetch_people(
+                config.count, f"election-{config.seed}", config.nationality
+            )
+            return [from_api(person, i) for i, person in enumerate(people)], "randomuser"
+        except (RandomUserError, ValueError) as exc:
+            if config.source == "randomuser":
+                raise
+            log.warning(f"randomuser.me unavailable, registering offline instead: {exc}")
+    return offline(), "offline"
+
+
+def replace_table(
+    conn: psycopg.Connection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: pa.Table,
+    keys: dict[str, str],
+) -> None:
+    """Load `rows` into a fresh copy of `table` and swap it in, inside the caller's transaction.
+
+    Building the copy and its indexes after the load is faster than maintaining them row by
+    row, and a failure leaves the previous table untouched.
+    """
+    staging = sql.Identifier(f"{table}_next")
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
+    conn.execute(
+        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
+            staging, sql.Identifier(table)
+        )
+    )
+    buffer = io.BytesIO()
+    pa_csv.write_csv(rows.select(list(columns)), buffer)
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER true)").format(
+        staging, sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor().copy(copy_sql) as copy:
+        view = buffer.getbuffer()
+        for start in range(0, len(view), 8 << 20):
+            copy.write(view[start : start + (8 << 20)])
+    for name, definition in keys.items():
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} " + definition).format(
+                staging, sql.Identifier(f"{table}_next_{name}")
+            )
+        )
+    conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+    conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(staging, sql.Identifier(table)))
+    for name in keys:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}").format(
+                sql.Identifier(table),
+                sql.Identifier(f"{table}_next_{name}"),
+                sql.Identifier(f"{table}_{name}"),
+            )
+        )
+
+
+def voter_schema() -> pa.Schema:
+    """The roll's column types, as the offline generator makes them."""
+    return roll.generate_voters(1, seed=0).schema
+
+
+def markdown_table(rows: list[dict], columns: list[str]) -> str:
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    return head + "\n".join(
+        "| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows
+    )
+
+
+@dg.asset(group_name="registration", kinds={"postgres"})
+def candidates(
+    context: dg.AssetExecutionContext,
+    config: CandidatesConfig,
+    postgres: PostgresResource,
+    randomuser: RandomUserClient,
+) -> dg.MaterializeResult:
+    """The candidates on the ballot, one per party."""
+    people, source = fetch_people(
+        config,
+        randomuser,
+        context.log,
+        lambda person, i: roll.candidate_from_randomuser(person, i, config.seed),
+        lambda: roll.generate_candidates(config.count, config.seed, config.nationality),
+    )
+    table = pa.Table.from_pylist(
+        [{c: p.get(c) for c in roll.CANDIDATE_COLUMNS} for p in people]
+        if isinstance(people, list)
+        else people.to_pylist()
+    )
+    postgres.ensure_schema()
+    with postgres.connect() as conn:
+        election = lifecycle.election_for_registration(conn, context.run.run_id, "General election")
+        replace_table(
+            conn,
+            "candidates",
+            roll.CANDIDATE_COLUMNS,
+            table,
+            {"pkey": "PRIMARY KEY (candidate_id)"},
+        )
+        lifecycle.audit(
+            conn,
+            election.election_id,
+            context.run.run_id,
+            "register_candidates",
+            "ok",
+            {"count": table.num_rows, "source": source},
+        )
+    preview = table.select(["candidate_id", "candidate_name", "party_affiliation"]).to_pylist()
+    return dg.MaterializeResult(
+        metadata={
+            "rows": table.num_rows,
+            "source": source,
+            "election_id": election.election_id,
+            "preview": dg.MetadataValue.md(
+                markdown_table(preview, ["candidate_id", "candidate_name", "party_affiliation"])
+            ),
+        }
+    )
+
+
+@dg.asset(group_name="registration", kinds={"postgres"}, deps=[candidates])
+def voters(
+    context: dg.AssetExecutionContext,
+    config: VotersConfig,
+    postgres: PostgresResource,
+    randomuser: RandomUserClient,
+) -> dg.MaterializeResult:
+    """The voter roll: every registered voter, with where they vote."""
+    people, source = fetch_people(
+        config,
+        randomuser,
+        context.log,
+        lambda person, _i: roll.voter_from_randomuser(person, config.nationality),
+        lambda: roll.generate_voters(config.count, config.seed, config.nationality),
+    )
+    table = (
+        pa.Table.from_pylist(people, schema=voter_schema()) if isinstance(people, list) else people
+    )
+    postgres.ensure_schema()
+    with postgres.connect() as conn:
+        election = lifecycle.election_for_registration(conn, context.run.run_id, "General election")
+        replace_table(
+            conn,
+            "voters",
+            roll.VOTER_COLUMNS,
+            table,
+            {
+                "pkey": "PRIMARY KEY (voter_id)",
+                "registration_number_key": "UNIQUE (registration_number)",
+            },
+        )
+        lifecycle.audit(
+            conn,
+            election.election_id,
+            context.run.run_id,
+            "register_voters",
+            "ok",
+            {"count": table.num_rows, "source": source},
+        )
+    per_state, ages, genders = roll_profile(table)
+    preview_columns = ["voter_id", "voter_name", "gender", "address_city", "address_state"]
+    return dg.MaterializeResult(
+        metadata={
+            "rows": table.num_rows,
+            "source": source,
+            "election_id": election.election_id,
+            "states": len(per_state),
+            "voters_per_state": dg.MetadataValue.md(
+                markdown_table(
+                    [{"state": s, "voters": n} for s, n in per_state[:15]], ["state", "voters"]
+                )
+            ),
+            "age_mix": ages,
+            "gender_mix": genders,
+            "preview": dg.MetadataValue.md(
+                markdown_table(
+                    table.slice(0, 5).select(preview_columns).to_pylist(), preview_columns
+                )
+            ),
+        }
+    )
+
+
+def roll_profile(table: pa.Table) -> tuple[list[tuple[str, int]], dict, dict]:
+    """Voters per state (largest first), age mix and gender mix, computed in Arrow."""
+    states = pc.value_counts(table["address_state"]).to_pylist()
+    per_state = sorted(((s["values"], s["counts"]) for s in states), key=lambda x: -x[1])
+    today = pa.scalar(election_day(), pa.date32())
+    years = pc.years_between(table["date_of_birth"], today)
+    bands = {"18-29": (18, 30), "30-44": (30, 45), "45-64": (45, 65), "65+": (65, 200)}
+    ages = {
+        band: pc.sum(pc.and_(pc.greater_equal(years, low), pc.less(years, high))).as_py() or 0
+        for band, (low, high) in bands.items()
+    }
+    genders = {g["values"]: g["counts"] for g in pc.value_counts(table["gender"]).to_pylist()}
+    return per_state, ages, genders
+
+
+# --- checks: plain functions of a connection, so tests can run them on any data ----------
+
+
+def check_voter_ids(conn: psycopg.Connection) -> dg.AssetCheckResult:
+    rows, distinct, missing = conn.execute(
+        "SELECT count(*), count(DISTINCT voter_id), count(*) FILTER "
+        "(WHERE voter_id IS NULL OR voter_id = '') FROM voters"
+    ).fetchone()
+    return dg.AssetCheckResult(
+        passed=rows == distinct and missing == 0 and rows > 0,
+        metadata={"rows": rows, "distinct_ids": distinct, "missing_ids": missing},
+    )
+
+
+def check_voters_adult(conn: psycopg.Connection, election_day: date) -> dg.AssetCheckResult:
+    minors, youngest = conn.execute(
+        "SELECT count(*) FILTER (WHERE date_of_birth > (%s::date - interval '18 years')), "
+        "max(date_of_birth) FROM voters",
+        (election_day,),
+    ).fetchone()
+    return dg.AssetCheckResult(
+        passed=minors == 0,
+        metadata={
+            "under_18": minors,
+            "youngest_born": str(youngest),
+            "election_day": str(election_day),
+        },
+    )
+
+
+def check_voter_states(conn: psycopg.Connection) -> dg.AssetCheckResult:
+    (empty,) = conn.execute(
+        "SELECT count(*) FROM voters WHERE address_state IS NULL OR btrim(address_state) = ''"
+    ).fetchone()
+    return dg.AssetCheckResult(passed=empty == 0, metadata={"voters_without_state": empty})
+
+
+def check_candidate_ids(conn: psycopg.Connection) -> dg.AssetCheckResult:
+    rows, distinct, missing = conn.execute(
+        "SELECT count(*), count(DISTINCT candidate_id), count(*) FILTER "
+        "(WHERE candidate_id IS NULL OR candidate_id = '') FROM candidates"
+    ).fetchone()
+    return dg.AssetCheckResult(
+        passed=rows == distinct and missing == 0,
+        metadata={"rows": rows, "distinct_ids": distinct, "missing_ids": missing},
+    )
+
+
+def check_two_candidates(conn: psycopg.Connection) -> dg.AssetCheckResult:
+    (count,) = conn.execute("SELECT count(*) FROM candidates").fetchone()
+    return dg.AssetCheckResult(passed=count >= 2, metadata={"candidates": count})
+
+
+def check_distinct_parties(conn: psycopg.Connection) -> dg.AssetCheckResult:
+    shared = conn.execute(
+        "SELECT party_affiliation, count(*) FROM candidates GROUP BY 1 HAVING count(*) > 1"
+    ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not shared,
+        metadata={"parties_with_several_candidates": ", ".join(p for p, _ in shared) or "none"},
+    )
+
+
+def election_day() -> date:
+    """Election day is today (UTC): the polls open in real time."""
+    return datetime.now(UTC).date()
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(CHECK_VOTER_IDS, asset=voters, blocking=True),
+        dg.AssetCheckSpec(CHECK_VOTERS_ADULT, asset=voters, blocking=True),
+        dg.AssetCheckSpec(CHECK_VOTER_STATES, asset=voters, blocking=True),
+    ]
+)
+def voter_roll_checks(postgres: PostgresResource):
+    """The voter roll is sound: unique ids, adults only, every voter placed in a state."""
+    with postgres.connect() as conn:
+        for name, result in (
+            (CHECK_VOTER_IDS, check_voter_ids(conn)),
+            (CHECK_VOTERS_ADULT, check_voters_adult(conn, election_day())),
+            (CHECK_VOTER_STATES, check_voter_states(conn)),
+        ):
+            yield dg.AssetCheckResult(
+                asset_key="voters", check_name=name, passed=result.passed, metadata=result.metadata
+            )
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(CHECK_CANDIDATE_IDS, asset=candidates, blocking=True),
+        dg.AssetCheckSpec(CHECK_TWO_CANDIDATES, asset=candidates, blocking=True),
+        dg.AssetCheckSpec(CHECK_DISTINCT_PARTIES, asset=candidates, blocking=True),
+    ]
+)
+def candidate_checks(postgres: PostgresResource):
+    """The ballot is sound: unique ids, at least two candidates, one per party."""
+    with postgres.connect() as conn:
+        for name, result in (
+            (CHECK_CANDIDATE_IDS, check_candidate_ids(conn)),
+            (CHECK_TWO_CANDIDATES, check_two_candidates(conn)),
+            (CHECK_DISTINCT_PARTIES, check_distinct_parties(conn)),
+        ):
+            yield dg.AssetCheckResult(
+                asset_key="candidates",
+                check_name=name,
+                passed=result.passed,
+                metadata=result.metadata,
+            )
+
+
+registration_job = dg.define_asset_job(
+    contract.REGISTRATION_JOB,
+    selection=dg.AssetSelection.groups("registration") | dg.AssetSelection.assets("votes_topic"),
+    description="Register the candidates and the voter roll (size, seed, nationality, source as config).",
+)
+
+
+def register_offline(database_url: str, voter_count: int, candidate_count: int = 3, seed: int = 42):
+    """Register an offline roll and its checks into `database_url` (scripts, benchmarks, tests)."""
+    result = dg.materialize(
+        [candidates, voters, voter_roll_checks, candidate_checks],
+        resources={
+            "postgres": PostgresResource(database_url=database_url),
+            "randomuser": RandomUserClient(base_url="http://127.0.0.1:9/", retries=0),
+        },
+        run_config={
+            "ops": {
+                "candidates": {
+                    "config": {"source": "offline", "count": candidate_count, "seed": seed}
+                },
+                "voters": {"config": {"source": "offline", "count": voter_count, "seed": seed}},
+            }
+        },
+    )
+    if not result.success:
+        raise RuntimeError("offline registration failed")
+    return result

@@ -1,0 +1,205 @@
+"""The live tally: the Spark streaming application under Dagster, and its supervisor sensor.
+
+The Spark application runs as its own process (`python -m spark_jobs.live_tally`), one per
+run: a crash or a kill of that process never takes Dagster with it, the run's termination
+stops the query cleanly (SIGTERM), and the same command runs under spark-submit on a cluster.
+"""
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from election import contract
+from election_assets import lifecycle
+from election_assets.registration import candidates, voters
+from election_assets.resources import KafkaResource, PostgresResource
+from election_assets.voting import IN_PROGRESS, checkpoint_root, votes_topic
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class TallyConfig(dg.Config):
+    """How the streaming tally runs."""
+
+    trigger_ms: int = 0
+    max_offsets_per_trigger: int = 500_000
+    query_name: str = "live_tally"
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM the tally if the run worker dies, so no orphan keeps counting."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def tally_command(config: TallyConfig) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "spark_jobs.live_tally",
+        "--until-drained",
+        "--checkpoint",
+        str(checkpoint_root() / config.query_name),
+        "--query-name",
+        config.query_name,
+        "--trigger-ms",
+        str(config.trigger_ms),
+        "--max-offsets-per-trigger",
+        str(config.max_offsets_per_trigger),
+    ]
+
+
+def tallied_and_cast(postgres: PostgresResource, kafka: KafkaResource) -> tuple[int, int]:
+    """Messages the tally has committed, and messages on the ballot log."""
+    with postgres.connect() as conn:
+        (tallied,) = conn.execute("SELECT coalesce(sum(messages), 0) FROM tally_batches").fetchone()
+    cast = sum(kafka.end_offsets(contract.VOTES_TOPIC).values())
+    return int(tallied), cast
+
+
+@dg.asset(
+    group_name="tally",
+    kinds={"spark", "kafka", "postgres"},
+    deps=[votes_topic, candidates, voters],
+)
+def live_results(
+    context: dg.AssetExecutionContext,
+    config: TallyConfig,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+) -> dg.MaterializeResult:
+    """The live tally: counted ballots, the poll book and the aggregated_* result topics."""
+    postgres.ensure_schema()
+    kafka.check()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = tally_command(config)
+    context.log.info("starting the tally: " + " ".join(command[1:]))
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_die_with_parent,
+    )
+    last_progress: dict = {}
+    batches = 0
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.rstrip()
+            if line.startswith("{") and '"event"' in line:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    context.log.debug(line)
+                    continue
+                if event.get("event") == "progress":
+                    batches += 1
+                    last_progress = event
+                    context.log.info(
+                        "batch {batch_id}: {messages} messages, {counted} counted, {rejected} "
+                        "rejected, {batch_ms} ms, lag {lag}".format_map(DefaultDict(event))
+                    )
+                else:
+                    context.log.info(line)
+            elif line:
+                context.log.debug(line)
+        code = process.wait()
+    except BaseException:
+        # the run is being terminated: stop the query cleanly, then let Dagster finish
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        raise
+    if code != 0:
+        raise dg.Failure(f"the tally exited with code {code}; it resumes from its checkpoint")
+    tallied, cast = tallied_and_cast(postgres, kafka)
+    with postgres.connect() as conn:
+        counted = conn.execute("SELECT count(*) FROM voter_turnout").fetchone()[0]
+        rejected = conn.execute("SELECT count(*) FROM rejected_ballots").fetchone()[0]
+    return dg.MaterializeResult(
+        metadata={
+            "messages_tallied": tallied,
+            "messages_on_topic": cast,
+            "ballots_counted": counted,
+            "ballots_rejected": rejected,
+            "batches_this_run": batches,
+            "last_batch": dg.MetadataValue.json(last_progress or {}),
+        }
+    )
+
+
+class DefaultDict(dict):
+    def __missing__(self, key):
+        return "?"
+
+
+live_aggregation_job = dg.define_asset_job(
+    contract.LIVE_AGGREGATION_JOB,
+    selection=dg.AssetSelection.assets(live_results),
+    description="Run the Spark streaming tally until the polls close and every ballot is tallied.",
+    # one process per run: Spark must not be forked into several step processes
+    executor_def=dg.in_process_executor,
+)
+
+
+@dg.sensor(
+    name=contract.LIVE_AGGREGATION_SENSOR,
+    job=live_aggregation_job,
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Keep exactly one live tally running while the polls are open or ballots remain.",
+)
+def live_aggregation_sensor(
+    context: dg.SensorEvaluationContext, postgres: PostgresResource, kafka: KafkaResource
+):
+    with postgres.connect() as conn:
+        election = lifecycle.current_election(conn)
+    if election is None or election.status == contract.REGISTRATION:
+        return dg.SkipReason("the polls have not opened yet")
+    if election.status == contract.CERTIFIED:
+        return dg.SkipReason("the election is certified")
+    running = list(
+        context.instance.get_runs(
+            filters=dg.RunsFilter(job_name=contract.LIVE_AGGREGATION_JOB, statuses=IN_PROGRESS)
+        )
+    )
+    if running:
+        return dg.SkipReason(f"the tally is running (run {running[0].run_id[:8]})")
+    if election.status == contract.CLOSED:
+        tallied, cast = tallied_and_cast(postgres, kafka)
+        if tallied >= cast:
+            return dg.SkipReason(f"polls closed and all {cast:,} ballots are tallied")
+    # a generation counter: a run key is permanent, so each relaunch needs a new one
+    generation = int(context.cursor or 0) + 1
+    context.update_cursor(str(generation))
+    return dg.RunRequest(
+        run_key=f"election-{election.election_id}-tally-{generation}",
+        tags={"election_id": str(election.election_id), "tally_generation": str(generation)},
+    )
+
+
+def wait_until_drained(
+    postgres: PostgresResource, kafka: KafkaResource, timeout_s: float = 600
+) -> bool:
+    """True once every message on the ballot log is tallied (used by scripts and tests)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        tallied, cast = tallied_and_cast(postgres, kafka)
+        if tallied >= cast:
+            return True
+        time.sleep(1)
+    return False

@@ -1,0 +1,163 @@
+"""The counting rules' reference implementation: every reason, the order of checks, one vote each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from election import contract, counting
+
+OPEN = dt.datetime(2024, 11, 5, 7, tzinfo=dt.UTC)
+CLOSE = dt.datetime(2024, 11, 5, 20, tzinfo=dt.UTC)
+ROLL = {"alice": "Ohio", "bob": "Ohio", "carol": "Texas"}
+CANDIDATES = ["x", "y"]
+
+
+def ballot(vote_id, voter_id, candidate_id, at="2024-11-05T12:00:00.000000Z") -> bytes:
+    return json.dumps(
+        {"vote_id": vote_id, "voter_id": voter_id, "candidate_id": candidate_id, "voting_time": at}
+    ).encode()
+
+
+def tally(messages, closed=CLOSE):
+    return counting.count(messages, ROLL, CANDIDATES, OPEN, closed)
+
+
+def test_valid_ballots_count_per_candidate_and_state():
+    result = tally(
+        [
+            (0, 0, ballot("1", "alice", "x")),
+            (0, 1, ballot("2", "bob", "y")),
+            (1, 0, ballot("3", "carol", "x")),
+        ]
+    )
+    assert result.per_candidate == {"x": 2, "y": 1}
+    assert result.per_state == {("Ohio", "x"): 1, ("Ohio", "y"): 1, ("Texas", "x"): 1}
+    assert result.turnout_by_state == {"Ohio": 2, "Texas": 1}
+    assert result.rejections == [] and result.counted == 3
+
+
+def test_every_reason():
+    messages = [
+        (0, 0, b"not json"),
+        (0, 1, ballot("2", "mallory", "x")),
+        (0, 2, ballot("3", "alice", "z")),
+        (0, 3, ballot("4", "alice", "x", at="2024-11-05T06:59:59.999999Z")),
+        (0, 4, ballot("5", "alice", "x", at="2024-11-05T20:00:00.000001Z")),
+        (0, 5, ballot("6", "alice", "x")),
+        (0, 6, ballot("7", "alice", "y")),
+        (0, 7, None),
+    ]
+    result = tally(messages)
+    assert [(r.offset, r.vote_id, r.reason) for r in result.rejections] == [
+        (0, None, contract.MALFORMED),
+        (1, "2", contract.UNKNOWN_VOTER),
+        (2, "3", contract.UNKNOWN_CANDIDATE),
+        (3, "4", contract.POLLS_CLOSED),
+        (4, "5", contract.POLLS_CLOSED),
+        (6, "7", contract.DUPLICATE),
+        (7, None, contract.MALFORMED),
+    ]
+    assert result.per_candidate == {"x": 1, "y": 0}
+    assert result.rejected_by_reason() == {
+        contract.MALFORMED: 2,
+        contract.UNKNOWN_VOTER: 1,
+        contract.UNKNOWN_CANDIDATE: 1,
+        contract.DUPLICATE: 1,
+        contract.POLLS_CLOSED: 2,
+    }
+    assert result.counted + len(result.rejections) == len(messages)
+
+
+def test_first_valid_ballot_wins_not_the_first_ballot():
+    # Invalid ballots do not use up a vote: the first *valid* one counts.
+    result = tally(
+        [
+            (0, 0, ballot("1", "alice", "nobody")),
+            (0, 1, ballot("2", "alice", "x", at="2024-11-05T06:00:00Z")),
+            (0, 2, ballot("3", "alice", "y")),
+            (0, 3, ballot("4", "alice", "x")),
+        ]
+    )
+    assert result.per_candidate == {"x": 0, "y": 1}
+    assert [r.reason for r in result.rejections] == [
+        contract.UNKNOWN_CANDIDATE,
+        contract.POLLS_CLOSED,
+        contract.DUPLICATE,
+    ]
+
+
+def test_order_is_partition_then_offset_whatever_the_input_order():
+    messages = [
+        (0, 5, ballot("late", "alice", "y")),
+        (1, 0, ballot("3", "carol", "x")),
+        (0, 2, ballot("early", "alice", "x")),
+    ]
+    result = tally(messages)
+    assert result.per_candidate == {"x": 2, "y": 0}
+    assert result.rejections == [counting.Rejection(0, 5, "late", contract.DUPLICATE)]
+
+
+def test_checks_run_in_the_contract_order():
+    # Unknown voter and unknown candidate and too late: the voter check comes first.
+    assert (
+        tally([(0, 0, ballot("1", "mallory", "z", at="2030-01-01T00:00:00Z"))]).rejections[0].reason
+        == contract.UNKNOWN_VOTER
+    )
+    # Unknown candidate and too late: the candidate check comes first.
+    assert (
+        tally([(0, 0, ballot("1", "alice", "z", at="2030-01-01T00:00:00Z"))]).rejections[0].reason
+        == contract.UNKNOWN_CANDIDATE
+    )
+    # Too late and already voted: polls_closed before duplicate.
+    result = tally(
+        [
+            (0, 0, ballot("1", "alice", "x")),
+            (0, 1, ballot("2", "alice", "x", at="2030-01-01T00:00:00Z")),
+        ]
+    )
+    assert result.rejections[0].reason == contract.POLLS_CLOSED
+
+
+def test_polls_window_is_inclusive_and_open_ended_while_open():
+    edge = [
+        (0, 0, ballot("1", "alice", "x", at="2024-11-05T07:00:00Z")),
+        (0, 1, ballot("2", "bob", "x", at="2024-11-05T20:00:00Z")),
+        (0, 2, ballot("3", "carol", "x", at="2099-01-01T00:00:00Z")),
+    ]
+    closed = tally(edge)
+    assert closed.per_candidate["x"] == 2 and closed.rejections[0].reason == contract.POLLS_CLOSED
+    still_open = tally(edge, closed=None)
+    assert still_open.per_candidate["x"] == 3 and not still_open.rejections
+
+
+def test_times_in_other_offsets_are_compared_in_utc():
+    # 08:30 in New York is 13:30 UTC, inside the polls.
+    result = tally([(0, 0, ballot("1", "alice", "x", at="2024-11-05T08:30:00-05:00"))])
+    assert result.counted == 1
+
+
+def test_duplicate_reason_is_kept_whichever_candidate_it_names():
+    result = tally(
+        [
+            (0, 0, ballot("1", "bob", "x")),
+            (0, 1, ballot("2", "bob", "x")),
+            (0, 2, ballot("3", "bob", "y")),
+        ]
+    )
+    assert result.per_candidate == {"x": 1, "y": 0}
+    assert [r.reason for r in result.rejections] == [contract.DUPLICATE, contract.DUPLICATE]
+
+
+def test_naive_poll_times_are_utc():
+    result = counting.count(
+        [(0, 0, ballot("1", "alice", "x"))], ROLL, CANDIDATES, OPEN.replace(tzinfo=None), None
+    )
+    assert result.counted == 1
+
+
+@pytest.mark.parametrize("value", [b"{}", b'{"vote_id": "v"}', b"42"])
+def test_malformed_messages_are_rejected_not_raised(value):
+    assert tally([(3, 9, value)]).rejections[0][:2] == (3, 9)

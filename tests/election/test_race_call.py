@@ -1,0 +1,80 @@
+"""Race calls: only when the runner-up could no longer catch up."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from election.race_call import RaceCall, call_race, call_states
+
+
+def test_called_when_margin_exceeds_outstanding():
+    call = call_race({"x": 60, "y": 40, "z": 10}, outstanding=19)
+    assert call == RaceCall("x", "y", 60, 40, 20, 19, True)
+
+
+def test_not_called_when_margin_equals_outstanding():
+    # The runner-up could still tie, and a possible tie is not a call.
+    assert not call_race({"x": 60, "y": 40}, outstanding=20).called
+
+
+def test_not_called_when_margin_is_below_outstanding():
+    assert not call_race({"x": 60, "y": 40}, outstanding=21).called
+
+
+def test_a_tie_is_never_called_even_when_every_vote_is_in():
+    call = call_race({"y": 50, "x": 50}, outstanding=0)
+    assert not call.called and call.margin == 0
+    assert (call.leader, call.runner_up) == ("x", "y")  # ties ordered by id, so stable
+
+
+def test_every_vote_in_and_a_lead_of_one_is_called():
+    assert call_race({"x": 51, "y": 50}, outstanding=0).called
+
+
+def test_no_votes_or_one_candidate_is_not_called():
+    assert call_race({}, 0) == RaceCall(None, None, 0, 0, 0, 0, False)
+    assert call_race({"x": 0, "y": 0}, 0).leader is None
+    lone = call_race({"x": 10}, 0)
+    assert lone.leader == "x" and not lone.called
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError):
+        call_race({"x": 1}, -1)
+    with pytest.raises(ValueError):
+        call_race({"x": -1, "y": 0}, 0)
+
+
+def test_to_dict_is_json_safe():
+    as_dict = call_race({"x": 3, "y": 1}, 1).to_dict()
+    assert json.loads(json.dumps(as_dict)) == as_dict
+    assert as_dict["called"] is True and as_dict["leader"] == "x"
+
+
+def test_call_states():
+    per_state = {("Ohio", "x"): 70, ("Ohio", "y"): 20, ("Texas", "x"): 10, ("Texas", "y"): 12}
+    calls = call_states(
+        per_state, {"Ohio": 100, "Texas": 100, "Utah": 5}, {"Ohio": 90, "Texas": 22}
+    )
+    assert set(calls) == {"Ohio", "Texas", "Utah"}
+    assert calls["Ohio"].called and calls["Ohio"].leader == "x" and calls["Ohio"].outstanding == 10
+    assert not calls["Texas"].called and calls["Texas"].leader == "y"
+    assert (
+        not calls["Utah"].called and calls["Utah"].leader is None and calls["Utah"].outstanding == 5
+    )
+
+
+def test_a_candidate_without_votes_in_a_state_is_still_the_runner_up():
+    calls = call_states(
+        {("Ohio", "x"): 10, ("Texas", "y"): 1}, {"Ohio": 10, "Texas": 10}, {"Ohio": 10, "Texas": 1}
+    )
+    assert calls["Ohio"] == RaceCall("x", "y", 10, 0, 10, 0, True)
+    explicit = call_states({("Ohio", "x"): 10}, {"Ohio": 10}, {"Ohio": 10}, candidates=["x", "w"])
+    assert explicit["Ohio"].runner_up == "w" and explicit["Ohio"].called
+
+
+def test_more_voted_than_registered_is_an_error():
+    with pytest.raises(ValueError, match="Ohio"):
+        call_states({("Ohio", "x"): 11}, {"Ohio": 10}, {"Ohio": 11})
