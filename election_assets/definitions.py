@@ -7,7 +7,7 @@ import os
 import dagster as dg
 
 from election.settings import DEFAULTS
-from election_assets import registration, tally, voting
+from election_assets import certification, registration, tally, voting
 from election_assets.resources import KafkaResource, PostgresResource
 from election_assets.resources.randomuser import RandomUserClient
 
@@ -16,14 +16,26 @@ for _name, _value in DEFAULTS.items():
     os.environ.setdefault(_name, _value)
 
 defs = dg.Definitions(
-    assets=[registration.candidates, registration.voters, voting.votes_topic, tally.live_results],
-    asset_checks=[registration.voter_roll_checks, registration.candidate_checks],
+    assets=[
+        registration.candidates,
+        registration.voters,
+        voting.votes_topic,
+        tally.live_results,
+        certification.certified_results,
+        certification.certification,
+    ],
+    asset_checks=[
+        registration.voter_roll_checks,
+        registration.candidate_checks,
+        certification.reconciliation_checks,
+    ],
     jobs=[
         registration.registration_job,
         voting.open_polls_job,
         voting.cast_votes_job,
         voting.close_polls_job,
         tally.live_aggregation_job,
+        certification.certify_results_job,
     ],
     sensors=[voting.live_voting_sensor, tally.live_aggregation_sensor],
     resources={

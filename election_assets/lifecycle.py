@@ -24,6 +24,7 @@ LEDGER_TABLES = (
     "vote_waves",
     "race_calls",
     "certified_results",
+    "certified_recounts",
 )
 
 

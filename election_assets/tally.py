@@ -17,13 +17,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from election import contract
+from election import contract, race_call
 from election_assets import lifecycle
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource
 from election_assets.voting import IN_PROGRESS, checkpoint_root, votes_topic
 
 ROOT = Path(__file__).resolve().parent.parent
+RACE_CALL_INTERVAL_S = 5.0  # live race calls follow the tally at most this often
 
 
 class TallyConfig(dg.Config):
@@ -93,6 +94,7 @@ def live_results(
     )
     last_progress: dict = {}
     batches = 0
+    last_call = 0.0
     try:
         assert process.stdout is not None
         for line in process.stdout:
@@ -106,6 +108,10 @@ def live_results(
                 if event.get("event") == "progress":
                     batches += 1
                     last_progress = event
+                    if time.monotonic() - last_call > RACE_CALL_INTERVAL_S and event.get("counted"):
+                        last_call = time.monotonic()
+                        with postgres.connect() as conn:
+                            call_races(conn, kafka, context.run.run_id)
                     context.log.info(
                         "batch {batch_id}: {messages} messages, {counted} counted, {rejected} "
                         "rejected, {batch_ms} ms, lag {lag}".format_map(DefaultDict(event))
@@ -128,6 +134,7 @@ def live_results(
         raise dg.Failure(f"the tally exited with code {code}; it resumes from its checkpoint")
     tallied, cast = tallied_and_cast(postgres, kafka)
     with postgres.connect() as conn:
+        call_races(conn, kafka, context.run.run_id)
         counted = conn.execute("SELECT count(*) FROM voter_turnout").fetchone()[0]
         rejected = conn.execute("SELECT count(*) FROM rejected_ballots").fetchone()[0]
     return dg.MaterializeResult(
@@ -140,6 +147,79 @@ def live_results(
             "last_batch": dg.MetadataValue.json(last_progress or {}),
         }
     )
+
+
+def call_races(conn, kafka: KafkaResource, actor: str, final: bool = False) -> dict:
+    """Call the national race ('*') and each state's from the committed totals; record and publish.
+
+    A race is called only when the runner-up could not catch up even if every registered voter
+    who has not voted yet voted for them (election.race_call).
+    """
+    on_ballot = [c for (c,) in conn.execute("SELECT candidate_id FROM candidates ORDER BY 1")]
+    per_state = {
+        (s, c): int(n)
+        for s, c, n in conn.execute(
+            "SELECT address_state, candidate_id, total_votes FROM tally_by_state"
+        )
+    }
+    registered = {
+        s: int(n) for s, n in conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1")
+    }
+    voted: dict[str, int] = {}
+    national: dict[str, int] = dict.fromkeys(on_ballot, 0)
+    for (state, candidate), n in per_state.items():
+        voted[state] = voted.get(state, 0) + n
+        national[candidate] = national.get(candidate, 0) + n
+    calls = {"*": race_call.call_race(national, sum(registered.values()) - sum(voted.values()))}
+    calls.update(race_call.call_states(per_state, registered, voted, on_ballot))
+    previously = {
+        scope: called for scope, called in conn.execute("SELECT scope, called FROM race_calls")
+    }
+    election = lifecycle.current_election(conn)
+    producer = kafka.producer(**{"linger.ms": 5})
+    for scope, call in calls.items():
+        row = conn.execute(
+            "INSERT INTO race_calls AS r (scope, leader, runner_up, leader_votes, runner_up_votes, "
+            "outstanding, called, final, called_at, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN now() END, now()) "
+            "ON CONFLICT (scope) DO UPDATE SET leader = excluded.leader, "
+            "runner_up = excluded.runner_up, leader_votes = excluded.leader_votes, "
+            "runner_up_votes = excluded.runner_up_votes, outstanding = excluded.outstanding, "
+            "called = excluded.called, final = excluded.final, "
+            "called_at = coalesce(r.called_at, excluded.called_at), updated_at = now() "
+            "RETURNING called_at, updated_at",
+            (
+                scope,
+                call.leader,
+                call.runner_up,
+                call.leader_votes,
+                call.runner_up_votes,
+                call.outstanding,
+                call.called,
+                final,
+                call.called,
+            ),
+        ).fetchone()
+        if call.called and not previously.get(scope):
+            lifecycle.audit(
+                conn,
+                election.election_id if election else None,
+                actor,
+                "race_call",
+                "called",
+                {"scope": scope, **call.to_dict()},
+            )
+        message = {
+            "scope": scope,
+            "address_state": scope,
+            **call.to_dict(),
+            "final": final,
+            "called_at": row[0].isoformat() if row[0] else None,
+            "updated_at": row[1].isoformat(),
+        }
+        producer.produce(contract.RACE_CALLS_TOPIC, json.dumps(message).encode(), scope.encode())
+    producer.flush(30)
+    return calls
 
 
 class DefaultDict(dict):

@@ -1,0 +1,313 @@
+"""Certification: a batch recount of the whole ballot log, reconciled, checked, then certified."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+
+from election import contract, race_call
+from election_assets import lifecycle
+from election_assets.resources import KafkaResource, PostgresResource
+from election_assets.tally import ROOT, call_races, live_results, tallied_and_cast
+
+CHECK_RECOUNT_CANDIDATES = "recount_equals_live_totals_per_candidate"
+CHECK_RECOUNT_STATES = "recount_equals_live_totals_per_state"
+CHECK_LEDGER_POLL_BOOK = "ledger_equals_poll_book_per_state"
+CHECK_POLL_BOOK_UNIQUE = "no_voter_twice_in_poll_book"
+CHECK_TURNOUT_BOUND = "turnout_within_registration"
+CHECK_OFFSETS = "every_ballot_counted_or_rejected"
+
+
+def export_root() -> Path:
+    return Path(os.environ.get("ELECTION_EXPORT_DIR", ROOT / "exports"))
+
+
+def run_recount(out: Path, log) -> dict:
+    """The Spark recount in its own process (spark_jobs.recount); its JSON document."""
+    out.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "spark_jobs.recount", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    for line in result.stderr.splitlines()[-20:]:
+        log.debug(line)
+    if result.returncode != 0:
+        raise dg.Failure(
+            f"the recount failed (exit {result.returncode}): "
+            + (result.stderr.strip().splitlines() or ["no output"])[-1]
+        )
+    return json.loads((out / "recount.json").read_text())
+
+
+def recount_rows(recount: dict) -> list[tuple[str, str, int]]:
+    """(address_state, candidate_id, total) rows; '*' is the whole election."""
+    rows = [("*", c, int(n)) for c, n in recount["per_candidate"].items()]
+    for key, n in recount["per_state"].items():
+        state, _, candidate = key.rpartition("|")
+        rows.append((state, candidate, int(n)))
+    return rows
+
+
+@dg.asset(group_name="certification", kinds={"spark", "postgres"}, deps=[live_results])
+def certified_results(
+    context: dg.AssetExecutionContext, postgres: PostgresResource, kafka: KafkaResource
+) -> dg.MaterializeResult:
+    """The recounted result: totals per candidate and per state, turnout, winner and margin."""
+    postgres.ensure_schema()
+    with postgres.connect() as conn:
+        election = lifecycle.current_election(conn)
+    if election is None or election.status != contract.CLOSED:
+        status = election.status if election else "not registered"
+        raise dg.Failure(f"certification needs closed polls; the election is {status}")
+    tallied, cast = tallied_and_cast(postgres, kafka)
+    if tallied < cast:
+        raise dg.Failure(
+            f"the live tally has not drained ({tallied:,} of {cast:,} ballots tallied): "
+            "let live_aggregation_job finish first"
+        )
+    out = export_root() / f"election-{election.election_id}"
+    recount = run_recount(out, context.log)
+    rows = recount_rows(recount)
+    registered = recount["registered_by_state"]
+    voted = recount["turnout_by_state"]
+    with postgres.connect() as conn:
+        conn.execute("TRUNCATE certified_results")
+        with conn.cursor().copy(
+            "COPY certified_results (address_state, candidate_id, total_votes, "
+            "registered_voters, voters_voted) FROM STDIN"
+        ) as copy:
+            for state, candidate, total in rows:
+                if state == "*":
+                    copy.write_row(
+                        (state, candidate, total, sum(registered.values()), sum(voted.values()))
+                    )
+                else:
+                    copy.write_row(
+                        (state, candidate, total, registered.get(state), voted.get(state))
+                    )
+        conn.execute(
+            "INSERT INTO certified_recounts (election_id, document) VALUES (%s, %s) "
+            "ON CONFLICT (election_id) DO UPDATE SET document = excluded.document, at = now()",
+            (election.election_id, json.dumps(recount)),
+        )
+    winner = race_call.call_race(recount["per_candidate"], 0)
+    with (out / "certified_results.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["address_state", "candidate_id", "total_votes"])
+        writer.writerows(rows)
+    (out / "certified_results.json").write_text(
+        json.dumps(
+            {
+                "election_id": election.election_id,
+                "winner": winner.leader,
+                "margin": winner.margin,
+                "per_candidate": recount["per_candidate"],
+                "per_state": recount["per_state"],
+                "turnout_by_state": voted,
+                "registered_by_state": registered,
+                "rejected_by_reason": recount["rejected_by_reason"],
+                "messages": recount["messages"],
+            },
+            indent=2,
+        )
+    )
+    table = "| candidate | votes |\n|---|---|\n" + "\n".join(
+        f"| {c} | {n:,} |" for c, n in sorted(recount["per_candidate"].items(), key=lambda x: -x[1])
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "election_id": election.election_id,
+            "winner": winner.leader or "none",
+            "margin": winner.margin,
+            "ballots_counted": recount["counted"],
+            "ballots_rejected": recount["rejected"],
+            "messages_recounted": recount["messages"],
+            "recount_seconds": recount["seconds"],
+            "totals": dg.MetadataValue.md(table),
+            "exports": dg.MetadataValue.path(str(out)),
+        }
+    )
+
+
+# --- reconciliation checks: plain functions, so tests can run them on any data -------------
+
+
+def latest_recount(conn: psycopg.Connection) -> dict:
+    row = conn.execute(
+        "SELECT document FROM certified_recounts ORDER BY election_id DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        raise dg.Failure("no recount has been recorded yet")
+    return row[0]
+
+
+def differences(expected: dict, actual: dict) -> dict:
+    keys = set(expected) | set(actual)
+    return {
+        str(k): {"recount": expected.get(k, 0), "live": actual.get(k, 0)}
+        for k in sorted(keys, key=str)
+        if expected.get(k, 0) != actual.get(k, 0)
+    }
+
+
+def check_recount_candidates(conn: psycopg.Connection, recount: dict) -> dg.AssetCheckResult:
+    live = {
+        c: int(n)
+        for c, n in conn.execute("SELECT candidate_id, total_votes FROM tally_by_candidate")
+    }
+    diff = differences({c: int(n) for c, n in recount["per_candidate"].items()}, live)
+    return dg.AssetCheckResult(
+        passed=not diff, metadata={"differences": dg.MetadataValue.json(diff or {})}
+    )
+
+
+def check_recount_states(conn: psycopg.Connection, recount: dict) -> dg.AssetCheckResult:
+    live = {
+        contract.state_result_key(s, c): int(n)
+        for s, c, n in conn.execute(
+            "SELECT address_state, candidate_id, total_votes FROM tally_by_state"
+        )
+    }
+    diff = differences({k: int(n) for k, n in recount["per_state"].items()}, live)
+    return dg.AssetCheckResult(
+        passed=not diff,
+        metadata={"keys": len(live), "differences": dg.MetadataValue.json(diff or {})},
+    )
+
+
+def check_ledger_poll_book(conn: psycopg.Connection) -> dg.AssetCheckResult:
+    ledger = dict(conn.execute("SELECT address_state, count(*) FROM ballots GROUP BY 1"))
+    poll_book = dict(
+        conn.execute(
+            "SELECT v.address_state, count(*) FROM voter_turnout t "
+            "JOIN voters v USING (voter_id) GROUP BY 1"
+        )
+    )
+    diff = differences(ledger, poll_book)
+    return dg.AssetCheckResult(
+        passed=not diff,
+        metadata={
+            "ballots": sum(ledger.values()),
+            "poll_book": sum(poll_book.values()),
+            "differences": dg.MetadataValue.json(diff or {}),
+        },
+    )
+
+
+def check_poll_book_unique(conn: psycopg.Connection) -> dg.AssetCheckResult:
+    rows, distinct = conn.execute(
+        "SELECT count(*), count(DISTINCT voter_id) FROM voter_turnout"
+    ).fetchone()
+    return dg.AssetCheckResult(passed=rows == distinct, metadata={"rows": rows, "voters": distinct})
+
+
+def check_turnout_bound(conn: psycopg.Connection) -> dg.AssetCheckResult:
+    over = conn.execute(
+        "SELECT r.address_state, coalesce(t.voted, 0), r.registered FROM "
+        "(SELECT address_state, count(*) AS registered FROM voters GROUP BY 1) r LEFT JOIN "
+        "(SELECT address_state, sum(total_votes) AS voted FROM tally_by_state GROUP BY 1) t "
+        "USING (address_state) WHERE coalesce(t.voted, 0) > r.registered"
+    ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not over, metadata={"states_over": ", ".join(s for s, _, _ in over) or "none"}
+    )
+
+
+def check_offsets(conn: psycopg.Connection, recount: dict, on_topic: int) -> dg.AssetCheckResult:
+    """Every message on votes_topic ended counted or rejected, live and in the recount."""
+    (tallied,) = conn.execute("SELECT coalesce(sum(messages), 0) FROM tally_batches").fetchone()
+    (counted,) = conn.execute("SELECT count(*) FROM voter_turnout").fetchone()
+    (rejected,) = conn.execute("SELECT count(*) FROM rejected_ballots").fetchone()
+    live_ok = tallied == counted + rejected == on_topic
+    recount_ok = recount["messages"] == recount["counted"] + recount["rejected"] == on_topic
+    return dg.AssetCheckResult(
+        passed=live_ok and recount_ok,
+        metadata={
+            "messages_on_topic": on_topic,
+            "live_tallied": int(tallied),
+            "live_counted": counted,
+            "live_rejected": rejected,
+            "recount_messages": recount["messages"],
+            "recount_counted": recount["counted"],
+            "recount_rejected": recount["rejected"],
+        },
+    )
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(name, asset=certified_results, blocking=True)
+        for name in (
+            CHECK_RECOUNT_CANDIDATES,
+            CHECK_RECOUNT_STATES,
+            CHECK_LEDGER_POLL_BOOK,
+            CHECK_POLL_BOOK_UNIQUE,
+            CHECK_TURNOUT_BOUND,
+            CHECK_OFFSETS,
+        )
+    ]
+)
+def reconciliation_checks(postgres: PostgresResource, kafka: KafkaResource):
+    """The recount, the live tally, the ledger and the poll book agree; no ballot is unaccounted."""
+    on_topic = sum(kafka.end_offsets(contract.VOTES_TOPIC).values())
+    with postgres.connect() as conn:
+        recount = latest_recount(conn)
+        results = {
+            CHECK_RECOUNT_CANDIDATES: check_recount_candidates(conn, recount),
+            CHECK_RECOUNT_STATES: check_recount_states(conn, recount),
+            CHECK_LEDGER_POLL_BOOK: check_ledger_poll_book(conn),
+            CHECK_POLL_BOOK_UNIQUE: check_poll_book_unique(conn),
+            CHECK_TURNOUT_BOUND: check_turnout_bound(conn),
+            CHECK_OFFSETS: check_offsets(conn, recount, on_topic),
+        }
+    for name, result in results.items():
+        yield dg.AssetCheckResult(
+            asset_key=certified_results.key,
+            check_name=name,
+            passed=result.passed,
+            metadata=result.metadata,
+        )
+
+
+@dg.asset(group_name="certification", kinds={"postgres"}, deps=[certified_results])
+def certification(
+    context: dg.AssetExecutionContext, postgres: PostgresResource, kafka: KafkaResource
+) -> dg.MaterializeResult:
+    """The election certified: runs only when every reconciliation check passed."""
+    with postgres.connect() as conn:
+        calls = call_races(conn, kafka, context.run.run_id, final=True)
+        try:
+            election = lifecycle.transition(conn, contract.CERTIFIED, context.run.run_id)
+        except lifecycle.LifecycleError as exc:
+            raise dg.Failure(str(exc)) from exc
+        lifecycle.audit(
+            conn,
+            election.election_id,
+            context.run.run_id,
+            "certify",
+            "ok",
+            {"winner": calls["*"].leader, "margin": calls["*"].margin},
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "election_id": election.election_id,
+            "certified_at": str(election.certified_at),
+            "winner": calls["*"].leader or "none",
+            "states_called": sum(1 for scope, c in calls.items() if scope != "*" and c.called),
+        }
+    )
+
+
+certify_results_job = dg.define_asset_job(
+    contract.CERTIFY_RESULTS_JOB,
+    selection=dg.AssetSelection.groups("certification"),
+    description="Recount the whole ballot log, reconcile it with the live tally, and certify.",
+    executor_def=dg.in_process_executor,
+)

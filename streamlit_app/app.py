@@ -1,0 +1,390 @@
+"""The live election-night dashboard: `streamlit run streamlit_app/app.py`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+
+from election import contract, results
+from election.results import human_count, results_status
+from election.settings import setting
+from streamlit_app import charts, standings
+from streamlit_app.queries import ElectionBoard, Registration, election_board, registration
+from streamlit_app.reader import ResultReader, ResultSnapshot, topic_names_from_env
+
+# Badge colour and short label per results status; the sentence comes from election.results.
+STATUS_BADGES = {
+    results.PRE_ELECTION: ("gray", "Pre-election"),
+    results.UNOFFICIAL_PARTIAL: ("orange", "Unofficial · partial"),
+    results.UNOFFICIAL_COMPLETE: ("blue", "Unofficial · complete"),
+    results.CERTIFIED: ("green", "Certified"),
+}
+REASON_WORDS = {
+    contract.MALFORMED: "malformed",
+    contract.UNKNOWN_VOTER: "unknown voter",
+    contract.UNKNOWN_CANDIDATE: "unknown candidate",
+    contract.DUPLICATE: "duplicate (voted before)",
+    contract.POLLS_CLOSED: "cast while polls closed",
+}
+# Plotly draws the chart; no toolbar needed on a results page.
+PLOTLY_CONFIG = {"displayModeBar": False}
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    """Where the page reads from and how often it refreshes, from the environment."""
+
+    bootstrap_servers: str
+    database_url: str
+    topic_prefix: str
+    refresh_seconds: float
+
+    @classmethod
+    def from_env(cls) -> DashboardConfig:
+        return cls(
+            bootstrap_servers=setting("KAFKA_BOOTSTRAP_SERVERS"),
+            database_url=setting("DATABASE_URL"),
+            topic_prefix=os.environ.get("DASHBOARD_TOPIC_PREFIX", ""),
+            refresh_seconds=refresh_seconds(os.environ.get("DASHBOARD_REFRESH_SECONDS")),
+        )
+
+
+def refresh_seconds(text: str | None, default: float = 2.0) -> float:
+    """The refresh interval from DASHBOARD_REFRESH_SECONDS; at least half a second."""
+    try:
+        return max(0.5, float(text)) if text else default
+    except ValueError:
+        return default
+
+
+@st.cache_resource(show_spinner=False, on_release=lambda reader: reader.stop())
+def result_reader(bootstrap_servers: str, topic_prefix: str) -> ResultReader:
+    """The one reader of the result topics for this server, shared by every session."""
+    reader = ResultReader(bootstrap_servers, topic_names_from_env(topic_prefix)).start()
+    # The first page shows the whole count rather than a partly read one.
+    reader.wait_for_first_read(timeout=5)
+    return reader
+
+
+@st.cache_data(ttl=1, show_spinner=False)
+def load_board(database_url: str) -> ElectionBoard:
+    """The election status and tally progress, shared by sessions for a second."""
+    return election_board(database_url)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_registration(database_url: str) -> Registration:
+    """The roll's counts, only shown before ballots are counted."""
+    return registration(database_url)
+
+
+def ago(moment: datetime | None, now: datetime) -> str:
+    """How long ago, for people."""
+    if moment is None:
+        return "never"
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min ago"
+
+
+def tally_lag(snapshot: ResultSnapshot, board: ElectionBoard) -> int | None:
+    """Ballots on the log not yet tallied: by the tally's ledger when it has one, else by counts."""
+    if board.tallied_messages is not None and snapshot.ballots_received is not None:
+        return max(0, snapshot.ballots_received - board.tallied_messages)
+    return snapshot.tally_lag()
+
+
+def render_status(
+    snapshot: ResultSnapshot, board: ElectionBoard, lag: int | None, now: datetime
+) -> str:
+    """The results status banner and the freshness line; returns the status."""
+    election = board.election
+    drained = snapshot.caught_up and lag == 0
+    status = results_status(election.status if election else None, drained)
+    color, label = STATUS_BADGES[status]
+    meaning = results.status_label(status)
+    if (
+        election is not None
+        and election.status == contract.CLOSED
+        and status == results.UNOFFICIAL_PARTIAL
+    ):
+        meaning = "Unofficial partial results: the polls are closed and the last ballots are being tallied"
+    name = election.name if election else "No election registered yet"
+    st.markdown(f"### {name} &nbsp; :{color}-badge[{label}]")
+    st.caption(meaning)
+    winner = standings.called_for(
+        snapshot.race_calls.get("*") or {}, standings.candidate_names(snapshot)
+    )
+    if winner:
+        st.success(f"**Race call: {winner} wins the election.**", icon=":material/how_to_vote:")
+
+    if snapshot.newest_result_at is None:
+        parts = ["No results published yet"]
+    else:
+        parts = [f"Newest result {ago(snapshot.newest_result_at, now)}"]
+    if lag is not None and (snapshot.has_results or snapshot.ballots_received):
+        parts.append("tally caught up" if lag == 0 else f"tally {human_count(lag)} ballots behind")
+    if snapshot.ballots_received:
+        parts.append(f"{human_count(snapshot.ballots_received)} ballots received")
+    parts.append(f"page refreshed {now:%H:%M:%S} UTC")
+    st.caption(" · ".join(parts))
+    return status
+
+
+def render_problems(snapshot: ResultSnapshot, board: ElectionBoard) -> None:
+    """Say plainly what cannot be reached."""
+    if snapshot.kafka_error:
+        shown = (
+            "the last results read are shown" if snapshot.has_results else "no results can be shown"
+        )
+        st.error(
+            f"Live results are unavailable: {snapshot.kafka_error}. Until it is back, {shown}.",
+            icon="⚠️",
+        )
+    if board.error:
+        st.warning(f"The results status is unknown: {board.error}.", icon="⚠️")
+
+
+def render_registration(registered: Registration, status: str, board: ElectionBoard) -> None:
+    """Before any ballot is counted: what is on the ballot and who may vote."""
+    if board.election is None and not registered.candidates:
+        st.info(
+            "Nothing is registered yet: run `registration_job` to register candidates and voters."
+        )
+        return
+    if status == results.PRE_ELECTION:
+        st.info("The polls are not open yet; results appear here once ballots are counted.")
+    else:
+        st.info("No ballots counted yet; results appear here as soon as the tally publishes them.")
+    if registered.candidates:
+        st.markdown(
+            f"**On the ballot:** {len(registered.candidates)} candidates · "
+            f"**{human_count(registered.voters)}** registered voters in "
+            f"{len(registered.voters_by_state)} states"
+        )
+        columns = st.columns(min(len(registered.candidates), 5))
+        for i, candidate in enumerate(registered.candidates):
+            with columns[i % len(columns)]:
+                if candidate.get("photo_url"):
+                    st.image(candidate["photo_url"], width=96)
+                st.markdown(
+                    f"**{candidate['candidate_name']}**  \n{candidate['party_affiliation']}"
+                )
+
+
+def render_leader(ranked: list[standings.Standing], certified: bool) -> None:
+    """The leading candidate: photo, party, votes, share and margin."""
+    lead = standings.lead(ranked)
+    if lead is None:
+        return
+    leader = lead.leader
+    photo, facts = st.columns([1, 5])
+    with photo:
+        if leader.photo_url:
+            st.image(leader.photo_url, width=120)
+    with facts:
+        title = "Tied for the lead" if lead.tied else ("Winner" if certified else "Leading")
+        st.markdown(f"#### {title}: {leader.candidate_name}  \n{leader.party_affiliation}")
+        votes, share, margin = st.columns(3)
+        votes.metric("Votes", human_count(leader.total_votes))
+        share.metric("Share", f"{leader.share:.1%}")
+        if lead.runner_up is None:
+            margin.metric("Margin", "unopposed")
+        else:
+            margin.metric(
+                f"Margin over {lead.runner_up.candidate_name}",
+                human_count(lead.margin_votes),
+                f"{lead.margin_share * 100:.1f} pts",
+                delta_color="off",
+                delta_arrow="off",
+            )
+
+
+def render_candidates(ranked: list[standings.Standing], colors: dict[str, str]) -> None:
+    """Totals and shares for every candidate."""
+    bars, donut = st.columns([3, 2])
+    bars.plotly_chart(charts.candidate_bars(ranked, colors), config=PLOTLY_CONFIG)
+    donut.plotly_chart(charts.candidate_donut(ranked, colors), config=PLOTLY_CONFIG)
+    table = [
+        {
+            "Candidate": row.candidate_name,
+            "Party": row.party_affiliation,
+            "Votes": f"{row.total_votes:,}",
+            "Share": f"{row.share:.1%}",
+        }
+        for row in ranked
+    ]
+    # A plain table: exact figures, readable by screen readers and the browser test alike.
+    st.table(pd.DataFrame(table).set_index("Candidate"))
+
+
+def render_turnout(snapshot: ResultSnapshot, colors: dict[str, str], names: dict[str, str]) -> None:
+    """Turnout overall and per state, and who leads each state."""
+    st.subheader("Turnout and states")
+    turnout = standings.turnout_by_state(snapshot)
+    leaders = standings.state_leaders(snapshot)
+    if turnout.empty and leaders.empty:
+        st.info("No turnout published yet.")
+        return
+    ballots, registered = int(turnout["ballots"].sum()), int(turnout["registered_voters"].sum())
+    overall, counted_in, states_led = st.columns(3)
+    overall.metric("Turnout", f"{ballots / registered:.1%}" if registered else "—")
+    counted_in.metric(
+        "Ballots counted / registered",
+        f"{human_count(ballots, short=True)} / {human_count(registered, short=True)}",
+    )
+    states_led.metric("States reporting", f"{len(turnout)}")
+
+    on_map = standings.are_us_states(
+        list(turnout["address_state"]) + list(leaders["address_state"])
+    )
+    left, right = st.columns(2)
+    if on_map:
+        if not turnout.empty:
+            left.plotly_chart(charts.turnout_map(turnout), config=PLOTLY_CONFIG)
+        if not leaders.empty:
+            right.plotly_chart(charts.leader_map(leaders, colors, names), config=PLOTLY_CONFIG)
+        st.caption(
+            "State outlines are drawn by Plotly from its CDN; the table has every state's figures."
+        )
+    elif not turnout.empty:
+        left.plotly_chart(charts.turnout_bars(turnout), config=PLOTLY_CONFIG)
+    if not leaders.empty:
+        leaders = leaders.merge(
+            turnout[["address_state", "turnout"]], on="address_state", how="left"
+        )
+        table = leaders.assign(
+            Turnout=leaders["turnout"].map(lambda t: "" if pd.isna(t) else f"{t:.1%}"),
+            Share=leaders["share"].map("{:.1%}".format),
+            Margin=leaders["margin_votes"].map("{:,}".format),
+            Ballots=leaders["ballots"].map("{:,}".format),
+        ).rename(
+            columns={
+                "address_state": "State",
+                "leader": "Leader",
+                "party_affiliation": "Party",
+                "called_for": "Called for",
+            }
+        )
+        where = st if on_map else right
+        where.dataframe(
+            table[
+                ["State", "Turnout", "Leader", "Party", "Share", "Margin", "Ballots", "Called for"]
+            ],
+            hide_index=True,
+            width="stretch",
+            height=min(400, 40 + 35 * len(table)),
+        )
+
+
+def render_over_time(
+    snapshot: ResultSnapshot, colors: dict[str, str], names: dict[str, str]
+) -> None:
+    """Ballots per minute and each candidate's cumulative share."""
+    st.subheader("The count over time")
+    per_minute = standings.ballots_per_minute(snapshot)
+    if per_minute.empty:
+        st.info("No count history yet.")
+        return
+    over_time = standings.count_over_time(snapshot, names)
+    ids = {name: candidate_id for candidate_id, name in names.items()}
+    left, right = st.columns(2)
+    left.plotly_chart(charts.ballots_per_minute_chart(per_minute), config=PLOTLY_CONFIG)
+    right.plotly_chart(charts.share_over_time_chart(over_time, colors, ids), config=PLOTLY_CONFIG)
+
+
+def render_rejections(snapshot: ResultSnapshot) -> None:
+    """Rejected ballots by reason."""
+    st.subheader("Rejected ballots")
+    rejected = standings.rejections(snapshot)
+    if rejected.empty:
+        st.caption("No ballots rejected.")
+        return
+    rejected["reason"] = rejected["reason"].map(lambda reason: REASON_WORDS.get(reason, reason))
+    left, right = st.columns([2, 1])
+    left.plotly_chart(charts.rejections_chart(rejected), config=PLOTLY_CONFIG)
+    right.metric("Rejected ballots", human_count(int(rejected["ballots"].sum())))
+
+
+def render_race_calls(snapshot: ResultSnapshot) -> None:
+    """The races called so far."""
+    st.subheader("Race calls")
+    calls = standings.race_calls(snapshot)
+    if calls.empty:
+        st.caption(
+            "No race called yet: a race is called only when the runner-up can no longer catch up."
+        )
+        return
+    st.dataframe(
+        calls.assign(
+            margin=calls["margin"].map("{:,}".format),
+            outstanding=calls["outstanding"].map("{:,}".format),
+        ).rename(
+            columns={
+                "race": "Race",
+                "called_for": "Called for",
+                "margin": "Margin",
+                "outstanding": "Votes outstanding",
+                "called_at": "Called at",
+                "final": "Final",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def render_live_sections(
+    config: DashboardConfig, snapshot: ResultSnapshot, board: ElectionBoard
+) -> None:
+    """Everything that changes while the count goes on."""
+    now = datetime.now(UTC)
+    lag = tally_lag(snapshot, board)
+    status = render_status(snapshot, board, lag, now)
+    render_problems(snapshot, board)
+    ranked = standings.standings(snapshot)
+    if not ranked:
+        if not (snapshot.kafka_error and not snapshot.has_results):
+            render_registration(load_registration(config.database_url), status, board)
+        if snapshot.rejected_by_reason:
+            render_rejections(snapshot)
+        return
+    names = {row.candidate_id: row.candidate_name for row in ranked}
+    colors = charts.candidate_colors(names)
+    render_leader(ranked, certified=status == results.CERTIFIED)
+    render_candidates(ranked, colors)
+    render_turnout(snapshot, colors, names)
+    render_over_time(snapshot, colors, names)
+    render_rejections(snapshot)
+    render_race_calls(snapshot)
+
+
+def main() -> None:
+    """Lay out the page; only the live sections rerun on the refresh interval."""
+    st.set_page_config(page_title="Election night: live results", page_icon="🗳️", layout="wide")
+    config = DashboardConfig.from_env()
+    st.title("Election night: live results")
+    reader = result_reader(config.bootstrap_servers, config.topic_prefix)
+
+    @st.fragment(run_every=config.refresh_seconds)
+    def live_sections() -> None:
+        snapshot = reader.snapshot()
+        board = load_board(config.database_url)
+        render_live_sections(config, snapshot, board)
+
+    live_sections()
+    st.caption(
+        f"Updates every {config.refresh_seconds:g} s from the result topics on "
+        f"{config.bootstrap_servers}. No voter's identity is ever shown."
+    )
+
+
+if __name__ == "__main__":
+    main()

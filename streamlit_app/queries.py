@@ -1,0 +1,105 @@
+"""The few aggregate queries the dashboard makes of the election database (never a voter's row)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import psycopg
+
+
+@dataclass(frozen=True)
+class Election:
+    """The election's lifecycle as the elections table records it."""
+
+    election_id: int
+    name: str
+    status: str
+    polls_opened_at: datetime | None
+    polls_closed_at: datetime | None
+    certified_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ElectionBoard:
+    """What the page needs from PostgreSQL on each refresh."""
+
+    election: Election | None = None
+    # Messages of the ballot log the live tally has committed (counted or rejected); None
+    # before its first batch.
+    tallied_messages: int | None = None
+    tally_committed_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Registration:
+    """The roll before the polls open: counts only."""
+
+    candidates: list[dict] = field(default_factory=list)  # id, name, party, photo
+    voters_by_state: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def voters(self) -> int:
+        return sum(self.voters_by_state.values())
+
+
+def _connect(database_url: str) -> psycopg.Connection:
+    return psycopg.connect(database_url, connect_timeout=3, autocommit=True)
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _rows(conn: psycopg.Connection, sql: str) -> list[tuple]:
+    """Rows of a query; none when the table does not exist yet (before registration)."""
+    try:
+        return conn.execute(sql).fetchall()
+    except psycopg.errors.UndefinedTable:
+        return []
+
+
+def election_board(database_url: str) -> ElectionBoard:
+    """The newest election's status and the live tally's progress; an error instead of raising."""
+    try:
+        with _connect(database_url) as conn:
+            elections = _rows(
+                conn,
+                "SELECT election_id, name, status, polls_opened_at, polls_closed_at, certified_at"
+                " FROM elections ORDER BY election_id DESC LIMIT 1",
+            )
+            batches = _rows(
+                conn,
+                "SELECT count(*), coalesce(sum(messages), 0), max(committed_at) FROM tally_batches",
+            )
+    except psycopg.Error as exc:
+        return ElectionBoard(error=f"election database unreachable: {_describe(exc)}")
+    election = Election(*elections[0]) if elections else None
+    if not batches or not batches[0][0]:
+        return ElectionBoard(election=election)
+    _, tallied, committed_at = batches[0]
+    return ElectionBoard(
+        election=election, tallied_messages=int(tallied), tally_committed_at=committed_at
+    )
+
+
+def registration(database_url: str) -> Registration:
+    """The candidates and how many voters are registered per state (counts, no identities)."""
+    try:
+        with _connect(database_url) as conn:
+            candidates = _rows(
+                conn,
+                "SELECT candidate_id, candidate_name, party_affiliation, photo_url"
+                " FROM candidates ORDER BY candidate_name",
+            )
+            voters = _rows(
+                conn, "SELECT address_state, count(*) FROM voters GROUP BY address_state"
+            )
+    except psycopg.Error:
+        return Registration()
+    keys = ("candidate_id", "candidate_name", "party_affiliation", "photo_url")
+    return Registration(
+        candidates=[dict(zip(keys, row, strict=True)) for row in candidates],
+        voters_by_state={state: int(count) for state, count in voters},
+    )

@@ -1,0 +1,222 @@
+"""A made-up election's result messages, for the dashboard's tests, screenshots and benchmark."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from election import contract
+from streamlit_app.reader import FOLLOWED_TOPICS
+
+Message = tuple[str, str, dict | None]  # (contract topic, key, value or None for a tombstone)
+
+
+@dataclass(frozen=True)
+class SampleCandidate:
+    """A candidate of the made-up election, with a relative strength."""
+
+    candidate_id: str
+    candidate_name: str
+    party_affiliation: str
+    strength: float
+    color: str
+
+    @property
+    def photo_url(self) -> str:
+        """A drawn portrait as a data URL, so pages render without the internet."""
+        initials = "".join(part[0] for part in self.candidate_name.split()[:2])
+        svg = (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="120">'
+            f'<rect width="120" height="120" rx="60" fill="{self.color}"/>'
+            '<text x="60" y="76" font-size="44" font-family="sans-serif" fill="white"'
+            f' text-anchor="middle">{initials}</text></svg>'
+        )
+        return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+SAMPLE_CANDIDATES = (
+    SampleCandidate("cand-1", "Avery Johnson", "Harbor Party", 1.00, "#1f77b4"),
+    SampleCandidate("cand-2", "Morgan Lee", "Prairie Alliance", 0.93, "#d62728"),
+    SampleCandidate("cand-3", "Jordan Rivera", "Summit Movement", 0.35, "#2ca02c"),
+    SampleCandidate("cand-4", "Casey Nguyen", "Independent", 0.12, "#ff7f0e"),
+)
+
+
+def _split(total: int, weights: list[float]) -> list[int]:
+    """Split total into integers proportional to weights, summing exactly to total."""
+    scale = sum(weights)
+    shares = [total * weight / scale for weight in weights]
+    parts = [int(share) for share in shares]
+    by_remainder = sorted(range(len(weights)), key=lambda i: shares[i] - parts[i], reverse=True)
+    for i in by_remainder[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def sample_election(
+    ballots: int,
+    states: list[str],
+    *,
+    candidates: tuple[SampleCandidate, ...] = SAMPLE_CANDIDATES,
+    batches: int = 1,
+    through: int | None = None,
+    rejected: int = 0,
+    start: datetime | None = None,
+    seed: int = 7,
+) -> list[Message]:
+    """The messages a tally would publish after counting `ballots` in `batches` micro-batches.
+
+    Totals per candidate and per state sum to `ballots` once all batches are in (`through`
+    stops earlier, mid-count); every batch republishes every key, one minute after the
+    previous one, so the topics hold batches x keys messages.
+    """
+    rng = random.Random(seed)
+    start = start or datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=batches)
+    per_state = _split(ballots, [rng.uniform(0.2, 3.0) for _ in states])
+    counts = {
+        state: _split(n, [c.strength * rng.uniform(0.6, 1.4) for c in candidates])
+        for state, n in zip(states, per_state, strict=True)
+    }
+    registered = {
+        state: int(n / rng.uniform(0.55, 0.8)) + 1
+        for state, n in zip(states, per_state, strict=True)
+    }
+    # Some candidates' voters are counted early, some late, so the shares move during the night.
+    pace = [rng.uniform(0.85, 1.2) for _ in candidates]
+    messages: list[Message] = []
+    for batch in range(1, (through or batches) + 1):
+        moment = _iso(start + timedelta(minutes=batch))
+        done = [(batch / batches) ** p for p in pace]
+        so_far = {
+            state: [int(n * done[i]) for i, n in enumerate(counts[state])] for state in states
+        }
+        for state in states:
+            for candidate, n in zip(candidates, so_far[state], strict=True):
+                key = contract.state_result_key(state, candidate.candidate_id)
+                value = {
+                    "address_state": state,
+                    "candidate_id": candidate.candidate_id,
+                    "candidate_name": candidate.candidate_name,
+                    "party_affiliation": candidate.party_affiliation,
+                    "total_votes": n,
+                    "updated_at": moment,
+                }
+                messages.append((contract.VOTES_PER_STATE_TOPIC, key, value))
+            value = {
+                "address_state": state,
+                "total_votes": sum(so_far[state]),
+                "registered_voters": registered[state],
+                "turnout_pct": round(100 * sum(so_far[state]) / registered[state], 2),
+                "updated_at": moment,
+            }
+            messages.append((contract.TURNOUT_BY_LOCATION_TOPIC, state, value))
+        for i, candidate in enumerate(candidates):
+            value = {
+                "candidate_id": candidate.candidate_id,
+                "candidate_name": candidate.candidate_name,
+                "party_affiliation": candidate.party_affiliation,
+                "photo_url": candidate.photo_url,
+                "total_votes": sum(so_far[state][i] for state in states),
+                "updated_at": moment,
+            }
+            messages.append((contract.VOTES_PER_CANDIDATE_TOPIC, candidate.candidate_id, value))
+    reasons = [
+        contract.DUPLICATE,
+        contract.UNKNOWN_VOTER,
+        contract.MALFORMED,
+        contract.UNKNOWN_CANDIDATE,
+        contract.POLLS_CLOSED,
+    ]
+    reason_weights = [50, 20, 15, 10, 5]
+    for n in range(rejected):
+        vote_id = f"rejected-{seed}-{n}"
+        value = {
+            "vote_id": vote_id,
+            "reason": rng.choices(reasons, reason_weights)[0],
+            "detail": "made up for the dashboard",
+            "raw": None,
+            "detected_at": _iso(start + timedelta(minutes=1 + n * batches // max(1, rejected))),
+        }
+        messages.append((contract.REJECTED_VOTES_TOPIC, vote_id, value))
+    return messages
+
+
+def candidate_totals(messages: Iterable[Message]) -> dict[str, int]:
+    """The latest total per candidate name in a list of messages."""
+    latest: dict[str, int] = {}
+    for topic, _, value in messages:
+        if topic == contract.VOTES_PER_CANDIDATE_TOPIC and value is not None:
+            latest[value["candidate_name"]] = value["total_votes"]
+    return latest
+
+
+def create_topics(
+    bootstrap_servers: str, topic_names: Mapping[str, str], partitions: int = 3
+) -> None:
+    """Create the followed result topics (compacted) and the ballot log under their given names."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    compacted = {"cleanup.policy": "compact"}
+    wanted = [
+        NewTopic(topic_names[name], partitions, 1, config=compacted)
+        for name in FOLLOWED_TOPICS
+        if name in topic_names
+    ]
+    if contract.VOTES_TOPIC in topic_names:
+        wanted.append(NewTopic(topic_names[contract.VOTES_TOPIC], partitions, 1))
+    for future in admin.create_topics(wanted, operation_timeout=30).values():
+        future.result()
+
+
+def delete_topics(bootstrap_servers: str, topics: Iterable[str]) -> None:
+    """Delete topics, ignoring ones that are already gone."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    for future in admin.delete_topics(list(topics), operation_timeout=30).values():
+        with contextlib.suppress(Exception):  # already deleted, or never created
+            future.result()
+
+
+def publish(
+    bootstrap_servers: str, topic_names: Mapping[str, str], messages: Iterable[Message]
+) -> int:
+    """Produce the messages to their topics (by contract name) and wait until all are written."""
+    producer = Producer(
+        {"bootstrap.servers": bootstrap_servers, "linger.ms": 20, "compression.type": "lz4"}
+    )
+    sent = 0
+    for topic, key, value in messages:
+        payload = None if value is None else json.dumps(value).encode()
+        while True:
+            try:
+                producer.produce(topic_names[topic], key=key.encode(), value=payload)
+                break
+            except BufferError:  # the local queue is full: let it drain
+                producer.poll(0.1)
+        sent += 1
+    if producer.flush(60) != 0:
+        raise RuntimeError("not every sample result message was written to Kafka")
+    return sent
+
+
+def publish_ballot_log(bootstrap_servers: str, votes_topic: str, ballots: int) -> None:
+    """Put `ballots` placeholder messages on a ballot log, so the tally's lag can be measured."""
+    producer = Producer({"bootstrap.servers": bootstrap_servers, "linger.ms": 20})
+    for n in range(ballots):
+        while True:
+            try:
+                producer.produce(votes_topic, key=f"voter-{n}".encode(), value=b"{}")
+                break
+            except BufferError:
+                producer.poll(0.1)
+    producer.flush(60)

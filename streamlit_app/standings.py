@@ -1,0 +1,245 @@
+"""The standings read off a result snapshot: leader, margins, states, turnout, the count over time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from election.geography import US_STATE_CODES
+from election.results import share
+from streamlit_app.reader import ResultSnapshot, parse_time
+
+_US_CODES = frozenset(US_STATE_CODES.values())
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One candidate's place in the count."""
+
+    candidate_id: str
+    candidate_name: str
+    party_affiliation: str
+    photo_url: str | None
+    total_votes: int
+    share: float  # of ballots counted, 0..1
+
+
+@dataclass(frozen=True)
+class Lead:
+    """The leader and how far ahead of the runner-up."""
+
+    leader: Standing
+    runner_up: Standing | None
+    margin_votes: int
+    margin_share: float  # in share of ballots counted, 0..1
+
+    @property
+    def tied(self) -> bool:
+        return self.runner_up is not None and self.margin_votes == 0
+
+
+def _votes(result: Mapping) -> int:
+    try:
+        return max(0, int(result.get("total_votes") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def standings(snapshot: ResultSnapshot) -> list[Standing]:
+    """Every candidate with results, most votes first (ties by name, so the order is stable)."""
+    counted = snapshot.ballots_counted
+    rows = [
+        Standing(
+            candidate_id=str(result.get("candidate_id") or key),
+            candidate_name=str(result.get("candidate_name") or key),
+            party_affiliation=str(result.get("party_affiliation") or ""),
+            photo_url=result.get("photo_url") or None,
+            total_votes=_votes(result),
+            share=share(_votes(result), counted),
+        )
+        for key, result in snapshot.candidates.items()
+    ]
+    return sorted(rows, key=lambda row: (-row.total_votes, row.candidate_name))
+
+
+def lead(ranked: list[Standing]) -> Lead | None:
+    """The leader's lead over the runner-up, from standings sorted by votes."""
+    if not ranked:
+        return None
+    leader = ranked[0]
+    runner_up = ranked[1] if len(ranked) > 1 else None
+    margin = leader.total_votes - (runner_up.total_votes if runner_up else 0)
+    margin_share = leader.share - (runner_up.share if runner_up else 0.0)
+    return Lead(leader, runner_up, margin, margin_share)
+
+
+def state_code(address_state: str) -> str | None:
+    """The two-letter code of a US state (full name or code), else None."""
+    if address_state in US_STATE_CODES:
+        return US_STATE_CODES[address_state]
+    upper = address_state.upper()
+    return upper if upper in _US_CODES else None
+
+
+def are_us_states(states: list[str]) -> bool:
+    """Whether the states are real US states, so a map can show them."""
+    return bool(states) and all(state_code(state) for state in states)
+
+
+def turnout_by_state(snapshot: ResultSnapshot) -> pd.DataFrame:
+    """Ballots counted against registered voters per state, highest turnout first."""
+    rows = []
+    for key, result in snapshot.turnout.items():
+        state = str(result.get("address_state") or key)
+        registered = _votes({"total_votes": result.get("registered_voters")})
+        ballots = _votes(result)
+        rows.append(
+            {
+                "address_state": state,
+                "state_code": state_code(state),
+                "ballots": ballots,
+                "registered_voters": registered,
+                "turnout": share(ballots, registered),
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["address_state", "state_code", "ballots", "registered_voters", "turnout"]
+    )
+    return frame.sort_values(
+        ["turnout", "address_state"], ascending=[False, True], ignore_index=True
+    )
+
+
+def state_leaders(snapshot: ResultSnapshot) -> pd.DataFrame:
+    """Who leads in each state, by how much, and whether the state has been called."""
+    by_state: dict[str, list[tuple[int, str, str, str]]] = {}
+    for result in snapshot.states.values():
+        state = str(result.get("address_state") or "")
+        name = str(result.get("candidate_name") or result.get("candidate_id") or "")
+        by_state.setdefault(state, []).append(
+            (
+                _votes(result),
+                name,
+                str(result.get("party_affiliation") or ""),
+                str(result.get("candidate_id") or ""),
+            )
+        )
+    names = candidate_names(snapshot)
+    rows = []
+    for state, results in by_state.items():
+        results.sort(key=lambda row: (-row[0], row[1]))
+        ballots = sum(row[0] for row in results)
+        votes, name, party, candidate_id = results[0]
+        runner_up = results[1][0] if len(results) > 1 else 0
+        rows.append(
+            {
+                "address_state": state,
+                "state_code": state_code(state),
+                "leader": "Tied" if ballots and votes == runner_up else name,
+                "party_affiliation": "" if votes == runner_up else party,
+                "candidate_id": "" if votes == runner_up else candidate_id,
+                "votes": votes,
+                "share": share(votes, ballots),
+                "margin_votes": votes - runner_up,
+                "ballots": ballots,
+                "called_for": called_for(snapshot.race_calls.get(state) or {}, names),
+            }
+        )
+    columns = [
+        "address_state",
+        "state_code",
+        "leader",
+        "party_affiliation",
+        "candidate_id",
+        "votes",
+        "share",
+        "margin_votes",
+        "ballots",
+        "called_for",
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values("address_state", ignore_index=True)
+
+
+def count_over_time(snapshot: ResultSnapshot, names: Mapping[str, str]) -> pd.DataFrame:
+    """Per minute of tally time: each candidate's running total and share, long format."""
+    rows = []
+    for minute, totals in snapshot.history:
+        counted = sum(totals.values())
+        for candidate_id, total in totals.items():
+            rows.append(
+                {
+                    "minute": minute,
+                    "candidate_name": names.get(candidate_id, candidate_id),
+                    "total_votes": total,
+                    "share": share(total, counted),
+                }
+            )
+    return pd.DataFrame(rows, columns=["minute", "candidate_name", "total_votes", "share"])
+
+
+def ballots_per_minute(snapshot: ResultSnapshot) -> pd.DataFrame:
+    """Ballots counted in each minute of tally time."""
+    rows, previous = [], 0
+    for minute, totals in snapshot.history:
+        counted = sum(totals.values())
+        rows.append({"minute": minute, "ballots": max(0, counted - previous)})
+        previous = counted
+    return pd.DataFrame(rows, columns=["minute", "ballots"])
+
+
+def rejections(snapshot: ResultSnapshot) -> pd.DataFrame:
+    """Rejected ballots by reason, most first."""
+    frame = pd.DataFrame(
+        sorted(snapshot.rejected_by_reason.items(), key=lambda item: (-item[1], item[0])),
+        columns=["reason", "ballots"],
+    )
+    return frame
+
+
+def _when(text: object) -> str:
+    moment = parse_time(text)
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else ""
+
+
+def candidate_names(snapshot: ResultSnapshot) -> dict[str, str]:
+    """candidate_id -> name, from the candidates' results."""
+    return {
+        str(result.get("candidate_id") or key): str(result.get("candidate_name") or key)
+        for key, result in snapshot.candidates.items()
+    }
+
+
+def called_for(call: Mapping, names: Mapping[str, str]) -> str:
+    """Whom a published race call calls the race for; empty while it is not called."""
+    if not call or call.get("called") is False:
+        return ""
+    candidate_id = str(call.get("candidate_id") or call.get("leader") or "")
+    return str(call.get("candidate_name") or names.get(candidate_id, candidate_id))
+
+
+def race_calls(snapshot: ResultSnapshot) -> pd.DataFrame:
+    """The races called so far, the whole race first."""
+    names = candidate_names(snapshot)
+    rows = []
+    for key, call in snapshot.race_calls.items():
+        winner = called_for(call, names)
+        if not winner:
+            continue
+        state = str(call.get("address_state") or key)
+        rows.append(
+            {
+                "race": "Whole election" if state == "*" else state,
+                "called_for": winner,
+                "margin": _votes({"total_votes": call.get("margin")}),
+                "outstanding": _votes({"total_votes": call.get("outstanding")}),
+                "called_at": _when(call.get("called_at") or call.get("updated_at")),
+                "final": bool(call.get("final", False)),
+            }
+        )
+    rows.sort(key=lambda row: (row["race"] != "Whole election", row["race"]))
+    return pd.DataFrame(
+        rows, columns=["race", "called_for", "margin", "outstanding", "called_at", "final"]
+    )

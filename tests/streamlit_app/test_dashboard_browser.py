@@ -1,0 +1,85 @@
+"""The real dashboard server in headless Chromium shows exactly what the result topics hold."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pytest
+
+from election import contract
+from streamlit_app import sample_results
+
+from .browser import (
+    browser_page,
+    candidate_table,
+    chromium_path,
+    dashboard_server,
+    screenshot,
+    wait_for_results,
+)
+from .conftest import SAMPLE_STATES, set_election
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's Chromium and Playwright; missing ones skip the test, except in CI where they fail it."""
+    path = chromium_path()
+    missing = [] if path else ["Debian's chromium (apt-get install -y chromium)"]
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("the playwright package (pip install -e '.[dev]')")
+    if missing:
+        message = "the browser test needs " + " and ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.mark.services
+def test_the_page_shows_the_leader_and_totals_in_the_topics(
+    chromium, bootstrap_servers, result_topics, election_database
+):
+    messages = sample_results.sample_election(48_213, SAMPLE_STATES, batches=4, rejected=120)
+    sample_results.publish(bootstrap_servers, result_topics, messages)
+    set_election(election_database, contract.OPEN, name="Browser test election")
+    totals = sample_results.candidate_totals(messages)
+    leader = max(totals, key=totals.get)
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "DATABASE_URL": election_database,
+        "DASHBOARD_TOPIC_PREFIX": result_topics[contract.VOTES_TOPIC].removesuffix(
+            contract.VOTES_TOPIC
+        ),
+        "DASHBOARD_REFRESH_SECONDS": "1",
+    }
+
+    with dashboard_server(env) as url, browser_page() as page:
+        page.goto(url)
+        wait_for_results(page, leader)
+        shown = candidate_table(page)
+        screenshot(page, "browser-test.png")
+
+        assert shown == totals
+        assert page.get_by_text("Browser test election").count() >= 1
+        assert page.locator('[data-testid="stException"]').count() == 0
+
+        # A new result reaches the open page by itself, without a reload.
+        runner_up = sorted(totals, key=totals.get)[-2]
+        overtaking = {**latest_result(messages, runner_up), "total_votes": totals[leader] + 1}
+        sample_results.publish(
+            bootstrap_servers,
+            result_topics,
+            [(contract.VOTES_PER_CANDIDATE_TOPIC, overtaking["candidate_id"], overtaking)],
+        )
+        wait_for_results(page, runner_up, timeout_ms=30_000)
+        assert candidate_table(page) == {**totals, runner_up: totals[leader] + 1}
+
+
+def latest_result(messages: list, candidate_name: str) -> dict:
+    """The last message about a candidate on aggregated_votes_per_candidate."""
+    return [
+        value
+        for topic, _, value in messages
+        if topic == contract.VOTES_PER_CANDIDATE_TOPIC and value["candidate_name"] == candidate_name
+    ][-1]

@@ -1,0 +1,190 @@
+"""The page, run by Streamlit's AppTest against prepared topics and a scratch election database."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import psycopg
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from election import contract
+from election.results import human_count
+from streamlit_app import sample_results
+
+from .conftest import SAMPLE_STATES, set_election
+
+APP = Path(__file__).resolve().parents[2] / "streamlit_app" / "app.py"
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Each test gets its own reader; readers are stopped when their cache is cleared."""
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def page(monkeypatch, bootstrap_servers: str, database_url: str, prefix: str) -> AppTest:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", bootstrap_servers)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DASHBOARD_TOPIC_PREFIX", prefix)
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def texts(app: AppTest) -> str:
+    return "\n".join(
+        [e.value for e in app.markdown]
+        + [e.value for e in app.caption]
+        + [e.value for e in app.info]
+        + [e.value for e in app.warning]
+        + [e.value for e in app.error]
+        + [e.value for e in app.success]
+    )
+
+
+def prefix_of(topic_names: dict[str, str]) -> str:
+    return topic_names[contract.VOTES_TOPIC].removesuffix(contract.VOTES_TOPIC)
+
+
+@pytest.mark.services
+def test_shows_the_leader_and_every_total(
+    monkeypatch, bootstrap_servers, result_topics, election_database
+):
+    messages = sample_results.sample_election(12_345, SAMPLE_STATES, batches=3, rejected=30)
+    sample_results.publish(bootstrap_servers, result_topics, messages)
+    set_election(election_database, contract.OPEN)
+    totals = sample_results.candidate_totals(messages)
+    leader = max(totals, key=totals.get)
+
+    app = page(monkeypatch, bootstrap_servers, election_database, prefix_of(result_topics))
+
+    shown = texts(app)
+    assert "Test election" in shown and "Unofficial · partial" in shown
+    assert f"Leading: {leader}" in shown
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Votes"] == human_count(totals[leader])
+    runner_up = sorted(totals.values())[-2]
+    assert any(
+        label.startswith("Margin over") and value == human_count(totals[leader] - runner_up)
+        for label, value in metrics.items()
+    )
+    assert metrics["Rejected ballots"] == human_count(30)
+    table = app.table[0].value
+    assert {name: int(row["Votes"].replace(",", "")) for name, row in table.iterrows()} == totals
+    assert sum(totals.values()) == 12_345
+
+
+@pytest.mark.services
+def test_before_anything_is_registered(
+    monkeypatch, bootstrap_servers, topic_names, election_database
+):
+    app = page(monkeypatch, bootstrap_servers, election_database, prefix_of(topic_names))
+
+    assert "Nothing is registered yet" in texts(app)
+    assert not app.metric
+
+
+@pytest.mark.services
+def test_before_the_polls_open(monkeypatch, bootstrap_servers, result_topics, election_database):
+    with psycopg.connect(election_database, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO candidates (candidate_id, candidate_name, party_affiliation) VALUES"
+            " ('c1', 'Avery Johnson', 'Harbor Party'), ('c2', 'Morgan Lee', 'Prairie Alliance')"
+        )
+        conn.execute(
+            "INSERT INTO voters (voter_id, voter_name, date_of_birth, registration_number, address_state)"
+            " SELECT 'v' || i, 'x', '1980-01-01', 'r' || i, CASE WHEN i % 2 = 0 THEN 'Ohio' ELSE 'Utah' END"
+            " FROM generate_series(1, 1500) AS i"
+        )
+    set_election(election_database, contract.REGISTRATION)
+
+    app = page(monkeypatch, bootstrap_servers, election_database, prefix_of(result_topics))
+
+    shown = texts(app)
+    assert "Pre-election" in shown and "The polls are not open yet" in shown
+    assert (
+        "2 candidates" in shown
+        and f"**{human_count(1500)}** registered voters in 2 states" in shown
+    )
+    assert "Avery Johnson" in shown
+
+
+@pytest.mark.services
+def test_unofficial_complete_once_closed_and_drained(
+    monkeypatch, bootstrap_servers, result_topics, election_database
+):
+    messages = sample_results.sample_election(500, SAMPLE_STATES, rejected=5)
+    sample_results.publish(bootstrap_servers, result_topics, messages)
+    sample_results.publish_ballot_log(bootstrap_servers, result_topics[contract.VOTES_TOPIC], 505)
+    set_election(election_database, contract.CLOSED)
+
+    app = page(monkeypatch, bootstrap_servers, election_database, prefix_of(result_topics))
+
+    assert "Unofficial · complete" in texts(app) and "tally caught up" in texts(app)
+
+
+@pytest.mark.services
+def test_partial_while_the_tally_lags_behind_by_its_ledger(
+    monkeypatch, bootstrap_servers, result_topics, election_database
+):
+    messages = sample_results.sample_election(500, SAMPLE_STATES)
+    sample_results.publish(bootstrap_servers, result_topics, messages)
+    sample_results.publish_ballot_log(bootstrap_servers, result_topics[contract.VOTES_TOPIC], 700)
+    set_election(election_database, contract.CLOSED)
+    with psycopg.connect(election_database, autocommit=True) as conn:
+        # The tally's ledger: 300 of the 700 messages on the ballot log committed so far.
+        conn.execute(
+            "INSERT INTO tally_batches (query_name, batch_id, messages, counted, rejected)"
+            " VALUES ('live_tally', 0, 200, 200, 0), ('live_tally', 1, 100, 95, 5)"
+        )
+
+    app = page(monkeypatch, bootstrap_servers, election_database, prefix_of(result_topics))
+
+    shown = texts(app)
+    assert "Unofficial · partial" in shown and f"tally {human_count(400)} ballots behind" in shown
+    assert "the last ballots are being tallied" in shown
+
+
+@pytest.mark.services
+def test_certified_with_the_race_called(
+    monkeypatch, bootstrap_servers, result_topics, election_database
+):
+    messages = sample_results.sample_election(2_000, SAMPLE_STATES)
+    totals = sample_results.candidate_totals(messages)
+    winner = max(totals, key=totals.get)
+    call = {"address_state": "*", "candidate_id": "cand-1", "candidate_name": winner, "final": True}
+    sample_results.publish(
+        bootstrap_servers, result_topics, [*messages, (contract.RACE_CALLS_TOPIC, "*", call)]
+    )
+    set_election(election_database, contract.CERTIFIED)
+
+    app = page(monkeypatch, bootstrap_servers, election_database, prefix_of(result_topics))
+
+    shown = texts(app)
+    assert "Certified" in shown and f"Race call: {winner} wins the election" in shown
+    assert f"Winner: {winner}" in shown
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_says_so_when_kafka_and_the_database_are_down(monkeypatch):
+    port = closed_port()
+    app = page(
+        monkeypatch,
+        f"127.0.0.1:{port}",
+        f"postgresql://postgres:postgres@127.0.0.1:{port}/voting",
+        "",
+    )
+
+    assert "Live results are unavailable" in " ".join(e.value for e in app.error)
+    assert "results status is unknown" in " ".join(e.value for e in app.warning)
+    assert not app.metric

@@ -1,0 +1,169 @@
+"""The shared result reader against the real Kafka: latest value per key, incremental, late topics."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from election import contract
+from streamlit_app import sample_results
+from streamlit_app.reader import ResultReader, ResultSnapshot, parse_time, topic_names_from_env
+
+CANDIDATES = contract.VOTES_PER_CANDIDATE_TOPIC
+REJECTED = contract.REJECTED_VOTES_TOPIC
+
+
+def candidate(candidate_id: str, votes: int, minute: int = 0) -> tuple[str, str, dict]:
+    value = {
+        "candidate_id": candidate_id,
+        "candidate_name": f"Name {candidate_id}",
+        "party_affiliation": "Party",
+        "photo_url": None,
+        "total_votes": votes,
+        "updated_at": f"2026-11-03T20:{minute:02d}:30Z",
+    }
+    return (CANDIDATES, candidate_id, value)
+
+
+@pytest.fixture
+def reader_for(bootstrap_servers: str):
+    """Start readers on given topics; stop them all afterwards."""
+    readers: list[ResultReader] = []
+
+    def start(names: dict[str, str], **options) -> ResultReader:
+        reader = ResultReader(bootstrap_servers, names, **options).start()
+        readers.append(reader)
+        return reader
+
+    yield start
+    for reader in readers:
+        reader.stop()
+
+
+@pytest.mark.services
+def test_keeps_the_latest_value_per_key_and_forgets_tombstones(
+    bootstrap_servers, result_topics, reader_for
+):
+    sample_results.publish(
+        bootstrap_servers,
+        result_topics,
+        [
+            candidate("a", 10),
+            candidate("b", 5),
+            candidate("a", 25, minute=1),
+            candidate("gone", 3),
+            (CANDIDATES, "gone", None),
+            (REJECTED, "v1", {"vote_id": "v1", "reason": "duplicate", "raw": '{"voter_id": "x"}'}),
+            (REJECTED, "v2", {"vote_id": "v2", "reason": "malformed", "raw": "garbage"}),
+            (REJECTED, "v2", None),
+        ],
+    )
+    reader = reader_for(result_topics)
+    assert reader.wait_for_first_read(timeout=20)
+    snapshot = reader.wait_for(lambda s: s.messages_read >= 8, timeout=10)
+
+    assert {key: value["total_votes"] for key, value in snapshot.candidates.items()} == {
+        "a": 25,
+        "b": 5,
+    }
+    assert snapshot.ballots_counted == 30
+    # Only the reason of a rejection is kept; its raw ballot never reaches the page.
+    assert dict(snapshot.rejected_by_reason) == {"duplicate": 1}
+    assert snapshot.caught_up and snapshot.connected and snapshot.kafka_error is None
+    assert snapshot.newest_result_at == parse_time("2026-11-03T20:01:30Z")
+    # The count over time: one point per minute of tally time, totals carried forward.
+    assert [dict(totals) for _, totals in snapshot.history] == [
+        {"a": 10, "b": 5},
+        {"a": 25, "b": 5},
+    ]
+
+
+@pytest.mark.services
+def test_reads_new_messages_incrementally(bootstrap_servers, result_topics, reader_for):
+    sample_results.publish(bootstrap_servers, result_topics, [candidate("a", 1), candidate("b", 2)])
+    reader = reader_for(result_topics)
+    first = reader.wait_for(lambda s: s.messages_read == 2, timeout=20)
+    assert first.ballots_counted == 3
+
+    sample_results.publish(bootstrap_servers, result_topics, [candidate("a", 7, minute=2)])
+    second = reader.wait_for(lambda s: s.ballots_counted == 9, timeout=20)
+
+    assert second.ballots_counted == 9
+    # Only the new message was read: the reader never starts over from the beginning.
+    assert second.messages_read == 3
+    assert first.ballots_counted == 3, "a snapshot never changes once taken"
+
+
+@pytest.mark.services
+def test_follows_a_topic_that_appears_later(bootstrap_servers, topic_names, reader_for):
+    reader = reader_for(topic_names, metadata_interval_s=0.3)
+    assert reader.wait_for_first_read(timeout=20)
+    assert set(reader.snapshot().missing_topics) == {
+        topic_names[name] for name in (CANDIDATES, REJECTED)
+    } | {
+        topic_names[contract.TURNOUT_BY_LOCATION_TOPIC],
+        topic_names[contract.VOTES_PER_STATE_TOPIC],
+        topic_names[contract.RACE_CALLS_TOPIC],
+    }
+    assert not reader.snapshot().has_results
+
+    sample_results.create_topics(bootstrap_servers, topic_names)
+    sample_results.publish(bootstrap_servers, topic_names, [candidate("late", 42)])
+    snapshot = reader.wait_for(lambda s: s.ballots_counted == 42, timeout=20)
+
+    assert snapshot.ballots_counted == 42
+    assert snapshot.missing_topics == ()
+
+
+@pytest.mark.services
+def test_measures_the_tally_lag_against_the_ballot_log(
+    bootstrap_servers, result_topics, reader_for
+):
+    messages = sample_results.sample_election(900, ["Ohio", "Utah"], batches=2, rejected=40)
+    sample_results.publish(bootstrap_servers, result_topics, messages)
+    sample_results.publish_ballot_log(bootstrap_servers, result_topics[contract.VOTES_TOPIC], 1000)
+    reader = reader_for(result_topics)
+
+    snapshot = reader.wait_for(
+        lambda s: s.ballots_received == 1000 and s.ballots_counted == 900, timeout=20
+    )
+
+    assert snapshot.ballots_rejected == 40
+    assert snapshot.tally_lag() == 60
+    assert sum(snapshot.ballot_log_end_offsets.values()) == 1000
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_says_when_kafka_is_down():
+    reader = ResultReader(f"127.0.0.1:{closed_port()}", topic_names_from_env("")).start()
+    try:
+        assert reader.wait_for_first_read(timeout=15)
+        snapshot = reader.wait_for(lambda s: s.kafka_error is not None, timeout=10)
+    finally:
+        reader.stop()
+    assert snapshot.kafka_error and not snapshot.connected
+    assert not snapshot.has_results and snapshot.tally_lag() is None
+
+
+def test_an_empty_snapshot_knows_nothing():
+    snapshot = ResultSnapshot()
+    assert (snapshot.ballots_counted, snapshot.ballots_rejected, snapshot.has_results) == (
+        0,
+        0,
+        False,
+    )
+    assert snapshot.tally_lag() is None
+
+
+def test_topic_names_move_with_a_prefix(monkeypatch):
+    monkeypatch.setenv("DASHBOARD_TOPIC_PREFIX", "night_")
+    assert (
+        topic_names_from_env()[contract.VOTES_PER_STATE_TOPIC] == "night_aggregated_votes_per_state"
+    )
+    assert topic_names_from_env("")[contract.VOTES_TOPIC] == "votes_topic"

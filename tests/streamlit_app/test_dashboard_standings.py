@@ -1,0 +1,152 @@
+"""The standings, lag and query parsing the page is built from, on snapshots made in the test."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from election import contract
+from streamlit_app import sample_results, standings
+from streamlit_app.app import refresh_seconds, tally_lag
+from streamlit_app.queries import ElectionBoard
+from streamlit_app.reader import ResultSnapshot
+
+
+def snapshot_of(messages, **extra) -> ResultSnapshot:
+    """A snapshot holding the latest value per key of the given messages."""
+    latest: dict[str, dict] = {}
+    for topic, key, value in messages:
+        latest.setdefault(topic, {})[key] = value
+    return ResultSnapshot(
+        candidates=MappingProxyType(latest.get(contract.VOTES_PER_CANDIDATE_TOPIC, {})),
+        turnout=MappingProxyType(latest.get(contract.TURNOUT_BY_LOCATION_TOPIC, {})),
+        states=MappingProxyType(latest.get(contract.VOTES_PER_STATE_TOPIC, {})),
+        race_calls=MappingProxyType(latest.get(contract.RACE_CALLS_TOPIC, {})),
+        **extra,
+    )
+
+
+def result(candidate_id: str, votes: int, state: str | None = None) -> tuple[str, str, dict]:
+    value = {
+        "candidate_id": candidate_id,
+        "candidate_name": candidate_id.upper(),
+        "total_votes": votes,
+    }
+    if state is None:
+        return (contract.VOTES_PER_CANDIDATE_TOPIC, candidate_id, value)
+    key = contract.state_result_key(state, candidate_id)
+    return (contract.VOTES_PER_STATE_TOPIC, key, {**value, "address_state": state})
+
+
+def test_the_leader_and_margin():
+    ranked = standings.standings(snapshot_of([result("b", 30), result("a", 50), result("c", 20)]))
+
+    assert [row.candidate_id for row in ranked] == ["a", "b", "c"]
+    assert [row.share for row in ranked] == [0.5, 0.3, 0.2]
+    lead = standings.lead(ranked)
+    assert (lead.leader.candidate_id, lead.runner_up.candidate_id, lead.margin_votes) == (
+        "a",
+        "b",
+        20,
+    )
+    assert round(lead.margin_share, 6) == 0.2 and not lead.tied
+
+
+def test_a_tie_is_a_tie():
+    lead = standings.lead(standings.standings(snapshot_of([result("b", 5), result("a", 5)])))
+    assert lead.tied and lead.leader.candidate_id == "a"
+    assert standings.lead([]) is None
+
+
+def test_who_leads_each_state_and_the_called_ones():
+    call = {"address_state": "Ohio", "leader": "b", "called": True, "margin": 3, "outstanding": 1}
+    uncalled = {"address_state": "Utah", "leader": "a", "called": False}
+    snapshot = snapshot_of(
+        [
+            result("a", 4, "Ohio"),
+            result("b", 7, "Ohio"),
+            result("a", 2, "Utah"),
+            result("b", 2, "Utah"),
+            result("a", 6),
+            result("b", 9),
+            (contract.RACE_CALLS_TOPIC, "Ohio", call),
+            (contract.RACE_CALLS_TOPIC, "Utah", uncalled),
+        ]
+    )
+
+    leaders = standings.state_leaders(snapshot).set_index("address_state")
+    assert leaders.loc["Ohio", ["leader", "margin_votes", "ballots", "called_for"]].tolist() == [
+        "B",
+        3,
+        11,
+        "B",
+    ]
+    assert leaders.loc["Utah", ["leader", "called_for"]].tolist() == ["Tied", ""]
+    assert leaders.loc["Ohio", "state_code"] == "OH"
+    calls = standings.race_calls(snapshot)
+    assert calls[["race", "called_for", "margin"]].values.tolist() == [["Ohio", "B", 3]]
+
+
+def test_maps_only_for_us_states():
+    assert standings.are_us_states(["Ohio", "New York", "TX"])
+    assert not standings.are_us_states(["Ohio", "Bavaria"])
+    assert not standings.are_us_states([])
+
+
+def test_turnout_highest_first():
+    messages = [
+        (
+            contract.TURNOUT_BY_LOCATION_TOPIC,
+            "Ohio",
+            {"address_state": "Ohio", "total_votes": 50, "registered_voters": 100},
+        ),
+        (
+            contract.TURNOUT_BY_LOCATION_TOPIC,
+            "Utah",
+            {"address_state": "Utah", "total_votes": 90, "registered_voters": 100},
+        ),
+    ]
+    turnout = standings.turnout_by_state(snapshot_of(messages))
+    assert turnout[["address_state", "turnout"]].values.tolist() == [["Utah", 0.9], ["Ohio", 0.5]]
+
+
+def test_the_count_over_time():
+    minute = datetime(2026, 11, 3, 20, 0, tzinfo=UTC)
+    history = (
+        (minute, MappingProxyType({"a": 10, "b": 10})),
+        (minute.replace(minute=1), MappingProxyType({"a": 30, "b": 10})),
+    )
+    snapshot = ResultSnapshot(history=history)
+
+    assert standings.ballots_per_minute(snapshot)["ballots"].tolist() == [20, 20]
+    over_time = standings.count_over_time(snapshot, {"a": "A", "b": "B"})
+    assert over_time[over_time["candidate_name"] == "A"]["share"].tolist() == [0.5, 0.75]
+
+
+def test_the_sample_election_adds_up():
+    messages = sample_results.sample_election(10_001, ["Ohio", "Utah"], batches=5, rejected=7)
+    snapshot = snapshot_of(messages)
+    assert sum(sample_results.candidate_totals(messages).values()) == 10_001
+    assert snapshot.ballots_counted == 10_001
+    assert standings.state_leaders(snapshot)["ballots"].sum() == 10_001
+    assert standings.turnout_by_state(snapshot)["ballots"].sum() == 10_001
+    assert sum(1 for topic, _, _ in messages if topic == contract.REJECTED_VOTES_TOPIC) == 7
+
+
+def test_the_lag_by_the_tally_ledger_when_it_has_one_else_by_counts():
+    snapshot = ResultSnapshot(
+        candidates=MappingProxyType({"a": {"total_votes": 90}}),
+        rejected_by_reason=MappingProxyType({"duplicate": 5}),
+        ballot_log_end_offsets=MappingProxyType({0: 60, 1: 50}),
+        ballots_received=110,
+    )
+    assert tally_lag(snapshot, ElectionBoard()) == 15
+    assert tally_lag(snapshot, ElectionBoard(tallied_messages=105)) == 5
+    assert tally_lag(snapshot, ElectionBoard(tallied_messages=120)) == 0
+
+
+def test_the_refresh_interval_from_the_environment():
+    assert refresh_seconds(None) == 2.0
+    assert refresh_seconds("5") == 5.0
+    assert refresh_seconds("0.1") == 0.5
+    assert refresh_seconds("soon") == 2.0
