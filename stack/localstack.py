@@ -540,8 +540,11 @@ def main(argv: list[str]) -> int:
             stop()
         elif command == "status":
             return status()
+        elif command == "restart-kafka":  # used by the fault-injection scenario
+            stop_kafka()
+            start_kafka(Kafka.from_env())
         else:
-            print("usage: python stack/localstack.py start|stop|status", file=sys.stderr)
+            print("usage: python stack/localstack.py start|stop|status|restart-kafka", file=sys.stderr)
             return 2
     except StackError as exc:
         print(f"[stack] error: {exc}", file=sys.stderr)

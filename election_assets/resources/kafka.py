@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import dagster as dg
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -104,8 +105,21 @@ class KafkaResource(dg.ConfigurableResource):
                 if "UNKNOWN_TOPIC" not in str(exc):
                     raise
 
-    def end_offsets(self, topic: str) -> dict[int, int]:
-        """The next offset to be written, per partition (empty if the topic is missing)."""
+    def end_offsets(self, topic: str, attempts: int = 10) -> dict[int, int]:
+        """The next offset to be written, per partition (empty if the topic is missing).
+
+        Retried for a while: right after a broker restart, leadership is still moving.
+        """
+        for attempt in range(attempts):
+            try:
+                return self._end_offsets(topic)
+            except KafkaException:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(1)
+        return {}
+
+    def _end_offsets(self, topic: str) -> dict[int, int]:
         consumer = self.consumer(**{"group.id": "election-offsets"})
         try:
             metadata = consumer.list_topics(topic, timeout=10)
