@@ -9,6 +9,7 @@ registration -> ballots (votes_topic) -> live results -> certified results.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -59,15 +60,13 @@ def main() -> int:
             with browser_page(width=1800, height=1000) as page:
                 # the upstream lineage of the certified result: every asset, groups expanded
                 page.goto(
-                    f"{url}/assets/certification?view=lineage&lineageScope=upstream"
-                    "&lineageDepth=6",
+                    f"{url}/assets/certification?view=lineage&lineageScope=upstream&lineageDepth=6",
                     wait_until="networkidle",
                 )
                 page.wait_for_selector("text=certified_results", timeout=60_000)
-                try:  # a first visit asks to join the community; say no
+                # a first visit asks to join the community; say no (if this version asks)
+                with contextlib.suppress(Exception):
                     page.get_by_role("button", name="Skip").click(timeout=15_000)
-                except Exception:  # no such dialog in this version: nothing to dismiss
-                    pass
                 time.sleep(3)  # let the graph lay itself out
                 OUT.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(OUT), full_page=True)
