@@ -138,6 +138,13 @@ CREATE TABLE IF NOT EXISTS certified_results (
     PRIMARY KEY (address_state, candidate_id)
 );
 
+-- The recount's whole document, which the reconciliation checks compare with the live tally.
+CREATE TABLE IF NOT EXISTS certified_recounts (
+    election_id integer PRIMARY KEY,
+    document    jsonb NOT NULL,
+    at          timestamptz NOT NULL DEFAULT now()
+);
+
 -- Who did what to the election, and how it went.
 CREATE TABLE IF NOT EXISTS audit_log (
     audit_id    bigserial PRIMARY KEY,
