@@ -96,9 +96,11 @@ class Stage:
             raise RuntimeError(f"{job} failed; see {self.workdir}/{job}-{self.launched}.log")
 
 
-def live_tally_pids() -> list[int]:
-    """The streaming tally's own processes (the Python driver of spark_jobs.live_tally)."""
-    found = subprocess.run(["pgrep", "-f", "spark_jobs.live_tally"], capture_output=True, text=True)
+def live_tally_pids(checkpoints: Path) -> list[int]:
+    """This scenario's streaming tally (the Python driver of spark_jobs.live_tally), by its checkpoint."""
+    found = subprocess.run(
+        ["pgrep", "-f", f"spark_jobs.live_tally.*{checkpoints}"], capture_output=True, text=True
+    )
     return [int(pid) for pid in found.stdout.split()]
 
 
@@ -119,6 +121,7 @@ def run_scenario(scenario: Scenario) -> Outcome:
     postgres = PostgresResource(database_url=database_url)
     kafka = KafkaResource(bootstrap_servers=bootstrap)
     stage = Stage(env, workdir)
+    checkpoints = workdir / "checkpoints"
     wave_config = {
         "size": scenario.wave_size,
         "rate": scenario.wave_rate,
@@ -176,8 +179,8 @@ def run_scenario(scenario: Scenario) -> Outcome:
                 ):
                     instance.report_run_failed(run)  # what run monitoring does for a dead worker
                 happened = f"SIGKILL to voting wave {wave[0]} mid-way"
-            elif fault == "tally" and moved and live_tally_pids():
-                for pid in live_tally_pids():
+            elif fault == "tally" and moved and live_tally_pids(checkpoints):
+                for pid in live_tally_pids(checkpoints):
                     os.kill(pid, signal.SIGKILL)
                 happened = f"SIGKILL to the streaming tally ({tallied:,} of {cast:,} tallied)"
             elif fault == "kafka" and moved:

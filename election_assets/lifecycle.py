@@ -118,7 +118,9 @@ def transition(conn: psycopg.Connection, to_status: str, actor: str) -> Election
         contract.CERTIFIED: "certified_at",
     }[to_status]
     conn.execute(
-        f"UPDATE elections SET status = %s, {column} = now() WHERE election_id = %s",
+        # the wall clock now, not the transaction's start: a ballot cast while this transaction
+        # waited for the row lock must not be counted live and then rejected by the recount
+        f"UPDATE elections SET status = %s, {column} = clock_timestamp() WHERE election_id = %s",
         (to_status, election.election_id),
     )
     audit(conn, election.election_id, actor, f"to_{to_status}", "ok", {"from": election.status})

@@ -544,7 +544,9 @@ def main(argv: list[str]) -> int:
             stop_kafka()
             start_kafka(Kafka.from_env())
         else:
-            print("usage: python stack/localstack.py start|stop|status|restart-kafka", file=sys.stderr)
+            print(
+                "usage: python stack/localstack.py start|stop|status|restart-kafka", file=sys.stderr
+            )
             return 2
     except StackError as exc:
         print(f"[stack] error: {exc}", file=sys.stderr)

@@ -1,0 +1,398 @@
+"""Tally throughput: 2,000,000 ballots already on a topic, tallied from scratch on local[2].
+
+    python -m benchmarks.tally_throughput [--ballots N] [--max-offsets-per-trigger N]
+
+References measured in the same run: the seed system's naive tally (spark_jobs.naive tally)
+and a Spark query that only copies the topic (the ceiling). Each runs as its own process,
+as the live tally does; a rate is messages over the time from its query's start to its last
+batch. The roll and the ballot topic are kept between runs (in the database
+voting_bench_tally and the topic bench_tally_votes) and only rebuilt when they differ.
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from election import contract, geography, ids
+from election.schema import TABLES
+from election.settings import setting
+from spark_jobs import sources
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "voting_bench_tally"
+TOPIC = "bench_tally_votes"
+RESULTS_PREFIX = "bench_tally."
+CANDIDATES = tuple(f"cand-{k}" for k in range(1, 6))
+VOTING_TIME = "2024-11-05T12:00:00.000000Z"
+POLLS = ("2024-11-05T07:00:00Z", "2024-11-05T20:00:00Z")
+LEDGER = (
+    "ballots",
+    "voter_turnout",
+    "rejected_ballots",
+    "tally_by_candidate",
+    "tally_by_state",
+    "tally_batches",
+)
+
+
+def log(message: str) -> None:
+    print(f"[tally_throughput] {message}", flush=True)
+
+
+def bench_url() -> str:
+    base = setting("DATABASE_URL")
+    parts = urlsplit(base)
+    return parts._replace(path=f"/{BENCH_DB}").geturl()
+
+
+def ensure_database() -> str:
+    base = setting("DATABASE_URL")
+    with psycopg.connect(base, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DB,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    url = bench_url()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(TABLES)
+    return url
+
+
+@dataclass(frozen=True)
+class BallotLog:
+    """What was put on the topic, and the result the rules must give."""
+
+    messages: int
+    counted: int
+    rejected: int
+
+
+def make_roll(n_voters: int, seed: int = 2024) -> pa.Table:
+    """voter_id and address_state for n voters (ids are seeded random UUIDs)."""
+    rng = np.random.default_rng(seed)
+    states, weights = geography.regions("us")
+    state = rng.choice(len(states), size=n_voters, p=weights)
+    return pa.table(
+        {
+            "voter_id": ids.arrow_strings(ids.random_uuid_chars(rng, n_voters)),
+            "address_state": pa.array(np.array(states, dtype=object)[state]),
+        }
+    )
+
+
+def register(url: str, roll: pa.Table) -> None:
+    """The roll (COPY), the candidates and a closed election, unless already there."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        (registered,) = conn.execute("SELECT count(*) FROM voters").fetchone()
+        if registered != roll.num_rows:
+            log(f"registering {roll.num_rows:,} voters")
+            conn.execute("TRUNCATE voters, candidates, elections")
+            n = roll.num_rows
+            table = pa.table(
+                {
+                    "voter_id": roll["voter_id"],
+                    "voter_name": pa.array(["Bench Voter"] * n),
+                    "date_of_birth": pa.array(["1980-01-01"] * n),
+                    "registration_number": pa.array([f"BR{i:09d}" for i in range(n)]),
+                    "address_state": roll["address_state"],
+                }
+            )
+            buffer = io.BytesIO()
+            pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
+            columns = ", ".join(table.column_names)
+            with conn.cursor().copy(f"COPY voters ({columns}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(buffer.getbuffer())
+        conn.execute("DELETE FROM candidates")
+        for c in CANDIDATES:
+            conn.execute(
+                "INSERT INTO candidates (candidate_id, candidate_name, party_affiliation) "
+                "VALUES (%s, %s, %s)",
+                (c, f"Candidate {c}", f"Party {c}"),
+            )
+        conn.execute("DELETE FROM elections")
+        conn.execute(
+            "INSERT INTO elections (name, status, polls_opened_at, polls_closed_at) "
+            "VALUES ('benchmark', 'closed', %s, %s)",
+            POLLS,
+        )
+        conn.execute("ANALYZE voters")
+
+
+def expected_log(n: int) -> BallotLog:
+    """The counts ballot_messages(n) produces: every first ballot counts, the rest are rejected."""
+    first = n - round(n * 0.02) - round(n * 0.01)
+    return BallotLog(messages=n, counted=first, rejected=n - first)
+
+
+def ballot_messages(roll: pa.Table, n: int, seed: int = 7) -> tuple[list, list, BallotLog]:
+    """Keys and values of n ballots: 2% repeat attempts, 1% invalid, the rest first ballots."""
+    rng = np.random.default_rng(seed)
+    duplicates, invalid = round(n * 0.02), round(n * 0.01)
+    first = n - duplicates - invalid
+    if first > roll.num_rows:
+        raise ValueError(f"{first:,} first ballots need a roll of at least that many voters")
+    voters = np.array(roll["voter_id"].to_pylist(), dtype=object)
+    chosen = voters[rng.permutation(len(voters))[:first]]
+    again = chosen[rng.integers(0, first, duplicates)]
+    candidates = np.array(CANDIDATES, dtype=object)
+    keys = list(chosen) + list(again)
+    choice = candidates[rng.integers(0, len(CANDIDATES), first + duplicates)]
+    values = [
+        b'{"vote_id":"v%d","voter_id":"%s","candidate_id":"%s","voting_time":"%s"}'
+        % (i, k.encode(), c.encode(), VOTING_TIME.encode())
+        for i, (k, c) in enumerate(zip(keys, choice, strict=True))
+    ]
+    quarter = invalid // 4
+    for j in range(invalid):  # unknown voter, unknown candidate, polls closed, malformed
+        kind = min(j // max(quarter, 1), 3)
+        voter = f"stranger-{j}" if kind == 0 else str(chosen[j])
+        candidate = "cand-unknown" if kind == 1 else CANDIDATES[0]
+        moment = "2024-11-04T12:00:00Z" if kind == 2 else VOTING_TIME
+        value = (
+            b"{broken ballot %d" % j
+            if kind == 3
+            else json.dumps(
+                {
+                    "vote_id": f"x{j}",
+                    "voter_id": voter,
+                    "candidate_id": candidate,
+                    "voting_time": moment,
+                }
+            ).encode()
+        )
+        keys.append(voter)
+        values.append(value)
+    order = rng.permutation(len(keys))
+    keys = [keys[i] for i in order]
+    values = [values[i] for i in order]
+    return keys, values, expected_log(n)
+
+
+def topic_size(bootstrap: str, topic: str) -> int:
+    return sum(end - first for first, end in sources.topic_offsets(bootstrap, topic).values())
+
+
+def recreate_topic(bootstrap: str, topic: str, partitions: int, config: dict) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    if topic in admin.list_topics(timeout=10).topics:
+        admin.delete_topics([topic])[topic].result()
+        for _ in range(60):  # deletion completes in the background
+            if topic not in admin.list_topics(timeout=10).topics:
+                break
+            time.sleep(0.5)
+    for attempt in range(60):
+        try:
+            admin.create_topics([NewTopic(topic, partitions, 1, config=config)])[topic].result()
+            return
+        except Exception:
+            if attempt == 59:
+                raise
+            time.sleep(0.5)
+
+
+def fill_topic(bootstrap: str, keys: list, values: list, topic: str = TOPIC) -> None:
+    recreate_topic(bootstrap, topic, 4, {"retention.ms": "-1", "retention.bytes": "-1"})
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 50,
+            "batch.size": 1_000_000,
+            "compression.type": "lz4",
+            "queue.buffering.max.messages": 2_000_000,
+        }
+    )
+    for key, value in zip(keys, values, strict=True):
+        while True:
+            try:
+                producer.produce(topic, value, key.encode())
+                break
+            except BufferError:
+                producer.poll(0.1)
+    if producer.flush(120):
+        raise RuntimeError("ballots not delivered")
+
+
+def prepare(n_ballots: int) -> tuple[str, BallotLog]:
+    """The bench database and ballot topic, rebuilt only when they do not match."""
+    bootstrap = setting("KAFKA_BOOTSTRAP_SERVERS")
+    url = ensure_database()
+    n_voters = n_ballots  # enough voters for every first ballot
+    roll = make_roll(n_voters)
+    register(url, roll)
+    if topic_size(bootstrap, TOPIC) != n_ballots:
+        log(f"producing {n_ballots:,} ballots to {TOPIC}")
+        keys, values, expected = ballot_messages(roll, n_ballots)
+        fill_topic(bootstrap, keys, values)
+        return url, expected
+    return url, expected_log(n_ballots)
+
+
+def truncate_ledger(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE " + ", ".join(LEDGER))
+
+
+def delete_topics(bootstrap: str, names) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=10).topics)
+    doomed = [n for n in names if n in existing]
+    for future in admin.delete_topics(doomed).values() if doomed else []:
+        future.result()
+    time.sleep(1)
+
+
+@dataclass
+class Run:
+    messages: int
+    seconds: float
+    batches: int
+    wall_s: float
+    code: int
+
+    @property
+    def per_s(self) -> float:
+        return self.messages / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_timed(command: list[str], env: dict, expected_messages: int, label: str) -> Run:
+    """Run a Spark application; time from its "started" line to its last batch line."""
+    began = time.monotonic()
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    started = last = None
+    messages = batches = 0
+    tail: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        now = time.monotonic()
+        tail = (tail + [line.rstrip()])[-30:]
+        if not line.startswith("{"):
+            continue
+        event = json.loads(line)
+        kind = event.get("event")
+        if kind == "started":
+            started = now
+        elif kind == "progress":
+            batches += 1
+            messages += int(event.get("messages") or 0)
+            last = now
+            phases = ", ".join(f"{k} {v}" for k, v in event.items() if k.endswith("_ms"))
+            log(f"{label}: batch {event['batch_id']}, {messages:,} messages so far; {phases}")
+        elif kind == "drained":
+            last = now
+    code = process.wait()
+    if code != 0 or started is None or last is None:
+        print("\n".join(tail), flush=True)
+        raise RuntimeError(f"{label} exited with {code}")
+    return Run(messages, last - started, batches, time.monotonic() - began, code)
+
+
+def check_ledger(url: str, expected: BallotLog) -> bool:
+    with psycopg.connect(url) as conn:
+        counted = conn.execute("SELECT count(*) FROM voter_turnout").fetchone()[0]
+        ledger = conn.execute("SELECT count(*) FROM ballots").fetchone()[0]
+        rejected = conn.execute("SELECT count(*) FROM rejected_ballots").fetchone()[0]
+        totals = conn.execute(
+            "SELECT coalesce(sum(total_votes), 0) FROM tally_by_candidate"
+        ).fetchone()[0]
+    ok = counted == ledger == totals == expected.counted and rejected == expected.rejected
+    log(
+        f"ledger check: {counted:,} in the poll book, {ledger:,} ballots, {totals:,} in the totals, "
+        f"{rejected:,} rejected (expected {expected.counted:,} and {expected.rejected:,}): "
+        + ("exact" if ok else "WRONG")
+    )
+    return ok
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Tally throughput benchmark")
+    parser.add_argument("--ballots", type=int, default=2_000_000)
+    parser.add_argument("--max-offsets-per-trigger", type=int, default=500_000)
+    parser.add_argument("--skip-references", action="store_true")
+    args = parser.parse_args(argv)
+    bootstrap = setting("KAFKA_BOOTSTRAP_SERVERS")
+    sources.check_postgres(setting("DATABASE_URL"))
+    sources.check_kafka(bootstrap)
+    url, expected = prepare(args.ballots)
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", "SPARK_MASTER": "local[2]"}
+    per_trigger = ["--max-offsets-per-trigger", str(args.max_offsets_per_trigger)]
+    references = {}
+    if not args.skip_references:
+        for what in ("copy", "tally"):
+            delete_topics(bootstrap, [f"{TOPIC}.{what}"])
+            command = [
+                sys.executable,
+                "-m",
+                "spark_jobs.naive",
+                what,
+                "--topic",
+                TOPIC,
+                *per_trigger,
+            ]
+            run = run_timed(command, env, args.ballots, f"naive {what}")
+            delete_topics(bootstrap, [f"{TOPIC}.{what}"])  # a copy is as large as the log
+            references[what] = run
+            log(
+                f"naive {what}: {run.messages:,} messages in {run.seconds:.1f} s = {run.per_s:,.0f}/s"
+            )
+    truncate_ledger(url)
+    delete_topics(bootstrap, [RESULTS_PREFIX + t for t in contract.COMPACTED_TOPICS])
+    with tempfile.TemporaryDirectory(prefix="bench_tally_") as checkpoint:
+        command = [
+            sys.executable,
+            "-m",
+            "spark_jobs.live_tally",
+            "--until-drained",
+            "--topic",
+            TOPIC,
+            "--results-prefix",
+            RESULTS_PREFIX,
+            "--checkpoint",
+            checkpoint,
+            "--query-name",
+            "bench_tally",
+            *per_trigger,
+        ]
+        ours = run_timed(command, env, args.ballots, "live tally")
+    log(f"live tally: {ours.messages:,} messages in {ours.seconds:.1f} s = {ours.per_s:,.0f}/s")
+    exact = check_ledger(url, expected)
+    naive_per_s = references["tally"].per_s if references else None
+    result = {
+        "benchmark": "tally_throughput",
+        "ballots": args.ballots,
+        "votes_per_s": round(ours.per_s),
+        "naive_per_s": round(naive_per_s) if naive_per_s else None,
+        "copy_per_s": round(references["copy"].per_s) if references else None,
+        "baseline": round(naive_per_s) if naive_per_s else None,
+        "ratio": round(ours.per_s / naive_per_s, 3) if naive_per_s else None,
+        "batches": ours.batches,
+        "max_offsets_per_trigger": args.max_offsets_per_trigger,
+        "tally_s": round(ours.seconds, 1),
+        "tally_wall_s": round(ours.wall_s, 1),
+        "exact": exact,
+    }
+    print(json.dumps(result), flush=True)
+    return 0 if exact else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,311 @@
+"""The PostgreSQL side of a micro-batch: poll book, anonymous ledger, running totals, rejections.
+
+One transaction per micro-batch, bulk rows by COPY. The poll book (voter_turnout) is the
+durable one-vote state across batches and restarts: a voter already in it casts a duplicate.
+tally_batches records each committed batch, so a batch replayed after a crash is skipped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from election.schema import TABLES
+
+# Advisory lock held by the one live tally writing this database's poll book (issue 5).
+TALLY_LOCK = 7_000_005
+
+STAGED_BALLOT_COLUMNS = (
+    "topic_partition",
+    "topic_offset",
+    "voter_id",
+    "candidate_id",
+    "address_state",
+    "voting_us",
+)
+STAGED_REJECTION_COLUMNS = ("topic_partition", "topic_offset", "vote_id", "reason", "detail", "raw")
+
+# Voting times travel as microseconds since the epoch: Arrow writes integers to CSV far
+# faster than timestamps, and the conversion back is exact.
+_VOTING_TIME = "(timestamptz 'epoch' + voting_us * interval '1 microsecond')"
+
+_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS staged_ballots (
+    topic_partition integer NOT NULL,
+    topic_offset    bigint NOT NULL,
+    voter_id        text NOT NULL,
+    candidate_id    text NOT NULL,
+    address_state   text NOT NULL,
+    voting_us       bigint NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS staged_rejections (
+    topic_partition integer NOT NULL,
+    topic_offset    bigint NOT NULL,
+    vote_id         text,
+    reason          text NOT NULL,
+    detail          text,
+    raw             text
+) ON COMMIT DELETE ROWS;
+"""
+
+
+@dataclass(frozen=True)
+class ElectionWindow:
+    """The latest election's status and polls, and when they were read (the database's clock)."""
+
+    election_id: int | None
+    status: str | None
+    polls_opened_at: datetime | None
+    polls_closed_at: datetime | None
+    read_at: datetime
+
+    @property
+    def closing_bound(self) -> datetime | None:
+        """Latest voting_time that can count now: the closing time, or now while the polls are open.
+
+        A ballot stamped after the moment it was tallied cannot have been cast yet; judging it by
+        "now" keeps the live tally equal to the recount, which knows the closing time.
+        """
+        if self.polls_opened_at is None:
+            return None
+        return self.polls_closed_at or self.read_at
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """A committed micro-batch: counts and the offsets it covered."""
+
+    messages: int
+    counted: int
+    rejected: int
+    topic: str
+    ranges: dict[int, tuple[int, int]]  # partition -> (first offset, last offset)
+
+    def end_offsets_json(self) -> str:
+        return json.dumps(
+            {
+                "topic": self.topic,
+                "start": {str(p): first for p, (first, _) in sorted(self.ranges.items())},
+                "end": {str(p): last + 1 for p, (_, last) in sorted(self.ranges.items())},
+            }
+        )
+
+    @classmethod
+    def from_row(cls, messages, counted, rejected, end_offsets) -> BatchRecord:
+        end_offsets = end_offsets or {}
+        start, end = end_offsets.get("start", {}), end_offsets.get("end", {})
+        ranges = {int(p): (int(start[p]), int(end[p]) - 1) for p in start}
+        return cls(messages, counted, rejected, end_offsets.get("topic", ""), ranges)
+
+
+@dataclass(frozen=True)
+class Touched:
+    """The result keys a committed batch changed."""
+
+    candidates: tuple[str, ...]
+    states: tuple[str, ...]
+
+
+def connect(database_url: str) -> psycopg.Connection:
+    """An autocommit connection in UTC (the ledger truncates times to the minute in UTC)."""
+    conn = psycopg.connect(database_url, autocommit=True, connect_timeout=10)
+    conn.execute("SET TIME ZONE 'UTC'")
+    return conn
+
+
+def ensure_schema(conn: psycopg.Connection) -> None:
+    """Create the election tables if missing (the DDL is idempotent) and this session's staging."""
+    conn.execute(TABLES)
+    conn.execute(_STAGING)
+
+
+def try_lock_poll_book(conn: psycopg.Connection) -> bool:
+    """Take the one-writer lock; False when another live tally holds it."""
+    return bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (TALLY_LOCK,)).fetchone()[0])
+
+
+def read_election(conn: psycopg.Connection, lock: bool = False) -> ElectionWindow:
+    """The latest election; with lock, held FOR SHARE so the polls cannot close mid-batch."""
+    row = conn.execute(
+        "SELECT election_id, status, polls_opened_at, polls_closed_at, clock_timestamp() "
+        "FROM elections ORDER BY election_id DESC LIMIT 1" + (" FOR SHARE" if lock else "")
+    ).fetchone()
+    if row is None:
+        (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
+        return ElectionWindow(None, None, None, None, now)
+    return ElectionWindow(*row)
+
+
+def committed_batch(conn: psycopg.Connection, query_name: str, batch_id: int) -> BatchRecord | None:
+    """The record of a batch committed before, or None."""
+    row = conn.execute(
+        "SELECT messages, counted, rejected, end_offsets FROM tally_batches "
+        "WHERE query_name = %s AND batch_id = %s",
+        (query_name, batch_id),
+    ).fetchone()
+    return BatchRecord.from_row(*row) if row else None
+
+
+def committed_batches(conn: psycopg.Connection, query_name: str) -> int:
+    (n,) = conn.execute(
+        "SELECT count(*) FROM tally_batches WHERE query_name = %s", (query_name,)
+    ).fetchone()
+    return int(n)
+
+
+def tallied_messages(conn: psycopg.Connection, query_name: str) -> int:
+    """Messages of votes_topic this query has committed (counted or rejected)."""
+    (n,) = conn.execute(
+        "SELECT coalesce(sum(messages), 0) FROM tally_batches WHERE query_name = %s",
+        (query_name,),
+    ).fetchone()
+    return int(n)
+
+
+def _copy_arrow(conn: psycopg.Connection, table: str, columns, data: pa.Table) -> None:
+    """COPY an Arrow table's columns into a table, as CSV written by Arrow (no Python loop)."""
+    if data.num_rows == 0:
+        return
+    buffer = io.BytesIO()
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+    pa_csv.write_csv(data.select(list(columns)), buffer, options)
+    names = ", ".join(columns)
+    with conn.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(buffer.getbuffer())
+
+
+def commit_batch(
+    conn: psycopg.Connection,
+    query_name: str,
+    batch_id: int,
+    topic: str,
+    first_ballots: pa.Table,
+    rejected: pa.Table,
+    fetch_duplicates: Callable[[list[tuple[int, int]]], pa.Table],
+    ranges: dict[int, tuple[int, int]],
+) -> tuple[BatchRecord, Touched]:
+    """Write one batch inside the caller's transaction.
+
+    first_ballots: each voter's first valid ballot of the batch (STAGED_BALLOT_COLUMNS, with
+    partition/offset named topic_partition/topic_offset); rejected: the batch's rejections
+    (STAGED_REJECTION_COLUMNS). fetch_duplicates returns rejection rows for the ballots whose
+    voter the poll book already holds.
+    """
+    _copy_arrow(conn, "staged_ballots", STAGED_BALLOT_COLUMNS, first_ballots)
+    # a voter already in the poll book voted in an earlier batch: this ballot is a duplicate
+    again = conn.execute(
+        "DELETE FROM staged_ballots s USING voter_turnout v WHERE v.voter_id = s.voter_id "
+        "RETURNING s.topic_partition, s.topic_offset"
+    ).fetchall()
+    duplicates = fetch_duplicates(sorted(again)) if again else None
+    if duplicates is not None and duplicates.num_rows != len(again):
+        raise RuntimeError(
+            f"found {duplicates.num_rows} of {len(again)} duplicate ballots' messages"
+        )
+    counted = conn.execute(
+        f"INSERT INTO voter_turnout (voter_id, voted_at) SELECT voter_id, {_VOTING_TIME} FROM staged_ballots"
+    ).rowcount
+    # the anonymous ledger in choice order, so ballot_id order does not follow the poll book
+    conn.execute(
+        "INSERT INTO ballots (candidate_id, address_state, cast_at) "
+        f"SELECT candidate_id, address_state, date_trunc('minute', {_VOTING_TIME}) FROM staged_ballots "
+        "ORDER BY 1, 2, 3"
+    )
+    candidates = conn.execute(
+        "INSERT INTO tally_by_candidate AS t (candidate_id, total_votes, updated_at) "
+        "SELECT candidate_id, count(*), now() FROM staged_ballots GROUP BY candidate_id "
+        "ON CONFLICT (candidate_id) DO UPDATE "
+        "SET total_votes = t.total_votes + excluded.total_votes, updated_at = excluded.updated_at "
+        "RETURNING candidate_id"
+    ).fetchall()
+    states = conn.execute(
+        "INSERT INTO tally_by_state AS t (address_state, candidate_id, total_votes, updated_at) "
+        "SELECT address_state, candidate_id, count(*), now() FROM staged_ballots "
+        "GROUP BY address_state, candidate_id "
+        "ON CONFLICT (address_state, candidate_id) DO UPDATE "
+        "SET total_votes = t.total_votes + excluded.total_votes, updated_at = excluded.updated_at "
+        "RETURNING address_state"
+    ).fetchall()
+    _copy_arrow(conn, "staged_rejections", STAGED_REJECTION_COLUMNS, rejected)
+    if duplicates is not None:
+        _copy_arrow(conn, "staged_rejections", STAGED_REJECTION_COLUMNS, duplicates)
+    n_rejected = conn.execute(
+        "INSERT INTO rejected_ballots "
+        "(topic_partition, topic_offset, vote_id, reason, detail, raw, detected_at) "
+        "SELECT topic_partition, topic_offset, vote_id, reason, detail, raw, now() "
+        "FROM staged_rejections"
+    ).rowcount
+    messages = first_ballots.num_rows + rejected.num_rows
+    if counted + n_rejected != messages:
+        raise RuntimeError(
+            f"batch {batch_id}: {messages} messages but {counted} counted + {n_rejected} rejected"
+        )
+    record = BatchRecord(messages, counted, n_rejected, topic, ranges)
+    conn.execute(
+        "INSERT INTO tally_batches (query_name, batch_id, messages, counted, rejected, end_offsets) "
+        "VALUES (%s, %s, %s, %s, %s, %s)",
+        (query_name, batch_id, messages, counted, n_rejected, record.end_offsets_json()),
+    )
+    touched = Touched(
+        candidates=tuple(sorted({c for (c,) in candidates})),
+        states=tuple(sorted({s for (s,) in states})),
+    )
+    return record, touched
+
+
+def offset_ranges(table: pa.Table) -> dict[int, tuple[int, int]]:
+    """partition -> (first offset, last offset) of the messages in an Arrow table."""
+    if table.num_rows == 0:
+        return {}
+    grouped = table.group_by("partition").aggregate([("offset", "min"), ("offset", "max")])
+    return {
+        int(p): (int(lo), int(hi))
+        for p, lo, hi in zip(
+            grouped["partition"].to_pylist(),
+            grouped["offset_min"].to_pylist(),
+            grouped["offset_max"].to_pylist(),
+            strict=True,
+        )
+    }
+
+
+def rejections_in(conn: psycopg.Connection, ranges: dict[int, tuple[int, int]]) -> list[tuple]:
+    """Committed rejections within offset ranges: (partition, offset, vote_id, reason, detail, raw, detected_at)."""
+    rows: list[tuple] = []
+    for partition, (first, last) in sorted(ranges.items()):
+        rows += conn.execute(
+            "SELECT topic_partition, topic_offset, vote_id, reason, detail, raw, detected_at "
+            "FROM rejected_ballots WHERE topic_partition = %s AND topic_offset BETWEEN %s AND %s "
+            "ORDER BY topic_offset",
+            (partition, first, last),
+        ).fetchall()
+    return rows
+
+
+def candidate_totals(conn: psycopg.Connection, candidate_ids=None) -> list[tuple]:
+    """(candidate_id, total_votes, updated_at) from the running totals."""
+    sql = "SELECT candidate_id, total_votes, updated_at FROM tally_by_candidate"
+    if candidate_ids is None:
+        return conn.execute(sql).fetchall()
+    return conn.execute(sql + " WHERE candidate_id = ANY(%s)", (list(candidate_ids),)).fetchall()
+
+
+def state_totals(conn: psycopg.Connection, states=None) -> list[tuple]:
+    """(address_state, candidate_id, total_votes, updated_at) from the running totals."""
+    sql = "SELECT address_state, candidate_id, total_votes, updated_at FROM tally_by_state"
+    if states is None:
+        return conn.execute(sql).fetchall()
+    return conn.execute(sql + " WHERE address_state = ANY(%s)", (list(states),)).fetchall()
+
+
+def registered_by_state(conn: psycopg.Connection) -> dict[str, int]:
+    """Registered voters per state, from the roll."""
+    rows = conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1").fetchall()
+    return {state: int(n) for state, n in rows}

@@ -1,0 +1,136 @@
+"""The benchmark's references: the seed system's naive tally, and a plain copy of the ballot log.
+
+    python -m spark_jobs.naive tally --topic NAME [--max-offsets-per-trigger N] [--trigger-ms N]
+    python -m spark_jobs.naive copy --topic NAME [--max-offsets-per-trigger N] [--trigger-ms N]
+
+The naive tally parses ballots and keeps running counts per (state, candidate) - no
+validation, no one-vote rule, no ledger - as a built-in streaming aggregation to Kafka. The
+copy only moves the messages to another topic: the ceiling for this machine. Both stop once
+they have read the topic up to its end at start, and print JSON progress lines like the tally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from election import contract
+from election.settings import setting
+from spark_jobs import sources, tally
+from spark_jobs.session import SetupError, build_session
+
+_SCHEMA = T.StructType([T.StructField(n, T.StringType()) for n in contract.BALLOT_FIELDS])
+
+
+def naive_tally(kafka_df: DataFrame, roll: DataFrame) -> DataFrame:
+    """Ballots counted as they come: (address_state, candidate_id, total_votes), nothing checked."""
+    ballots = kafka_df.select(
+        F.from_json(F.col("value").cast("string"), _SCHEMA).alias("b")
+    ).select("b.voter_id", "b.candidate_id")
+    # the roll joined the same way as the live tally's, so the comparison is only the rules' cost
+    located = ballots.hint("shuffle_hash").join(roll, "voter_id")
+    return located.groupBy("address_state", "candidate_id").agg(
+        F.count(F.lit(1)).alias("total_votes")
+    )
+
+
+def as_kafka_records(totals: DataFrame) -> DataFrame:
+    return totals.select(
+        F.concat_ws("|", "address_state", "candidate_id").alias("key"),
+        F.to_json(F.struct("address_state", "candidate_id", "total_votes")).alias("value"),
+    )
+
+
+def _end_reached(query, topic: str, ends: dict[int, int]) -> bool:
+    progress = query.lastProgress
+    if not progress or not progress.get("sources"):
+        return False
+    end = progress["sources"][0].get("endOffset") or {}
+    if isinstance(end, str):
+        end = json.loads(end)
+    seen = {int(p): int(o) for p, o in end.get(topic, {}).items()}
+    return all(seen.get(p, -1) >= e for p, e in ends.items())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m spark_jobs.naive", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("what", choices=["tally", "copy"])
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--out-topic", help="where the results (or the copy) go")
+    parser.add_argument("--max-offsets-per-trigger", type=int, default=500_000)
+    parser.add_argument("--trigger-ms", type=int, default=0)
+    parser.add_argument("--master", help="default: SPARK_MASTER (or spark-submit's)")
+    args = parser.parse_args(argv)
+    database_url, bootstrap = setting("DATABASE_URL"), setting("KAFKA_BOOTSTRAP_SERVERS")
+    try:
+        sources.check_kafka(bootstrap)
+        if args.what == "tally":
+            sources.check_postgres(database_url)
+        spark = build_session(f"naive_{args.what}", master=args.master)
+    except (sources.ServiceMissing, SetupError) as exc:
+        print(f"naive: {exc}", file=sys.stderr)
+        return 2
+    out_topic = args.out_topic or f"{args.topic}.{args.what}"
+    checkpoint = tempfile.mkdtemp(prefix=f"naive_{args.what}_")
+    try:
+        ends = {p: end for p, (_, end) in sources.topic_offsets(bootstrap, args.topic).items()}
+        stream = sources.kafka_stream(spark, bootstrap, args.topic, args.max_offsets_per_trigger)
+        if args.what == "tally":
+            partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+            roll = tally.prepare_roll(sources.read_roll(spark, database_url), partitions)
+            roll.count()
+            records = as_kafka_records(naive_tally(stream, roll))
+            mode = "update"
+        else:
+            records = stream.select("key", "value")
+            mode = "append"
+        query = (
+            records.writeStream.format("kafka")
+            .option("kafka.bootstrap.servers", bootstrap)
+            .option("topic", out_topic)
+            .option("checkpointLocation", checkpoint)
+            .outputMode(mode)
+            .trigger(processingTime=f"{args.trigger_ms} milliseconds")
+            .start()
+        )
+        print(
+            json.dumps({"event": "started", "what": args.what, "messages": sum(ends.values())}),
+            flush=True,
+        )
+        last_batch = -1
+        while not _end_reached(query, args.topic, ends):
+            time.sleep(0.05)
+            progress = query.lastProgress
+            if progress and progress["batchId"] != last_batch:
+                last_batch = progress["batchId"]
+                print(
+                    json.dumps(
+                        {
+                            "event": "progress",
+                            "batch_id": last_batch,
+                            "messages": progress["numInputRows"],
+                            "batch_ms": progress["durationMs"].get("triggerExecution"),
+                        }
+                    ),
+                    flush=True,
+                )
+        print(json.dumps({"event": "drained", "what": args.what}), flush=True)
+        query.stop()
+        return 0
+    finally:
+        spark.stop()
+        shutil.rmtree(checkpoint, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

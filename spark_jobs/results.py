@@ -1,0 +1,136 @@
+"""The result topics: keyed JSON messages built from committed totals, sent idempotently.
+
+Values come from the committed PostgreSQL state, so a replayed batch re-sends the same
+values, and totals on the compacted topics never go down.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from election import contract
+from election.ballots import utc_iso
+
+VOTES_TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1"}
+COMPACTED_CONFIG = {"cleanup.policy": "compact"}
+
+
+def ensure_topics(
+    bootstrap: str, votes_topic: str, partitions: int, compacted=contract.COMPACTED_TOPICS
+) -> list[str]:
+    """Create the ballot log and the (compacted) result topics when missing; the names created."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=10).topics)
+    wanted = {votes_topic: VOTES_TOPIC_CONFIG}
+    wanted.update({name: COMPACTED_CONFIG for name in compacted})
+    new = [
+        NewTopic(name, num_partitions=partitions, replication_factor=1, config=config)
+        for name, config in wanted.items()
+        if name not in existing
+    ]
+    created = []
+    for name, future in admin.create_topics(new).items() if new else []:
+        try:
+            future.result()
+            created.append(name)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):  # another process made it meanwhile
+                raise
+    return created
+
+
+def rejection_key(vote_id: str | None, partition: int, offset: int) -> str:
+    """The key of a rejection: its vote_id, or its place on the log when it has none."""
+    return vote_id if vote_id else f"offset:{partition}:{offset}"
+
+
+def candidate_message(candidate: Mapping, total_votes: int, updated_at: datetime) -> dict:
+    return {
+        "candidate_id": candidate["candidate_id"],
+        "candidate_name": candidate.get("candidate_name"),
+        "party_affiliation": candidate.get("party_affiliation"),
+        "photo_url": candidate.get("photo_url"),
+        "total_votes": int(total_votes),
+        "updated_at": utc_iso(updated_at),
+    }
+
+
+def state_message(candidate: Mapping, state: str, total_votes: int, updated_at: datetime) -> dict:
+    return {
+        "address_state": state,
+        "candidate_id": candidate["candidate_id"],
+        "candidate_name": candidate.get("candidate_name"),
+        "party_affiliation": candidate.get("party_affiliation"),
+        "total_votes": int(total_votes),
+        "updated_at": utc_iso(updated_at),
+    }
+
+
+def turnout_message(state: str, total_votes: int, registered: int, updated_at: datetime) -> dict:
+    pct = round(100.0 * total_votes / registered, 2) if registered else 0.0
+    return {
+        "address_state": state,
+        "total_votes": int(total_votes),
+        "registered_voters": int(registered),
+        "turnout_pct": pct,
+        "updated_at": utc_iso(updated_at),
+    }
+
+
+def rejection_message(vote_id, reason, detail, raw, detected_at: datetime) -> dict:
+    return {
+        "vote_id": vote_id,
+        "reason": reason,
+        "detail": detail,
+        "raw": raw,
+        "detected_at": utc_iso(detected_at),
+    }
+
+
+class ResultPublisher:
+    """Sends result messages from the driver: acks=all, idempotent, flushed per batch."""
+
+    def __init__(self, bootstrap: str):
+        self._producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": 2,
+                "compression.type": "lz4",
+            }
+        )
+        self._errors: list[str] = []
+
+    def _delivered(self, err, _msg) -> None:
+        if err is not None:
+            self._errors.append(str(err))
+
+    def send(self, topic: str, messages: Iterable[tuple[str, dict]]) -> int:
+        """Queue keyed JSON messages; returns how many."""
+        n = 0
+        for key, value in messages:
+            payload = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+            while True:
+                try:
+                    self._producer.produce(
+                        topic, payload, key.encode(), on_delivery=self._delivered
+                    )
+                    break
+                except BufferError:  # the local queue is full: let deliveries drain it
+                    self._producer.poll(0.05)
+            n += 1
+        self._producer.poll(0)
+        return n
+
+    def flush(self, timeout: float = 60.0) -> None:
+        """Wait until every queued message is acknowledged, or raise."""
+        left = self._producer.flush(timeout)
+        if left or self._errors:
+            errors, self._errors = self._errors[:3], []
+            raise RuntimeError(f"{left} result messages undelivered; errors: {errors}")

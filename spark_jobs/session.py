@@ -1,0 +1,108 @@
+"""The Spark session the tally and the recount run in: extra jars, RocksDB state, quiet logs."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+from election.settings import setting
+
+ROOT = Path(__file__).resolve().parent.parent
+JARS_DIR = ROOT / ".stack" / "jars" / "spark"
+JARS_HINT = "run `make services` (or `mvn -q -f stack/spark/pom.xml dependency:copy-dependencies`)"
+ROCKSDB_PROVIDER = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+
+
+class SetupError(RuntimeError):
+    """Something the job needs is missing; the message is one line saying what to do."""
+
+
+def extra_jars() -> list[str]:
+    """The Kafka connector and the PostgreSQL driver: SPARK_EXTRA_JARS, else .stack/jars/spark."""
+    listed = os.environ.get("SPARK_EXTRA_JARS", "").strip()
+    if listed:
+        jars = [p for p in listed.split(",") if p]
+        missing = [p for p in jars if not Path(p).is_file()]
+        if missing:
+            raise SetupError(f"SPARK_EXTRA_JARS names missing files: {', '.join(missing)}")
+        return jars
+    jars = sorted(str(p) for p in JARS_DIR.glob("*.jar"))
+    if not any("spark-sql-kafka" in Path(p).name for p in jars):
+        raise SetupError(f"the Spark Kafka connector is not in {JARS_DIR}: {JARS_HINT}")
+    return jars
+
+
+def default_partitions(master: str) -> int:
+    """SPARK_SHUFFLE_PARTITIONS, else one per local core (small batches need few tasks), else 8."""
+    if os.environ.get("SPARK_SHUFFLE_PARTITIONS"):
+        return int(os.environ["SPARK_SHUFFLE_PARTITIONS"])
+    found = re.fullmatch(r"local\[(\d+|\*)(,\d+)?\]", master.strip())
+    if found:
+        return (os.cpu_count() or 2) if found.group(1) == "*" else int(found.group(1))
+    return 2 if master.strip() == "local" else 8
+
+
+def _env_conf() -> dict[str, str]:
+    """Extra Spark settings from SPARK_CONF ("key=value,key=value"), for tuning without code."""
+    pairs = [p for p in os.environ.get("SPARK_CONF", "").split(",") if "=" in p]
+    return dict(p.strip().split("=", 1) for p in pairs)
+
+
+def under_spark_submit() -> bool:
+    """True when spark-submit started this Python process (it then owns master and jars)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def build_session(
+    app_name: str,
+    master: str | None = None,
+    shuffle_partitions: int | None = None,
+    ui: bool | None = None,
+    extra_conf: dict[str, str] | None = None,
+):
+    """A SparkSession with the project's jars and settings; reuses a running one in-process.
+
+    Run by spark-submit, the --master and --jars given there win: a master is set here only
+    when passed explicitly, and the local jars only when they exist.
+    """
+    from pyspark.sql import SparkSession
+
+    submitted = under_spark_submit()
+    if submitted:
+        try:
+            jars = extra_jars()
+        except SetupError:
+            jars = []  # spark-submit --jars / --packages provide them
+    else:
+        jars = extra_jars()
+        master = master or setting("SPARK_MASTER")
+    if shuffle_partitions is None:
+        shuffle_partitions = default_partitions(master or setting("SPARK_MASTER"))
+    if ui is None:
+        ui = os.environ.get("SPARK_UI", "").lower() in ("1", "true", "yes")
+    # Python workers must import pandas/pyarrow/election: run them on this interpreter.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    conf = {
+        "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "2g"),
+        "spark.sql.shuffle.partitions": str(shuffle_partitions),
+        "spark.default.parallelism": str(shuffle_partitions),
+        "spark.sql.streaming.stateStore.providerClass": ROCKSDB_PROVIDER,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.ui.enabled": str(ui).lower(),
+        "spark.ui.showConsoleProgress": "false",
+        **_env_conf(),
+        **(extra_conf or {}),
+    }
+    if jars:
+        conf["spark.jars"] = ",".join(jars)
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "ERROR"))
+    return spark

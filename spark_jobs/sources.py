@@ -1,0 +1,158 @@
+"""Where the tally reads from: the roll and candidates (JDBC), the ballot log (Kafka), services."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import psycopg
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+VOTES_PARTITIONS = 4  # when the tally has to create votes_topic itself
+
+
+class ServiceMissing(RuntimeError):
+    """A service does not answer; the message is one line naming it and its variable."""
+
+
+def check_postgres(database_url: str) -> None:
+    """Raise ServiceMissing unless PostgreSQL answers at DATABASE_URL."""
+    try:
+        psycopg.connect(database_url, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ServiceMissing(
+            f"PostgreSQL at {_without_password(database_url)} does not answer ({first}); "
+            "start it with `make services` or set DATABASE_URL"
+        ) from None
+
+
+def check_kafka(bootstrap: str) -> None:
+    """Raise ServiceMissing unless a Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS."""
+    try:
+        AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}).list_topics(timeout=10)
+    except KafkaException as exc:
+        raise ServiceMissing(
+            f"Kafka at {bootstrap} does not answer ({exc.args[0]}); "
+            "start it with `make services` or set KAFKA_BOOTSTRAP_SERVERS"
+        ) from None
+
+
+def _without_password(database_url: str) -> str:
+    parts = urlsplit(database_url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return database_url
+
+
+def jdbc_options(database_url: str) -> dict[str, str]:
+    """Spark JDBC options (url, user, password, driver) for a postgresql:// URL."""
+    parts = urlsplit(database_url)
+    host = parts.hostname or "localhost"
+    port = parts.port or 5432
+    database = parts.path.lstrip("/") or "postgres"
+    query = "&".join(f"{k}={v}" for k, v in parse_qsl(parts.query))
+    options = {
+        "url": f"jdbc:postgresql://{host}:{port}/{database}" + (f"?{query}" if query else ""),
+        "driver": "org.postgresql.Driver",
+        "fetchsize": "20000",
+    }
+    if parts.username:
+        options["user"] = unquote(parts.username)
+    if parts.password:
+        options["password"] = unquote(parts.password)
+    return options
+
+
+def read_query(spark, database_url: str, query: str, predicates: list[str] | None = None):
+    """A SELECT read through JDBC, in one partition per predicate when predicates are given."""
+    options = jdbc_options(database_url)
+    if not predicates:
+        return spark.read.format("jdbc").options(**options).option("query", query).load()
+    url = options.pop("url")
+    return spark.read.jdbc(url, f"({query}) AS q", predicates=predicates, properties=options)
+
+
+def read_roll(spark, database_url: str, partitions: int = 2):
+    """The voter roll as (voter_id, address_state), read in parallel slices."""
+    slices = [f"(hashtext(voter_id) & 2147483647) % {partitions} = {k}" for k in range(partitions)]
+    query = "SELECT voter_id, address_state FROM voters"
+    return read_query(spark, database_url, query, slices if partitions > 1 else None)
+
+
+def read_candidates(spark, database_url: str):
+    """The registered candidates (id, name, party, photo)."""
+    return read_query(
+        spark,
+        database_url,
+        "SELECT candidate_id, candidate_name, party_affiliation, photo_url FROM candidates",
+    )
+
+
+class OffsetReader:
+    """Reads a topic's offsets through one long-lived consumer (no group, no commits)."""
+
+    def __init__(self, bootstrap: str):
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": "tally-offsets",
+                "enable.auto.commit": False,
+                "log_level": 0,
+            }
+        )
+
+    def read(self, topic: str, timeout: float = 10.0) -> dict[int, tuple[int, int]]:
+        """{partition: (first offset, end offset)} of a topic, as the broker has it now."""
+        metadata = self._consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is None or metadata.error is not None or not metadata.partitions:
+            return {}
+        return {
+            p: self._consumer.get_watermark_offsets(
+                TopicPartition(topic, p), timeout=timeout, cached=False
+            )
+            for p in sorted(metadata.partitions)
+        }
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def topic_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, tuple[int, int]]:
+    """{partition: (first offset, end offset)} of a topic, as the broker has it now."""
+    reader = OffsetReader(bootstrap)
+    try:
+        return reader.read(topic, timeout)
+    finally:
+        reader.close()
+
+
+def kafka_batch(spark, bootstrap: str, topic: str, offsets: dict[int, tuple[int, int]]):
+    """The messages of a topic between given offsets, read once (the recount's input)."""
+    starting = json.dumps({topic: {str(p): first for p, (first, _) in offsets.items()}})
+    ending = json.dumps({topic: {str(p): end for p, (_, end) in offsets.items()}})
+    return (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap)
+        .option("subscribe", topic)
+        .option("startingOffsets", starting)
+        .option("endingOffsets", ending)
+        .option("failOnDataLoss", "true")
+        .load()
+    )
+
+
+def kafka_stream(spark, bootstrap: str, topic: str, max_offsets_per_trigger: int | None):
+    """The ballot log as a stream from its first offset; never skips lost data."""
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("failOnDataLoss", "true")
+    )
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    return reader.load()

@@ -1,0 +1,58 @@
+"""Small ballot logs for the tally's tests: Kafka-shaped rows, a roll, candidates."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from election import contract
+
+OPENED = datetime(2024, 11, 5, 7, 0, tzinfo=UTC)
+CLOSED = datetime(2024, 11, 5, 20, 0, tzinfo=UTC)
+ROLL = {"v1": "Ohio", "v2": "Texas", "v3": "Ohio", "v4": "Utah", "v5": "Texas"}
+CANDIDATES = ("c1", "c2", "c3")
+KAFKA_SCHEMA = (
+    "key binary, value binary, topic string, partition int, offset long, "
+    "timestamp timestamp, timestampType int"
+)
+
+
+def ballot(
+    vote_id: str,
+    voter_id: str,
+    candidate_id: str,
+    at: str = "2024-11-05T12:00:00Z",
+    compact: bool = False,
+) -> bytes:
+    """One ballot message; compact is the generator's own form, otherwise JSON with spaces."""
+    message = {
+        "vote_id": vote_id,
+        "voter_id": voter_id,
+        "candidate_id": candidate_id,
+        "voting_time": at,
+    }
+    separators = (",", ":") if compact else (", ", ": ")
+    return json.dumps(message, separators=separators).encode()
+
+
+def kafka_rows(spark, messages):
+    """A DataFrame shaped like Spark's Kafka source from (partition, offset, value) triples."""
+    stamp = datetime(2024, 11, 5, 12, 0, 1)
+    rows = [
+        (None, value, contract.VOTES_TOPIC, partition, offset, stamp, 0)
+        for partition, offset, value in messages
+    ]
+    return spark.createDataFrame(rows, KAFKA_SCHEMA)
+
+
+def roll_df(spark, roll=None):
+    roll = ROLL if roll is None else roll
+    return spark.createDataFrame(sorted(roll.items()), "voter_id string, address_state string")
+
+
+def candidates_df(spark, candidates=CANDIDATES):
+    rows = [(c, f"Name {c}", f"Party {c}", f"https://example.org/{c}.jpg") for c in candidates]
+    return spark.createDataFrame(
+        rows,
+        "candidate_id string, candidate_name string, party_affiliation string, photo_url string",
+    )

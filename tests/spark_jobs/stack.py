@@ -1,0 +1,316 @@
+"""An election on the real services for the tally's integration tests: roll, ballots, the truth."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from election import counting
+from election.schema import TABLES
+
+ROOT = Path(__file__).resolve().parents[2]
+STATES = ("Ohio", "Texas", "Utah", "Maine", "Iowa")
+CANDIDATES = ("cand-a", "cand-b", "cand-c")
+
+
+@dataclass
+class Roll:
+    voters: dict[str, str]  # voter_id -> address_state
+    candidates: tuple[str, ...] = CANDIDATES
+
+
+def make_roll(n: int, seed: int = 5) -> Roll:
+    rng = random.Random(seed)
+    return Roll({f"voter-{i:05d}": rng.choice(STATES) for i in range(n)})
+
+
+def register(database_url: str, roll: Roll) -> None:
+    """The schema, the roll (COPY) and the candidates in a fresh database; polls not open."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(TABLES)
+        with conn.cursor().copy(
+            "COPY voters (voter_id, voter_name, date_of_birth, registration_number, address_state) "
+            "FROM STDIN"
+        ) as copy:
+            for i, (voter_id, state) in enumerate(roll.voters.items()):
+                copy.write_row((voter_id, f"Voter {i}", "1980-01-01", f"REG-{i:07d}", state))
+        for c in roll.candidates:
+            conn.execute(
+                "INSERT INTO candidates (candidate_id, candidate_name, party_affiliation, photo_url) "
+                "VALUES (%s, %s, %s, %s)",
+                (c, f"Name of {c}", f"Party of {c}", f"https://example.org/{c}.jpg"),
+            )
+        conn.execute(
+            "INSERT INTO elections (name, status, polls_opened_at) "
+            "VALUES ('test', 'open', clock_timestamp() - interval '1 hour')"
+        )
+
+
+def close_polls(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE elections SET status = 'closed', polls_closed_at = clock_timestamp() "
+            "WHERE election_id = (SELECT max(election_id) FROM elections)"
+        )
+
+
+def polls(database_url: str) -> tuple[datetime, datetime | None]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT polls_opened_at, polls_closed_at FROM elections ORDER BY election_id DESC LIMIT 1"
+        ).fetchone()
+
+
+def create_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    config = {"retention.ms": "-1", "retention.bytes": "-1"}
+    admin.create_topics([NewTopic(topic, partitions, 1, config=config)])[topic].result()
+
+
+def delete_topics(bootstrap: str, topics) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=10).topics)
+    doomed = [t for t in topics if t in existing]
+    if doomed:
+        for future in admin.delete_topics(doomed).values():
+            with contextlib.suppress(Exception):
+                future.result()
+
+
+def ballot_set(roll: Roll, n_voters: int, seed: int = 11) -> list[tuple[str | None, bytes | None]]:
+    """(key, value) messages: first ballots, repeats, every kind of invalid ballot."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+
+    def stamp(moment: datetime) -> str:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def message(vote_id, voter, candidate, moment) -> bytes:
+        return json.dumps(
+            {
+                "vote_id": vote_id,
+                "voter_id": voter,
+                "candidate_id": candidate,
+                "voting_time": stamp(moment),
+            }
+        ).encode()
+
+    voters = rng.sample(sorted(roll.voters), n_voters)
+    out: list[tuple[str | None, bytes | None]] = []
+    for i, voter in enumerate(voters):
+        out.append((voter, message(f"vote-{i}", voter, rng.choice(roll.candidates), now)))
+    k = len(out)
+    for j in range(max(3, n_voters // 10)):  # repeat attempts, some for another candidate
+        voter = rng.choice(voters)
+        out.append((voter, message(f"vote-{k + j}", voter, rng.choice(roll.candidates), now)))
+    k = len(out)
+    problems = [
+        ("stranger-1", message(f"vote-{k}", "stranger-1", roll.candidates[0], now)),
+        ("stranger-2", message(f"vote-{k + 1}", "stranger-2", "nobody", now)),
+        (voters[0], message(f"vote-{k + 2}", voters[0], "cand-unknown", now)),
+        (voters[1], message(f"vote-{k + 3}", voters[1], "cand-unknown", now)),
+        (
+            voters[2],
+            message(f"vote-{k + 4}", voters[2], roll.candidates[1], now - timedelta(days=2)),
+        ),
+        (
+            voters[3],
+            message(
+                f"vote-{k + 5}", voters[3], roll.candidates[1], datetime(2099, 1, 1, tzinfo=UTC)
+            ),
+        ),
+        (voters[4], b"{not json"),
+        (voters[5], None),
+        (voters[6], json.dumps({"vote_id": f"vote-{k + 6}", "voter_id": voters[6]}).encode()),
+        (
+            voters[7],
+            json.dumps(
+                {
+                    "vote_id": f"vote-{k + 7}",
+                    "voter_id": voters[7],
+                    "candidate_id": 3,
+                    "voting_time": stamp(now),
+                }
+            ).encode(),
+        ),
+        (None, b"[]"),
+    ]
+    out += problems
+    rng.shuffle(out)
+    return out
+
+
+def produce(
+    bootstrap: str, topic: str, messages, rate: float = 0.0
+) -> list[tuple[int, int, bytes | None]]:
+    """Produce messages in order (rate per second, 0 = as fast as possible); (partition, offset, value)."""
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5}
+    )
+    placed: list[tuple[int, int, bytes | None]] = []
+    errors: list[str] = []
+
+    def delivered(err, msg):
+        if err is not None:
+            errors.append(str(err))
+        else:
+            placed.append((msg.partition(), msg.offset(), msg.value()))
+
+    began = time.monotonic()
+    for i, (key, value) in enumerate(messages):
+        if rate:
+            delay = began + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        producer.produce(topic, value, key.encode() if key else None, on_delivery=delivered)
+        producer.poll(0)
+    producer.flush(30)
+    assert not errors, errors
+    assert len(placed) == len(messages)
+    return placed
+
+
+def truth(placed, roll: Roll, database_url: str) -> counting.Count:
+    opened, closed = polls(database_url)
+    return counting.count(placed, roll.voters, roll.candidates, opened, closed)
+
+
+def start_tally(
+    database_url: str, topic: str, prefix: str, checkpoint: Path, *extra: str, fault: str = ""
+) -> subprocess.Popen:
+    """live_tally as its own process group (so a crash test can kill Python and JVM at once)."""
+    env = {
+        **os.environ,
+        "LIVE_TALLY_FAULT": fault,
+        "DATABASE_URL": database_url,
+        "PYTHONUNBUFFERED": "1",
+        "SPARK_DRIVER_MEMORY": "1g",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "spark_jobs.live_tally",
+        "--until-drained",
+        "--checkpoint",
+        str(checkpoint),
+        "--topic",
+        topic,
+        "--results-prefix",
+        prefix,
+        "--master",
+        "local[2]",
+        *extra,
+    ]
+    log = open(checkpoint.parent / f"{checkpoint.name}.log", "a")  # noqa: SIM115 (closed with the process)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def progress_lines(checkpoint: Path) -> list[dict]:
+    lines = tally_log(checkpoint).splitlines()
+    events = [json.loads(line) for line in lines if line.startswith('{"event":"progress"')]
+    return events
+
+
+def tally_log(checkpoint: Path) -> str:
+    path = checkpoint.parent / f"{checkpoint.name}.log"
+    return path.read_text() if path.exists() else ""
+
+
+def kill_hard(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(30)
+
+
+def committed_batches(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*) FROM tally_batches").fetchone()[0]
+
+
+def latest_values(bootstrap: str, topic: str, timeout: float = 30.0) -> dict[str, dict]:
+    """The latest value per key of a (compacted) topic, read from its beginning to its end."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"check-{topic}", "enable.auto.commit": False}
+    )
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics[topic]
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in meta.partitions
+        }
+        consumer.assign([TopicPartition(topic, p, 0) for p in meta.partitions])
+        latest: dict[str, dict] = {}
+        position = dict.fromkeys(ends, 0)
+        deadline = time.monotonic() + timeout
+        while any(position[p] < ends[p] for p in ends) and time.monotonic() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is None or msg.error():
+                continue
+            latest[msg.key().decode()] = json.loads(msg.value())
+            position[msg.partition()] = msg.offset() + 1
+        return latest
+    finally:
+        consumer.close()
+
+
+def ledger_state(database_url: str) -> dict:
+    """What the tally wrote, in the shapes of the oracle's Count."""
+    with psycopg.connect(database_url) as conn:
+        q = conn.execute
+        return {
+            "per_candidate": dict(
+                q("SELECT candidate_id, total_votes FROM tally_by_candidate").fetchall()
+            ),
+            "per_state": {
+                (s, c): n
+                for s, c, n in q(
+                    "SELECT address_state, candidate_id, total_votes FROM tally_by_state"
+                ).fetchall()
+            },
+            "ledger": {
+                (s, c): n
+                for s, c, n in q(
+                    "SELECT address_state, candidate_id, count(*) FROM ballots GROUP BY 1, 2"
+                ).fetchall()
+            },
+            "ledger_minutes_only": q(
+                "SELECT bool_and(cast_at = date_trunc('minute', cast_at)) FROM ballots"
+            ).fetchone()[0],
+            "poll_book": dict(q("SELECT voter_id, voted_at FROM voter_turnout").fetchall()),
+            "rejections": sorted(
+                q(
+                    "SELECT topic_partition, topic_offset, vote_id, reason FROM rejected_ballots"
+                ).fetchall()
+            ),
+            "batches": q(
+                "SELECT count(*), coalesce(sum(messages), 0), coalesce(sum(counted), 0), "
+                "coalesce(sum(rejected), 0) FROM tally_batches"
+            ).fetchone(),
+        }
+
+
+def first_ballots(placed, result: counting.Count) -> dict[str, datetime]:
+    """voter_id -> voting_time of the ballot that counted (what the poll book must hold)."""
+    rejected = {(r.partition, r.offset) for r in result.rejections}
+    poll_book: dict[str, datetime] = {}
+    for partition, offset, value in placed:
+        if (partition, offset) in rejected:
+            continue
+        ballot = json.loads(value)
+        moment = datetime.fromisoformat(ballot["voting_time"].replace("Z", "+00:00"))
+        poll_book[ballot["voter_id"]] = moment
+    return poll_book

@@ -1,0 +1,74 @@
+"""The tally's bookkeeping without services: pending batches, batch records, the polls check."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pytest
+
+from spark_jobs import ledger, live_tally, pending
+
+OPENED = datetime(2024, 11, 5, 7, tzinfo=UTC)
+
+
+def window(closed=None, election_id=1, read_at=OPENED + timedelta(hours=5)):
+    return ledger.ElectionWindow(
+        election_id, "open" if closed is None else "closed", OPENED, closed, read_at
+    )
+
+
+def test_pending_batches_are_written_listed_in_order_and_crossed_off(tmp_path):
+    book = pending.PendingBatches(str(tmp_path / "checkpoint"))
+    assert book.all() == []
+    book.write(pending.PendingBatch(7, "votes_topic", {0: (10, 19), 2: (5, 5)}))
+    book.write(pending.PendingBatch(6, "votes_topic", {1: (0, 3)}))
+    assert [b.batch_id for b in book.all()] == [6, 7]
+    assert book.all()[1].ranges == {0: (10, 19), 2: (5, 5)}
+    book.remove(6)
+    book.remove(6)  # crossing off twice is harmless (a crash can come between)
+    assert [b.batch_id for b in book.all()] == [7]
+    assert not list((tmp_path / "checkpoint" / "tally_pending").glob("*.tmp"))
+
+
+def test_only_a_local_checkpoint_keeps_pending_batches():
+    assert pending.PendingBatches.usable("/data/checkpoints/live_tally")
+    assert pending.PendingBatches.usable("file:///data/checkpoints/live_tally")
+    assert not pending.PendingBatches.usable("hdfs://cluster/checkpoints/live_tally")
+
+
+def test_a_batch_record_keeps_its_offsets_through_the_database_json():
+    record = ledger.BatchRecord(12, 10, 2, "votes_topic", {0: (100, 105), 3: (7, 12)})
+    document = json.loads(record.end_offsets_json())
+    assert document == {
+        "topic": "votes_topic",
+        "start": {"0": 100, "3": 7},
+        "end": {"0": 106, "3": 13},
+    }
+    assert ledger.BatchRecord.from_row(12, 10, 2, document) == record
+
+
+def test_while_the_polls_are_open_a_ballot_cannot_be_cast_after_it_was_tallied():
+    assert window().closing_bound == window().read_at
+    closed = OPENED + timedelta(hours=13)
+    assert window(closed).closing_bound == closed
+    before = ledger.ElectionWindow(1, "registration", None, None, OPENED)
+    assert before.closing_bound is None
+
+
+def ballots_cast_at(*moments):
+    micros = [round(m.timestamp() * 1_000_000) for m in moments]
+    return pa.table({"voting_us": pa.array(micros, pa.int64())})
+
+
+def test_a_batch_judged_before_the_polls_closed_is_refused_if_it_counted_later_ballots():
+    close = OPENED + timedelta(hours=2)
+    early = ballots_cast_at(close - timedelta(seconds=1))
+    late = ballots_cast_at(close - timedelta(seconds=1), close + timedelta(microseconds=1))
+    live_tally.check_window(window(), window(close), early)
+    live_tally.check_window(window(), window(), late)
+    with pytest.raises(live_tally.WindowChanged):
+        live_tally.check_window(window(), window(close), late)
+    with pytest.raises(live_tally.WindowChanged):
+        live_tally.check_window(window(), window(election_id=2), early)

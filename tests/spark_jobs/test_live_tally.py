@@ -1,0 +1,222 @@
+"""The live tally end to end on the real Kafka and PostgreSQL, including a SIGKILL mid-stream.
+
+Each test has its own database, ballot topic, result topics and checkpoint; live_tally runs
+as a subprocess exactly as the Dagster job runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from election import contract
+from spark_jobs import recount, sources
+from tests.spark_jobs import stack
+
+pytestmark = [pytest.mark.services, pytest.mark.spark, pytest.mark.slow]
+
+RESULT_TOPICS = (
+    contract.VOTES_PER_CANDIDATE_TOPIC,
+    contract.VOTES_PER_STATE_TOPIC,
+    contract.TURNOUT_BY_LOCATION_TOPIC,
+    contract.REJECTED_VOTES_TOPIC,
+    contract.RACE_CALLS_TOPIC,
+)
+
+
+@pytest.fixture
+def election(scratch_database, bootstrap_servers, unique_name, tmp_path):
+    """A registered roll with the polls open, an empty ballot topic, a checkpoint folder."""
+    roll = stack.make_roll(400)
+    stack.register(scratch_database, roll)
+    stack.create_topic(bootstrap_servers, unique_name, partitions=3)
+    yield {
+        "url": scratch_database,
+        "bootstrap": bootstrap_servers,
+        "topic": unique_name,
+        "prefix": f"{unique_name}.",
+        "checkpoint": tmp_path / "checkpoint",
+        "roll": roll,
+    }
+    stack.delete_topics(
+        bootstrap_servers, [unique_name, *(f"{unique_name}.{t}" for t in RESULT_TOPICS)]
+    )
+
+
+def run_to_the_end(election, process, timeout=300) -> None:
+    try:
+        code = process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        stack.kill_hard(process)
+        pytest.fail(
+            "live_tally did not drain in time:\n" + stack.tally_log(election["checkpoint"])[-4000:]
+        )
+    assert code == 0, stack.tally_log(election["checkpoint"])[-4000:]
+
+
+def assert_matches_the_truth(election, placed) -> None:
+    """Ledger, poll book, rejections, running totals and the result topics equal the oracle."""
+    truth = stack.truth(placed, election["roll"], election["url"])
+    state = stack.ledger_state(election["url"])
+    assert state["per_candidate"] == {c: n for c, n in truth.per_candidate.items() if n}
+    assert state["per_state"] == truth.per_state
+    assert state["ledger"] == truth.per_state
+    assert state["ledger_minutes_only"] is True
+    assert state["poll_book"] == stack.first_ballots(placed, truth)
+    assert state["rejections"] == [tuple(r) for r in truth.rejections]
+    batches, messages, counted, rejected = state["batches"]
+    assert (messages, counted, rejected) == (len(placed), truth.counted, len(truth.rejections))
+
+    latest = {
+        t: stack.latest_values(election["bootstrap"], election["prefix"] + t)
+        for t in RESULT_TOPICS[:4]
+    }
+    per_candidate = latest[contract.VOTES_PER_CANDIDATE_TOPIC]
+    assert {c: v["total_votes"] for c, v in per_candidate.items()} == truth.per_candidate
+    assert set(per_candidate["cand-a"]) == set(contract.CANDIDATE_RESULT_FIELDS)
+    per_state = latest[contract.VOTES_PER_STATE_TOPIC]
+    assert {k: v["total_votes"] for k, v in per_state.items()} == {
+        contract.state_result_key(s, c): n for (s, c), n in truth.per_state.items()
+    }
+    turnout = latest[contract.TURNOUT_BY_LOCATION_TOPIC]
+    registered = {}
+    for state_name in election["roll"].voters.values():
+        registered[state_name] = registered.get(state_name, 0) + 1
+    assert {
+        s: v["total_votes"] for s, v in turnout.items() if v["total_votes"]
+    } == truth.turnout_by_state
+    assert {s: v["registered_voters"] for s, v in turnout.items()} == registered
+    rejected = latest[contract.REJECTED_VOTES_TOPIC]
+    keys = {r.vote_id or f"offset:{r.partition}:{r.offset}" for r in truth.rejections}
+    assert set(rejected) == keys
+    reasons = {r.vote_id or f"offset:{r.partition}:{r.offset}": r.reason for r in truth.rejections}
+    assert {k: v["reason"] for k, v in rejected.items()} == reasons
+    assert all(set(v) == set(contract.REJECTION_FIELDS) for v in rejected.values())
+
+
+def test_the_live_tally_counts_a_known_ballot_set_exactly(election, spark):
+    placed = stack.produce(
+        election["bootstrap"], election["topic"], stack.ballot_set(election["roll"], 300)
+    )
+    where = (election["url"], election["topic"], election["prefix"], election["checkpoint"])
+    args = ("--max-offsets-per-trigger", "90")
+    process = stack.start_tally(*where, *args)
+    # SIGTERM (a terminated Dagster run) stops it cleanly with exit 0; it resumes later
+    deadline = time.monotonic() + 180
+    while stack.committed_batches(election["url"]) < 1:
+        assert time.monotonic() < deadline, stack.tally_log(election["checkpoint"])[-4000:]
+        assert process.poll() is None, stack.tally_log(election["checkpoint"])[-4000:]
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(90) == 0, stack.tally_log(election["checkpoint"])[-4000:]
+    assert '"why":"signal"' in stack.tally_log(election["checkpoint"])
+
+    process = stack.start_tally(*where, *args)
+    time.sleep(5)
+    stack.close_polls(election["url"])
+    run_to_the_end(election, process)
+    assert_matches_the_truth(election, placed)
+    assert stack.committed_batches(election["url"]) >= 3  # duplicates across batches too
+
+    # the recount of the same log, with the same rules, equals the live totals
+    url = election["url"]
+    opened, closed = stack.polls(url)
+    voters = sources.read_roll(spark, url)
+    candidates = sources.read_candidates(spark, url)
+    result = recount.recount(
+        spark, election["bootstrap"], voters, candidates, opened, closed, election["topic"]
+    )
+    truth = stack.truth(placed, election["roll"], url)
+    assert result.per_candidate == truth.per_candidate
+    assert result.per_state == truth.per_state
+    assert result.turnout_by_state == truth.turnout_by_state
+    assert result.rejected_by_reason == truth.rejected_by_reason()
+    assert result.messages == len(placed)
+    assert sum(result.registered_by_state.values()) == len(election["roll"].voters)
+    per_partition = {}
+    for partition, _, _ in placed:
+        per_partition[partition] = per_partition.get(partition, 0) + 1
+    assert result.messages_by_partition == per_partition
+
+
+def test_a_killed_tally_resumes_and_counts_every_ballot_once(election):
+    ballots = stack.ballot_set(election["roll"], 380, seed=23)
+    placed: list = []
+    producer = threading.Thread(
+        target=lambda: placed.extend(
+            stack.produce(election["bootstrap"], election["topic"], ballots, rate=40)
+        ),
+        daemon=True,
+    )
+    producer.start()
+    args = ("--max-offsets-per-trigger", "25")
+    process = stack.start_tally(
+        election["url"], election["topic"], election["prefix"], election["checkpoint"], *args
+    )
+    deadline = time.monotonic() + 180
+    while stack.committed_batches(election["url"]) < 2:
+        assert time.monotonic() < deadline, stack.tally_log(election["checkpoint"])[-4000:]
+        assert process.poll() is None, stack.tally_log(election["checkpoint"])[-4000:]
+        time.sleep(0.2)
+    time.sleep(1.3)  # let it be somewhere inside a later batch
+    stack.kill_hard(process)
+    killed_after = stack.committed_batches(election["url"])
+
+    # dies right after committing a batch, before publishing it or telling Spark: a replay
+    replay_at = killed_after + 1
+    process = stack.start_tally(
+        election["url"],
+        election["topic"],
+        election["prefix"],
+        election["checkpoint"],
+        *args,
+        fault=f"after_commit:{replay_at}",
+    )
+    assert process.wait(180) == -9, stack.tally_log(election["checkpoint"])[-4000:]
+
+    # dies after Spark has moved past a batch but before the ledger committed it: recovered
+    recover_at = replay_at + 2
+    process = stack.start_tally(
+        election["url"],
+        election["topic"],
+        election["prefix"],
+        election["checkpoint"],
+        *args,
+        fault=f"before_commit:{recover_at}",
+    )
+    assert process.wait(180) == -9, stack.tally_log(election["checkpoint"])[-4000:]
+
+    process = stack.start_tally(
+        election["url"], election["topic"], election["prefix"], election["checkpoint"], *args
+    )
+    producer.join(120)
+    assert not producer.is_alive()
+    stack.close_polls(election["url"])
+    run_to_the_end(election, process)
+    progress = stack.progress_lines(election["checkpoint"])
+    # committed but unpublished: published again; never committed: judged and committed
+    assert replay_at in [e["batch_id"] for e in progress if e["replayed"]]
+    assert [e["batch_id"] for e in progress if e["recovered"] and not e["replayed"]] == [recover_at]
+    assert stack.committed_batches(election["url"]) > killed_after
+    assert_matches_the_truth(election, placed)
+
+
+def test_a_missing_service_is_one_clear_line_and_exit_2(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "postgresql://postgres:postgres@localhost:1/voting"}
+    done = subprocess.run(
+        [sys.executable, "-m", "spark_jobs.live_tally", "--checkpoint", str(tmp_path / "c")],
+        cwd=stack.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "PostgreSQL" in lines[0] and "DATABASE_URL" in lines[0]

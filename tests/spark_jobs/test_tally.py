@@ -1,0 +1,412 @@
+"""The counting rules on small batch DataFrames: every rejection reason, duplicates, the oracle."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from election import contract, counting
+from spark_jobs import tally
+from tests.spark_jobs.helpers import (
+    CANDIDATES,
+    CLOSED,
+    OPENED,
+    ballot,
+    candidates_df,
+    kafka_rows,
+    roll_df,
+)
+
+pytestmark = pytest.mark.spark
+
+
+def judge(spark, messages, opened=OPENED, closed=CLOSED, roll_join="broadcast", roll=None):
+    """Every message's verdict, by (partition, offset)."""
+    voters = roll_df(spark, roll)
+    if roll_join == "shuffle_hash":
+        voters = tally.prepare_roll(voters, 4)
+    classified = tally.classify(
+        tally.parse_ballots(kafka_rows(spark, messages)),
+        voters,
+        candidates_df(spark),
+        opened,
+        closed,
+        roll_join=roll_join,
+    )
+    judged = tally.first_ballot_per_voter(classified)
+    return {(r.partition, r.offset): r for r in judged.collect()}
+
+
+def reasons(verdicts):
+    return {key: row.reason for key, row in verdicts.items()}
+
+
+def test_a_valid_ballot_counts_with_its_fields(spark):
+    verdicts = judge(spark, [(0, 0, ballot("b1", "v1", "c2", "2024-11-05T12:34:56.123456Z"))])
+    row = verdicts[(0, 0)]
+    assert row.reason is None and row.detail is None
+    assert (row.vote_id, row.voter_id, row.candidate_id, row.address_state) == (
+        "b1",
+        "v1",
+        "c2",
+        "Ohio",
+    )
+    assert row.voting_time.replace(tzinfo=UTC) == datetime(
+        2024, 11, 5, 12, 34, 56, 123456, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    "value, detail",
+    [
+        (None, "message has no value"),
+        (b"", "not a JSON object"),
+        (b"not json", "not a JSON object"),
+        (b"[1, 2]", "not a JSON object"),
+        (b"null", "not a JSON object"),
+        (b'"v1"', "not a JSON object"),
+        (b'{"vote_id": "b1", "voter_id": "v1"', "not a JSON object"),
+        (
+            b'{"vote_id": "b1", "voter_id": "v1", "voting_time": "2024-11-05T12:00:00Z"}',
+            "missing field 'candidate_id'",
+        ),
+        (
+            b'{"vote_id": "b1", "voter_id": null, "candidate_id": "c1", "voting_time": "2024-11-05T12:00:00Z"}',
+            "missing field 'voter_id'",
+        ),
+        (
+            b'{"vote_id": "b1", "voter_id": "", "candidate_id": "c1", "voting_time": "2024-11-05T12:00:00Z"}',
+            "field 'voter_id' is empty",
+        ),
+        (
+            b'{"vote_id": "b1", "voter_id": 5, "candidate_id": "c1", "voting_time": "2024-11-05T12:00:00Z"}',
+            "field 'voter_id' is not a string",
+        ),
+        (
+            b'{"vote_id": "b1", "voter_id": "v1", "candidate_id": {"id": "c1"}, "voting_time": "2024-11-05T12:00:00Z"}',
+            "field 'candidate_id' is not a string",
+        ),
+        (ballot("b1", "v1", "c1", "yesterday"), "voting_time 'yesterday' is not an ISO-8601 time"),
+        (
+            ballot("b1", "v1", "c1", "2024-02-30T10:00:00Z"),
+            "voting_time '2024-02-30T10:00:00Z' is not an ISO-8601 time",
+        ),
+        (ballot("b1", "v1", "c1", "2024"), "voting_time '2024' is not an ISO-8601 time"),
+        (b'\xff{"vote_id": "b1"}', "not UTF-8"),
+        (
+            b'{"vote_id": "b1", "voter_id": "v1", "candidate_id": "c1", "voting_time": "x\x01"}',
+            "not a JSON object",
+        ),
+    ],
+)
+def test_malformed_messages_are_rejected_with_a_detail(spark, value, detail):
+    row = judge(spark, [(0, 7, value)])[(0, 7)]
+    assert row.reason == contract.MALFORMED
+    assert row.detail == detail
+
+
+@pytest.mark.parametrize(
+    "value, detail",
+    [
+        (ballot("b1", "v1", "c1", compact=True), None),
+        (ballot("b1", "v1", "c1", "2024-11-05T12:00:00z", compact=True), None),
+        (ballot("b1", "", "c1", compact=True), "field 'voter_id' is empty"),
+        (ballot("", "v1", "c1", compact=True), "field 'vote_id' is empty"),
+        (
+            ballot("b1", "v1", "c1", "2024-13-05T12:00:00Z", compact=True),
+            "voting_time '2024-13-05T12:00:00Z' is not an ISO-8601 time",
+        ),
+        (
+            b'{"vote_id":"b1","voter_id":"v\x01","candidate_id":"c1","voting_time":"2024-11-05T12:00:00Z"}',
+            "not a JSON object",
+        ),
+        (
+            b'{"vote_id":"b1","voter_id":"v1","candidate_id":"c1","voting_time":"2024-11-05T12:00:00Z","x":"y"}',
+            None,
+        ),
+        (
+            b'{"vote_id":"b\\"1","voter_id":"v1","candidate_id":"c1","voting_time":"2024-11-05T12:00:00Z"}',
+            None,
+        ),
+        (
+            b'{"voter_id":"v1","vote_id":"b1","candidate_id":"c1","voting_time":"2024-11-05T12:00:00Z"}',
+            None,
+        ),
+        (
+            b'{"vote_id":"b1","voter_id":"v1","candidate_id":"c1","voting_time":"2024-11-05T12:00:00Z"',
+            "not a JSON object",
+        ),
+    ],
+)
+def test_the_generators_compact_form_reads_like_any_json(spark, value, detail):
+    row = judge(spark, [(0, 0, value)])[(0, 0)]
+    assert row.detail == detail
+    assert row.reason == (None if detail is None else contract.MALFORMED)
+    if detail is None:
+        assert (row.voter_id, row.candidate_id, row.address_state) == ("v1", "c1", "Ohio")
+
+
+def test_a_malformed_message_keeps_its_vote_id_for_the_rejection_key(spark):
+    verdicts = judge(
+        spark,
+        [
+            (0, 0, b'{"vote_id": "b9", "voter_id": "v1"}'),
+            (0, 1, b'{"vote_id": 12, "voter_id": "v1"}'),
+            (0, 2, b"garbage"),
+        ],
+    )
+    assert [verdicts[(0, i)].vote_id for i in range(3)] == ["b9", None, None]
+
+
+def test_extra_fields_and_other_iso_times_are_accepted(spark):
+    value = json.dumps(
+        {
+            "vote_id": "b1",
+            "voter_id": "v1",
+            "candidate_id": "c1",
+            "voting_time": "2024-11-05T14:00:00+02:00",
+            "voter_name": "ignored",
+            "nested": {"voter_id": 5},
+        }
+    ).encode()
+    row = judge(spark, [(0, 0, value), (0, 1, ballot("b2", "v2", "c1", "2024-11-05 12:00:00"))])
+    assert row[(0, 0)].reason is None
+    assert row[(0, 0)].voting_time.replace(tzinfo=UTC) == datetime(2024, 11, 5, 12, tzinfo=UTC)
+    assert row[(0, 1)].reason is None
+
+
+def test_each_rule_in_the_contracts_order(spark):
+    verdicts = judge(
+        spark,
+        [
+            (0, 0, ballot("b0", "nobody", "c1")),
+            (0, 1, ballot("b1", "v1", "c9")),
+            (0, 2, ballot("b2", "v2", "c1", "2024-11-05T06:59:59.999999Z")),
+            (0, 3, ballot("b3", "v3", "c1", "2024-11-05T20:00:00.000001Z")),
+            # the first broken rule decides: voter before candidate before polls
+            (0, 4, ballot("b4", "nobody", "c9", "2020-01-01T00:00:00Z")),
+            (0, 5, ballot("b5", "v4", "c9", "2020-01-01T00:00:00Z")),
+            # exactly at opening and at closing is within the polls
+            (1, 0, ballot("b6", "v4", "c2", "2024-11-05T07:00:00Z")),
+            (1, 1, ballot("b7", "v5", "c3", "2024-11-05T20:00:00Z")),
+        ],
+    )
+    assert reasons(verdicts) == {
+        (0, 0): contract.UNKNOWN_VOTER,
+        (0, 1): contract.UNKNOWN_CANDIDATE,
+        (0, 2): contract.POLLS_CLOSED,
+        (0, 3): contract.POLLS_CLOSED,
+        (0, 4): contract.UNKNOWN_VOTER,
+        (0, 5): contract.UNKNOWN_CANDIDATE,
+        (1, 0): None,
+        (1, 1): None,
+    }
+    assert verdicts[(0, 0)].detail == "voter 'nobody' is not on the roll"
+    assert verdicts[(0, 1)].detail == "candidate 'c9' is not registered"
+    assert verdicts[(0, 2)].detail.startswith("cast at 2024-11-05T06:59:59.999999Z; the polls")
+
+
+def test_before_the_polls_open_every_ballot_is_polls_closed(spark):
+    verdicts = judge(spark, [(0, 0, ballot("b0", "v1", "c1"))], opened=None, closed=None)
+    assert verdicts[(0, 0)].reason == contract.POLLS_CLOSED
+    assert verdicts[(0, 0)].detail.endswith("the polls have not opened")
+
+
+def test_while_the_polls_are_open_there_is_no_closing_time(spark):
+    verdicts = judge(spark, [(0, 0, ballot("b0", "v1", "c1", "2030-01-01T00:00:00Z"))], closed=None)
+    assert verdicts[(0, 0)].reason is None
+
+
+@pytest.mark.parametrize("roll_join", ["broadcast", "shuffle_hash"])
+def test_a_voters_first_valid_ballot_by_offset_counts(spark, roll_join):
+    messages = [
+        (0, 5, ballot("late", "v1", "c2")),
+        (0, 3, ballot("first", "v1", "c1")),
+        (0, 4, ballot("again", "v1", "c1")),
+        # an invalid ballot does not use up the vote
+        (1, 1, ballot("bad", "v2", "c9")),
+        (1, 2, ballot("counts", "v2", "c3")),
+        (1, 3, ballot("closed", "v2", "c3", "2024-11-06T00:00:00Z")),
+        # partition orders before offset
+        (1, 0, ballot("p1", "v3", "c1")),
+        (0, 9, ballot("p0", "v3", "c2")),
+        (2, 0, ballot("alone", "v4", "c2")),
+        (2, 1, b"junk"),
+        (2, 2, b"more junk"),
+    ]
+    verdicts = judge(spark, messages, roll_join=roll_join)
+    by_vote = {row.vote_id: row.reason for row in verdicts.values() if row.vote_id}
+    assert by_vote == {
+        "first": None,
+        "again": contract.DUPLICATE,
+        "late": contract.DUPLICATE,
+        "bad": contract.UNKNOWN_CANDIDATE,
+        "counts": None,
+        "closed": contract.POLLS_CLOSED,
+        "p0": None,
+        "p1": contract.DUPLICATE,
+        "alone": None,
+    }
+    assert verdicts[(0, 4)].detail == "the voter has already voted"
+    assert verdicts[(2, 1)].reason == verdicts[(2, 2)].reason == contract.MALFORMED
+
+
+def test_rejections_mask_the_choice_except_an_unknown_candidate(spark):
+    messages = [
+        (0, 0, ballot("b0", "v1", "c1")),
+        (0, 1, ballot("b1", "v1", "c2")),
+        (0, 2, ballot("b2", "v2", "c9")),
+        (0, 3, b'{"vote_id": "b3", "voter_id": "v3", "candidate_id": "c1"'),
+        (0, 4, b"x" * (tally.RAW_LIMIT + 10)),
+    ]
+    judged = tally.first_ballot_per_voter(
+        tally.classify(
+            tally.parse_ballots(kafka_rows(spark, messages)),
+            roll_df(spark),
+            candidates_df(spark),
+            OPENED,
+            CLOSED,
+        )
+    )
+    rows = {r.offset: r for r in tally.rejections(judged).collect()}
+    assert sorted(rows) == [1, 2, 3, 4]
+    assert '"candidate_id": "<secret>"' in rows[1].raw and "c2" not in rows[1].raw
+    assert '"candidate_id": "c9"' in rows[2].raw
+    assert rows[3].raw == '{"vote_id": "b3", "voter_id": "v3", "candidate_id": "<secret>"'
+    assert len(rows[4].raw) == tally.RAW_LIMIT
+    assert [r.candidate_id for r in tally.counted(judged).collect()] == ["c1"]
+
+
+def test_tally_counts_per_candidate_state_and_both(spark):
+    messages = [
+        (0, 0, ballot("b0", "v1", "c1")),
+        (0, 1, ballot("b1", "v2", "c1")),
+        (0, 2, ballot("b2", "v3", "c2")),
+        (0, 3, ballot("b3", "v3", "c1")),
+        (0, 4, ballot("b4", "v5", "c1")),
+    ]
+    judged = tally.first_ballot_per_voter(
+        tally.classify(
+            tally.parse_ballots(kafka_rows(spark, messages)),
+            roll_df(spark),
+            candidates_df(spark),
+            OPENED,
+            CLOSED,
+        )
+    )
+    result = tally.tally(tally.counted(judged))
+    assert {r.candidate_id: r.total_votes for r in result.by_candidate.collect()} == {
+        "c1": 3,
+        "c2": 1,
+    }
+    assert {
+        (r.address_state, r.candidate_id): r.total_votes
+        for r in result.by_state_candidate.collect()
+    } == {("Ohio", "c1"): 1, ("Ohio", "c2"): 1, ("Texas", "c1"): 2}
+    assert {r.address_state: r.total_votes for r in result.by_state.collect()} == {
+        "Ohio": 2,
+        "Texas": 2,
+    }
+
+
+def random_ballot_log(seed: int, n: int = 400):
+    """A random ballot log with every kind of problem, keyed by voter like votes_topic."""
+    rng = random.Random(seed)
+    roll = {f"voter-{i}": rng.choice(["Ohio", "Texas", "Utah", "Maine"]) for i in range(60)}
+    voters = [*roll, "stranger-1", "stranger-2"]
+    partitions = 3
+    offsets = [0] * partitions
+    messages = []
+    for i in range(n):
+        voter = rng.choice(voters)
+        candidate = (
+            rng.choice([*CANDIDATES, "c-unknown"]) if rng.random() < 0.1 else rng.choice(CANDIDATES)
+        )
+        moment = OPENED + timedelta(seconds=rng.uniform(-3600, 14 * 3600))
+        at = moment.isoformat().replace("+00:00", "Z")
+        value = ballot(f"vote-{i}", voter, candidate, at, compact=rng.random() < 0.7)
+        roll_dice = rng.random()
+        if roll_dice < 0.03:
+            value = b"{broken"
+        elif roll_dice < 0.05:
+            value = json.dumps({"vote_id": f"vote-{i}", "voter_id": voter}).encode()
+        partition = sum(map(ord, voter)) % partitions  # one voter, one partition
+        messages.append((partition, offsets[partition], value))
+        offsets[partition] += 1
+    return roll, messages
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_tally_equals_the_reference_count(spark, seed):
+    roll, messages = random_ballot_log(seed)
+    truth = counting.count(messages, roll, CANDIDATES, OPENED, CLOSED)
+    judged = tally.first_ballot_per_voter(
+        tally.classify(
+            tally.parse_ballots(kafka_rows(spark, messages)),
+            roll_df(spark, roll),
+            candidates_df(spark),
+            OPENED,
+            CLOSED,
+        )
+    ).cache()
+    result = tally.tally(tally.counted(judged))
+    per_candidate = dict.fromkeys(CANDIDATES, 0)
+    per_candidate.update({r.candidate_id: r.total_votes for r in result.by_candidate.collect()})
+    assert per_candidate == truth.per_candidate
+    assert {
+        (r.address_state, r.candidate_id): r.total_votes
+        for r in result.by_state_candidate.collect()
+    } == truth.per_state
+    assert {
+        r.address_state: r.total_votes for r in result.by_state.collect()
+    } == truth.turnout_by_state
+    rejected = sorted(
+        (r.partition, r.offset, r.vote_id, r.reason) for r in tally.rejections(judged).collect()
+    )
+    assert rejected == [tuple(r) for r in truth.rejections]
+    assert {reason for *_, reason in rejected} == set(contract.REJECTION_REASONS)
+
+
+def test_the_driver_masks_a_duplicate_like_spark_does(spark):
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    raws = [
+        '{"vote_id": "b1", "voter_id": "v1", "candidate_id": "c2", "voting_time": "x"}',
+        '{"candidate_id":"with \\"quote\\"","voter_id":"v1"}',
+        '{"candidate_id": 17, "voter_id": "v1"}',
+        "no choice here",
+        "y" * (tally.RAW_LIMIT + 5),
+    ]
+    df = spark.createDataFrame([(r,) for r in raws], "raw string")
+    in_spark = [
+        r[0] for r in df.select(tally.secret_raw(F.col("raw"), F.lit("duplicate"))).collect()
+    ]
+    in_driver = tally.secret_raw_arrow(pa.array(raws)).to_pylist()
+    assert in_driver == in_spark
+    assert in_spark[1] == '{"candidate_id":"<secret>","voter_id":"v1"}'
+    assert in_spark[2] == '{"candidate_id": "<secret>", "voter_id": "v1"}'
+
+
+def test_text_kept_for_a_rejection_is_storable(spark):
+    messages = [
+        (0, 0, ballot("b\u0000", "v\u0000", "c1")),
+        (0, 1, b'\xff\xfe{"candidate_id": "c1"}'),
+    ]
+    judged = tally.first_ballot_per_voter(
+        tally.classify(
+            tally.parse_ballots(kafka_rows(spark, messages)),
+            roll_df(spark),
+            candidates_df(spark),
+            OPENED,
+            CLOSED,
+        )
+    )
+    rows = {r.offset: r for r in tally.rejections(judged).collect()}
+    assert rows[0].reason == contract.UNKNOWN_VOTER
+    assert "\u0000" not in rows[0].detail + rows[0].vote_id
+    assert rows[1].reason == contract.MALFORMED
+    assert rows[1].raw.encode("utf-8").endswith(b'"candidate_id": "<secret>"}')
