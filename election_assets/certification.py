@@ -12,6 +12,7 @@ import psycopg
 
 from election import contract, race_call
 from election_assets import lifecycle
+from election_assets.registration import named_results
 from election_assets.resources import KafkaResource, PostgresResource
 from election_assets.tally import ROOT, call_races, live_results, tallied_and_cast
 
@@ -267,13 +268,7 @@ def reconciliation_checks(postgres: PostgresResource, kafka: KafkaResource):
             CHECK_TURNOUT_BOUND: check_turnout_bound(conn),
             CHECK_OFFSETS: check_offsets(conn, recount, on_topic),
         }
-    for name, result in results.items():
-        yield dg.AssetCheckResult(
-            asset_key=certified_results.key,
-            check_name=name,
-            passed=result.passed,
-            metadata=result.metadata,
-        )
+    yield from named_results("certified_results", results)
 
 
 @dg.asset(group_name="certification", kinds={"postgres"}, deps=[certified_results])

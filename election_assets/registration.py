@@ -322,47 +322,46 @@ def election_day() -> date:
     return datetime.now(UTC).date()
 
 
+def named_results(asset_key: str, results: dict[str, dg.AssetCheckResult]):
+    """The check functions' results, addressed to their checks on `asset_key`."""
+    for name, result in results.items():
+        yield dg.AssetCheckResult(
+            asset_key=asset_key, check_name=name, passed=result.passed, metadata=result.metadata
+        )
+
+
 @dg.multi_asset_check(
     specs=[
-        dg.AssetCheckSpec(CHECK_VOTER_IDS, asset=voters, blocking=True),
-        dg.AssetCheckSpec(CHECK_VOTERS_ADULT, asset=voters, blocking=True),
-        dg.AssetCheckSpec(CHECK_VOTER_STATES, asset=voters, blocking=True),
+        dg.AssetCheckSpec(name, asset=voters, blocking=True)
+        for name in (CHECK_VOTER_IDS, CHECK_VOTERS_ADULT, CHECK_VOTER_STATES)
     ]
 )
 def voter_roll_checks(postgres: PostgresResource):
     """The voter roll is sound: unique ids, adults only, every voter placed in a state."""
     with postgres.connect() as conn:
-        for name, result in (
-            (CHECK_VOTER_IDS, check_voter_ids(conn)),
-            (CHECK_VOTERS_ADULT, check_voters_adult(conn, election_day())),
-            (CHECK_VOTER_STATES, check_voter_states(conn)),
-        ):
-            yield dg.AssetCheckResult(
-                asset_key="voters", check_name=name, passed=result.passed, metadata=result.metadata
-            )
+        results = {
+            CHECK_VOTER_IDS: check_voter_ids(conn),
+            CHECK_VOTERS_ADULT: check_voters_adult(conn, election_day()),
+            CHECK_VOTER_STATES: check_voter_states(conn),
+        }
+    yield from named_results("voters", results)
 
 
 @dg.multi_asset_check(
     specs=[
-        dg.AssetCheckSpec(CHECK_CANDIDATE_IDS, asset=candidates, blocking=True),
-        dg.AssetCheckSpec(CHECK_TWO_CANDIDATES, asset=candidates, blocking=True),
-        dg.AssetCheckSpec(CHECK_DISTINCT_PARTIES, asset=candidates, blocking=True),
+        dg.AssetCheckSpec(name, asset=candidates, blocking=True)
+        for name in (CHECK_CANDIDATE_IDS, CHECK_TWO_CANDIDATES, CHECK_DISTINCT_PARTIES)
     ]
 )
 def candidate_checks(postgres: PostgresResource):
     """The ballot is sound: unique ids, at least two candidates, one per party."""
     with postgres.connect() as conn:
-        for name, result in (
-            (CHECK_CANDIDATE_IDS, check_candidate_ids(conn)),
-            (CHECK_TWO_CANDIDATES, check_two_candidates(conn)),
-            (CHECK_DISTINCT_PARTIES, check_distinct_parties(conn)),
-        ):
-            yield dg.AssetCheckResult(
-                asset_key="candidates",
-                check_name=name,
-                passed=result.passed,
-                metadata=result.metadata,
-            )
+        results = {
+            CHECK_CANDIDATE_IDS: check_candidate_ids(conn),
+            CHECK_TWO_CANDIDATES: check_two_candidates(conn),
+            CHECK_DISTINCT_PARTIES: check_distinct_parties(conn),
+        }
+    yield from named_results("candidates", results)
 
 
 registration_job = dg.define_asset_job(
