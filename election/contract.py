@@ -6,6 +6,9 @@ see shared/DESIGN.md. Change them only through an issue.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 # --- Kafka topics -------------------------------------------------------------------------
 VOTES_TOPIC = "votes_topic"
 VOTES_PER_CANDIDATE_TOPIC = "aggregated_votes_per_candidate"
@@ -72,6 +75,27 @@ CLOSED = "closed"
 CERTIFIED = "certified"
 LIFECYCLE = (REGISTRATION, OPEN, CLOSED, CERTIFIED)
 NEXT_STATUS = {REGISTRATION: OPEN, OPEN: CLOSED, CLOSED: CERTIFIED}
+ELECTION_COLUMNS = (
+    "election_id",
+    "name",
+    "status",
+    "polls_opened_at",
+    "polls_closed_at",
+    "certified_at",
+)
+
+
+@dataclass(frozen=True)
+class Election:
+    """One row of the `elections` table: the election and where it stands in its lifecycle."""
+
+    election_id: int
+    name: str
+    status: str
+    polls_opened_at: datetime | None
+    polls_closed_at: datetime | None
+    certified_at: datetime | None
+
 
 # --- Dagster job and sensor names ---------------------------------------------------------
 REGISTRATION_JOB = "registration_job"

@@ -6,46 +6,25 @@ registration -> open -> closed -> certified, and nothing else.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 
+import dagster as dg
 import psycopg
 
-from election import contract
-
-# Tables that hold one election's ballots; emptied when a new election starts.
-LEDGER_TABLES = (
-    "ballots",
-    "voter_turnout",
-    "rejected_ballots",
-    "tally_by_candidate",
-    "tally_by_state",
-    "tally_batches",
-    "vote_waves",
-    "race_calls",
-    "certified_results",
-    "certified_recounts",
-)
+from election import contract, schema
+from election.contract import Election
 
 
-class LifecycleError(Exception):
-    """A lifecycle change that the rules do not allow; the message says why."""
+class LifecycleError(dg.Failure):
+    """A lifecycle change that the rules do not allow; the message says why.
 
-
-@dataclass(frozen=True)
-class Election:
-    election_id: int
-    name: str
-    status: str
-    polls_opened_at: datetime | None
-    polls_closed_at: datetime | None
-    certified_at: datetime | None
+    A Dagster Failure, so a job that attempts it fails with this message and no stack trace.
+    """
 
 
 def current_election(conn: psycopg.Connection) -> Election | None:
     """The newest election, or None before any registration."""
     row = conn.execute(
-        "SELECT election_id, name, status, polls_opened_at, polls_closed_at, certified_at "
+        f"SELECT {', '.join(contract.ELECTION_COLUMNS)} "
         "FROM elections ORDER BY election_id DESC LIMIT 1"
     ).fetchone()
     return Election(*row) if row else None
@@ -77,7 +56,7 @@ def election_for_registration(conn: psycopg.Connection, actor: str, name: str) -
             f"election {election.election_id} is {election.status}: the roll is frozen until "
             "it is certified (run close_polls_job and certify_results_job first)"
         )
-    for table in LEDGER_TABLES:
+    for table in schema.ELECTION_TABLES:
         conn.execute(f"TRUNCATE {table}")  # table names are our own constants
     row = conn.execute(
         "INSERT INTO elections (name, status) VALUES (%s, %s) RETURNING election_id",

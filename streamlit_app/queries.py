@@ -7,17 +7,7 @@ from datetime import datetime
 
 import psycopg
 
-
-@dataclass(frozen=True)
-class Election:
-    """The election's lifecycle as the elections table records it."""
-
-    election_id: int
-    name: str
-    status: str
-    polls_opened_at: datetime | None
-    polls_closed_at: datetime | None
-    certified_at: datetime | None
+from election.contract import ELECTION_COLUMNS, Election
 
 
 @dataclass(frozen=True)
@@ -66,7 +56,7 @@ def election_board(database_url: str) -> ElectionBoard:
         with _connect(database_url) as conn:
             elections = _rows(
                 conn,
-                "SELECT election_id, name, status, polls_opened_at, polls_closed_at, certified_at"
+                f"SELECT {', '.join(ELECTION_COLUMNS)}"
                 " FROM elections ORDER BY election_id DESC LIMIT 1",
             )
             batches = _rows(
