@@ -28,7 +28,7 @@ import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from benchmarks import tally_throughput as bench
-from election import contract
+from election import contract, schema
 from election.settings import setting
 from spark_jobs import sources
 
@@ -42,7 +42,7 @@ def log(message: str) -> None:
 
 def open_polls(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE " + ", ".join(bench.LEDGER))
+        conn.execute("TRUNCATE " + ", ".join(schema.TALLY_TABLES))
         conn.execute("DELETE FROM elections")
         conn.execute(
             "INSERT INTO elections (name, status, polls_opened_at) "

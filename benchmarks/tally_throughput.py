@@ -31,7 +31,7 @@ import pyarrow.csv as pa_csv
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from election import contract, geography, ids
+from election import contract, geography, ids, schema
 from election.schema import TABLES
 from election.settings import setting
 from spark_jobs import sources
@@ -43,14 +43,6 @@ RESULTS_PREFIX = "bench_tally."
 CANDIDATES = tuple(f"cand-{k}" for k in range(1, 6))
 VOTING_TIME = "2024-11-05T12:00:00.000000Z"
 POLLS = ("2024-11-05T07:00:00Z", "2024-11-05T20:00:00Z")
-LEDGER = (
-    "ballots",
-    "voter_turnout",
-    "rejected_ballots",
-    "tally_by_candidate",
-    "tally_by_state",
-    "tally_batches",
-)
 
 
 def log(message: str) -> None:
@@ -247,7 +239,7 @@ def prepare(n_ballots: int) -> tuple[str, BallotLog]:
 
 def truncate_ledger(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE " + ", ".join(LEDGER))
+        conn.execute("TRUNCATE " + ", ".join(schema.TALLY_TABLES))
 
 
 def delete_topics(bootstrap: str, names) -> None:

@@ -156,3 +156,21 @@ CREATE TABLE IF NOT EXISTS audit_log (
     detail      jsonb
 );
 """
+
+# The live tally's tables: what one count of the ballot log writes.
+TALLY_TABLES = (
+    "ballots",
+    "voter_turnout",
+    "rejected_ballots",
+    "tally_by_candidate",
+    "tally_by_state",
+    "tally_batches",
+)
+# Everything that belongs to one election's ballots; emptied when a new election starts.
+ELECTION_TABLES = (
+    *TALLY_TABLES,
+    "vote_waves",
+    "race_calls",
+    "certified_results",
+    "certified_recounts",
+)
