@@ -278,10 +278,7 @@ def certification(
     """The election certified: runs only when every reconciliation check passed."""
     with postgres.connect() as conn:
         calls = call_races(conn, kafka, context.run.run_id, final=True)
-        try:
-            election = lifecycle.transition(conn, contract.CERTIFIED, context.run.run_id)
-        except lifecycle.LifecycleError as exc:
-            raise dg.Failure(str(exc)) from exc
+        election = lifecycle.transition(conn, contract.CERTIFIED, context.run.run_id)
         lifecycle.audit(
             conn,
             election.election_id,

@@ -21,7 +21,7 @@ from election import contract, race_call
 from election_assets import lifecycle
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource
-from election_assets.voting import IN_PROGRESS, checkpoint_root, votes_topic
+from election_assets.voting import checkpoint_root, in_progress_runs, votes_topic
 
 ROOT = Path(__file__).resolve().parent.parent
 RACE_CALL_INTERVAL_S = 5.0  # live race calls follow the tally at most this often
@@ -252,11 +252,7 @@ def live_aggregation_sensor(
         return dg.SkipReason("the polls have not opened yet")
     if election.status == contract.CERTIFIED:
         return dg.SkipReason("the election is certified")
-    running = list(
-        context.instance.get_runs(
-            filters=dg.RunsFilter(job_name=contract.LIVE_AGGREGATION_JOB, statuses=IN_PROGRESS)
-        )
-    )
+    running = in_progress_runs(context.instance, contract.LIVE_AGGREGATION_JOB)
     if running:
         return dg.SkipReason(f"the tally is running (run {running[0].run_id[:8]})")
     if election.status == contract.CLOSED:

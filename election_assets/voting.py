@@ -99,10 +99,7 @@ def open_polls(context: dg.OpExecutionContext, postgres: PostgresResource) -> No
                 f"cannot open the polls: {registered} registered voters and {running} candidates "
                 "(run registration_job first; at least two candidates are needed)"
             )
-        try:
-            election = lifecycle.transition(conn, contract.OPEN, context.run.run_id)
-        except lifecycle.LifecycleError as exc:
-            raise dg.Failure(str(exc)) from exc
+        election = lifecycle.transition(conn, contract.OPEN, context.run.run_id)
     context.log.info(
         f"polls open for election {election.election_id} at {election.polls_opened_at}"
     )
@@ -113,10 +110,7 @@ def close_polls(context: dg.OpExecutionContext, postgres: PostgresResource) -> N
     """Close the polls: no ballot cast after now counts."""
     postgres.ensure_schema()
     with postgres.connect() as conn:
-        try:
-            election = lifecycle.transition(conn, contract.CLOSED, context.run.run_id)
-        except lifecycle.LifecycleError as exc:
-            raise dg.Failure(str(exc)) from exc
+        election = lifecycle.transition(conn, contract.CLOSED, context.run.run_id)
     context.log.info(
         f"polls closed for election {election.election_id} at {election.polls_closed_at}"
     )
