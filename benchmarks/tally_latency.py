@@ -159,24 +159,13 @@ def run_trigger(url, bootstrap, trigger_ms, rate, seconds, voters, candidates, m
     open_polls(url)
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", "SPARK_MASTER": "local[2]"}
     with tempfile.TemporaryDirectory(prefix="bench_latency_") as checkpoint:
-        command = [
-            sys.executable,
-            "-m",
-            "spark_jobs.live_tally",
-            "--until-drained",
-            "--topic",
+        command = bench.live_tally_command(
             topic,
-            "--results-prefix",
             PREFIX,
-            "--checkpoint",
             checkpoint,
-            "--query-name",
             "bench_latency",
-            "--trigger-ms",
-            str(trigger_ms),
-            "--max-offsets-per-trigger",
-            str(max_offsets),
-        ]
+            ["--trigger-ms", str(trigger_ms), "--max-offsets-per-trigger", str(max_offsets)],
+        )
         process = subprocess.Popen(
             command,
             cwd=bench.ROOT,

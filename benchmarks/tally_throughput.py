@@ -237,6 +237,27 @@ def prepare(n_ballots: int) -> tuple[str, BallotLog]:
     return url, expected_log(n_ballots)
 
 
+def live_tally_command(
+    topic: str, results_prefix: str, checkpoint: str, query_name: str, extra: list[str]
+) -> list[str]:
+    """The live tally as the benchmarks run it: on its own topic, results and checkpoint."""
+    return [
+        sys.executable,
+        "-m",
+        "spark_jobs.live_tally",
+        "--until-drained",
+        "--topic",
+        topic,
+        "--results-prefix",
+        results_prefix,
+        "--checkpoint",
+        checkpoint,
+        "--query-name",
+        query_name,
+        *extra,
+    ]
+
+
 def truncate_ledger(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE " + ", ".join(schema.TALLY_TABLES))
@@ -349,21 +370,7 @@ def main(argv=None) -> int:
     truncate_ledger(url)
     delete_topics(bootstrap, [RESULTS_PREFIX + t for t in contract.COMPACTED_TOPICS])
     with tempfile.TemporaryDirectory(prefix="bench_tally_") as checkpoint:
-        command = [
-            sys.executable,
-            "-m",
-            "spark_jobs.live_tally",
-            "--until-drained",
-            "--topic",
-            TOPIC,
-            "--results-prefix",
-            RESULTS_PREFIX,
-            "--checkpoint",
-            checkpoint,
-            "--query-name",
-            "bench_tally",
-            *per_trigger,
-        ]
+        command = live_tally_command(TOPIC, RESULTS_PREFIX, checkpoint, "bench_tally", per_trigger)
         ours = run_timed(command, env, args.ballots, "live tally")
     log(f"live tally: {ours.messages:,} messages in {ours.seconds:.1f} s = {ours.per_s:,.0f}/s")
     exact = check_ledger(url, expected)
