@@ -10,69 +10,38 @@ registration -> ballots (votes_topic) -> live results -> certified results.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import requests
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the browser helpers live with the tests
 
-from tests.streamlit_app.browser import browser_page, free_port  # noqa: E402
+from tests.election_assets.dagster_dev import running_dagster_dev  # noqa: E402
+from tests.streamlit_app.browser import browser_page  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots" / "dagster-lineage.png"
 
 
 def main() -> int:
-    port = free_port()
-    with tempfile.TemporaryDirectory() as home:
-        (Path(home) / "dagster.yaml").write_text((ROOT / "stack" / "dagster.yaml").read_text())
-        process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "dagster"),
-                "dev",
-                "-w",
-                "workspace.yaml",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-            ],
-            cwd=ROOT,
-            env={**os.environ, "DAGSTER_HOME": home},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+    with (
+        tempfile.TemporaryDirectory() as home,
+        running_dagster_dev(Path(home)) as url,
+        browser_page(width=1800, height=1000) as page,
+    ):
+        # the upstream lineage of the certified result: every asset, groups expanded
+        page.goto(
+            f"{url}/assets/certification?view=lineage&lineageScope=upstream&lineageDepth=6",
+            wait_until="networkidle",
         )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(180):
-                try:
-                    if requests.get(f"{url}/server_info", timeout=2).ok:
-                        break
-                except requests.ConnectionError:
-                    time.sleep(1)
-            with browser_page(width=1800, height=1000) as page:
-                # the upstream lineage of the certified result: every asset, groups expanded
-                page.goto(
-                    f"{url}/assets/certification?view=lineage&lineageScope=upstream&lineageDepth=6",
-                    wait_until="networkidle",
-                )
-                page.wait_for_selector("text=certified_results", timeout=60_000)
-                # a first visit asks to join the community; say no (if this version asks)
-                with contextlib.suppress(Exception):
-                    page.get_by_role("button", name="Skip").click(timeout=15_000)
-                time.sleep(3)  # let the graph lay itself out
-                OUT.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(OUT), full_page=True)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+        page.wait_for_selector("text=certified_results", timeout=60_000)
+        # a first visit asks to join the community; say no (if this version asks)
+        with contextlib.suppress(Exception):
+            page.get_by_role("button", name="Skip").click(timeout=15_000)
+        time.sleep(3)  # let the graph lay itself out
+        OUT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(OUT), full_page=True)
     print(f"saved {OUT.relative_to(ROOT)}")
     return 0
 

@@ -2,79 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psycopg
 import pytest
-import requests
 from dagster_graphql import DagsterGraphQLClient
 
+from tests.election_assets.dagster_dev import running_dagster_dev
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def dagster_dev(tmp_path, scratch_database):
     """A real `dagster dev` (webserver + daemon) on a free loopback port, on a scratch database."""
-    port = free_port()
-    (tmp_path / "dagster.yaml").write_text((ROOT / "stack" / "dagster.yaml").read_text())
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(tmp_path),
-        "DATABASE_URL": scratch_database,
-        "RANDOMUSER_URL": "http://127.0.0.1:9/api/",
-    }
-    log = open(tmp_path / "dagster.log", "wb")  # noqa: SIM115 -- closed below
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "dev",
-            "-w",
-            "workspace.yaml",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, (tmp_path / "dagster.log").read_text()[-3000:]
-            time.sleep(1)
-        else:
-            pytest.fail(
-                "dagster dev did not start: " + (tmp_path / "dagster.log").read_text()[-3000:]
-            )
-        yield port, scratch_database
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+    env = {"DATABASE_URL": scratch_database, "RANDOMUSER_URL": "http://127.0.0.1:9/api/"}
+    with running_dagster_dev(tmp_path, env) as url:
+        yield int(url.rpartition(":")[2]), scratch_database
 
 
 @pytest.mark.slow
