@@ -54,8 +54,12 @@ class KafkaResource(dg.ConfigurableResource):
 
     def check(self, timeout: float = 5.0) -> None:
         """Raise one clear line if the broker does not answer."""
+        self.topics(self.admin(), timeout)
+
+    def topics(self, admin: AdminClient, timeout: float = 10.0) -> set[str]:
+        """The topics the broker has; one clear line if it does not answer."""
         try:
-            self.admin().list_topics(timeout=timeout)
+            return set(admin.list_topics(timeout=timeout).topics)
         except KafkaException as exc:
             raise ServiceUnavailable(
                 f"Kafka at {self.bootstrap_servers} does not answer ({exc.args[0]}); "
@@ -71,8 +75,7 @@ class KafkaResource(dg.ConfigurableResource):
     ) -> bool:
         """Create a topic if missing; True when it was created now."""
         admin = self.admin()
-        self.check()
-        if name in admin.list_topics(timeout=10).topics:
+        if name in self.topics(admin):
             return False
         futures = admin.create_topics(
             [
@@ -94,7 +97,7 @@ class KafkaResource(dg.ConfigurableResource):
 
     def delete_topics(self, names: list[str]) -> None:
         admin = self.admin()
-        existing = set(admin.list_topics(timeout=10).topics)
+        existing = self.topics(admin)
         doomed = [n for n in names if n in existing]
         if not doomed:
             return
