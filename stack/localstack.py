@@ -42,14 +42,9 @@ class StackError(Exception):
 
 def load_dotenv() -> None:
     """Let a .env file at the root supply variables not already set."""
-    env_file = ROOT / ".env"
-    if not env_file.exists():
-        return
-    for line in env_file.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
+    import dotenv  # python-dotenv, from the project's dependencies
+
+    dotenv.load_dotenv(ROOT / ".env", override=False)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from localstack import load_dotenv  # stack/ is this script's own folder
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -36,6 +38,7 @@ def wait_for(port: int, process: subprocess.Popen, seconds: float) -> bool:
 
 
 def main() -> int:
+    load_dotenv()  # the dashboard does not read .env itself; Dagster and Spark inherit it too
     dagster_port = int(os.environ.get("DAGSTER_PORT", "3000"))
     streamlit_port = int(os.environ.get("STREAMLIT_PORT", "8501"))
     for port, variable in ((dagster_port, "DAGSTER_PORT"), (streamlit_port, "STREAMLIT_PORT")):
