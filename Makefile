@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make run       set up, start PostgreSQL + Kafka, Dagster and the dashboard"
-	@echo "make test      set up, start the services, lint, run the whole test suite"
+	@echo "make test      set up, lint, run the whole test suite on its own services (.stack/test)"
 	@echo "make services  start the local PostgreSQL and Kafka (make stop stops them)"
 	@echo "make bench     run every benchmark and print its figures"
 
@@ -41,7 +41,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint services
+# the suite starts and stops its own PostgreSQL and Kafka (tests/conftest.py), so a running
+# election (make run) is never touched
+test: lint
+	@bash stack/prereqs.sh services
 	@bash stack/prereqs.sh browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -29,8 +29,10 @@ KAFKA_DIR = STACK / "kafka"
 KAFKA_DATA = KAFKA_DIR / "data"
 KAFKA_LOG = KAFKA_DIR / "kafka.log"
 KAFKA_PID = KAFKA_DIR / "kafka.pid"
-KAFKA_JARS = STACK / "jars" / "kafka"
-SPARK_JARS = STACK / "jars" / "spark"
+# the jars are the same for every stack (make run's, the tests'), so they are resolved once
+JARS = Path(os.environ.get("STACK_JARS_DIR", ROOT / ".stack" / "jars"))
+KAFKA_JARS = JARS / "kafka"
+SPARK_JARS = JARS / "spark"
 
 DEFAULT_DATABASE_URL = "postgresql://postgres:postgres@localhost:5432/voting"
 DEFAULT_BOOTSTRAP = "localhost:9092"

@@ -1,9 +1,16 @@
-"""Shared fixtures: the real local services (started by `make services`)."""
+"""Shared fixtures: the suite's own PostgreSQL and Kafka, started and stopped by the suite.
+
+The tests never touch the election a person is running with `make run`: they get their own
+services on their own ports (TEST_POSTGRES_PORT, TEST_KAFKA_PORT) with data under .stack/test/.
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -11,9 +18,60 @@ from confluent_kafka.admin import AdminClient
 
 from election.settings import setting
 
+ROOT = Path(__file__).resolve().parent.parent
+TEST_STACK = ROOT / ".stack" / "test"
+
+
+def suite_services_environment(environ=os.environ) -> dict[str, str]:
+    """Where the suite's own services live: their ports, data folder and checkpoints."""
+    pg_port = environ.get("TEST_POSTGRES_PORT", "55432")
+    kafka_port = environ.get("TEST_KAFKA_PORT", "59092")
+    for name, value in (("TEST_POSTGRES_PORT", pg_port), ("TEST_KAFKA_PORT", kafka_port)):
+        if not value.isdigit():
+            raise pytest.UsageError(f"{name} must be a port number, got {value!r}")
+    return {
+        "STACK_DIR": str(TEST_STACK),
+        "DATABASE_URL": f"postgresql://postgres:postgres@localhost:{pg_port}/voting",
+        "KAFKA_BOOTSTRAP_SERVERS": f"localhost:{kafka_port}",
+        "KAFKA_CONTROLLER_PORT": str(int(kafka_port) + 1),
+        "SPARK_CHECKPOINT_DIR": str(TEST_STACK / "checkpoints"),
+        "TALLY_CHECKPOINT": str(TEST_STACK / "checkpoints" / "live_tally"),
+        "DAGSTER_HOME": str(TEST_STACK / "dagster"),
+    }
+
+
+def _stack(command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "stack" / "localstack.py"), command],
+        capture_output=True,
+        text=True,
+    )
+
+
+def pytest_configure(config):
+    """Point every test (and every process it starts) at the suite's own services, and start them."""
+    os.environ.update(suite_services_environment())
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    started = _stack("start")
+    if started.returncode != 0:
+        raise pytest.UsageError(
+            "the test services did not start: " + (started.stderr.strip() or started.stdout)
+        )
+
+
+def pytest_unconfigure(config):
+    if "pyspark" in sys.modules:  # the JVM's cached Kafka producers would retry a stopped broker
+        from pyspark import SparkContext
+
+        gateway = SparkContext._gateway
+        if gateway is not None and getattr(gateway, "proc", None) is not None:
+            gateway.proc.terminate()
+            gateway.proc.wait(timeout=30)
+    _stack("stop")
+
 
 def _services_hint(what: str) -> str:
-    return f"{what} is not running: start the local services with `make services`"
+    return f"{what} is not running: the suite starts it itself (see {TEST_STACK}/)"
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,6 +116,27 @@ def test_services_twice_is_harmless(database_url, bootstrap_servers):
         assert "already running" in result.stdout
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_suite_runs_on_its_own_services(database_url, bootstrap_servers):
+    """`make test` beside `make run`: the suite's PostgreSQL and Kafka keep their data under
+    .stack/test/, on ports of their own, so a running election's database and ballot log are
+    never touched (asked of the servers themselves, not of our settings)."""
+    test_stack = (ROOT / ".stack" / "test").resolve()
+    with psycopg.connect(database_url) as conn:
+        data_directory = Path(conn.execute("SHOW data_directory").fetchone()[0]).resolve()
+    assert data_directory == test_stack / "postgres" / "data"
+
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    broker = next(iter(admin.list_topics(timeout=10).brokers.values()))
+    resource = ConfigResource(ConfigResource.Type.BROKER, str(broker.id))
+    config = admin.describe_configs([resource])[resource].result(timeout=10)
+    assert Path(config["log.dirs"].value).resolve() == test_stack / "kafka" / "data"
+
+    from election.settings import DEFAULTS
+
+    assert database_url != DEFAULTS["DATABASE_URL"]
+    assert bootstrap_servers != DEFAULTS["KAFKA_BOOTSTRAP_SERVERS"]
 
 
 def test_taken_port_is_one_clear_line(tmp_path):
