@@ -19,18 +19,32 @@ class SetupError(RuntimeError):
     """Something the job needs is missing; the message is one line saying what to do."""
 
 
-def extra_jars() -> list[str]:
-    """The Kafka connector and the PostgreSQL driver: SPARK_EXTRA_JARS, else .stack/jars/spark."""
-    listed = os.environ.get("SPARK_EXTRA_JARS", "").strip()
-    if listed:
-        jars = [p for p in listed.split(",") if p]
-        missing = [p for p in jars if not Path(p).is_file()]
-        if missing:
-            raise SetupError(f"SPARK_EXTRA_JARS names missing files: {', '.join(missing)}")
-        return jars
-    jars = sorted(str(p) for p in JARS_DIR.glob("*.jar"))
+def extra_jars(listed: str | None = None) -> list[str]:
+    """The Kafka connector and the PostgreSQL driver: SPARK_EXTRA_JARS, else .stack/jars/spark.
+
+    SPARK_EXTRA_JARS is a comma-separated list of jar files or folders of jars (the containers
+    set the folder /opt/jars); Spark itself wants the files, so folders are expanded here.
+    """
+    listed = (os.environ.get("SPARK_EXTRA_JARS", "") if listed is None else listed).strip()
+    if not listed:
+        return _connector_in(sorted(str(p) for p in JARS_DIR.glob("*.jar")), str(JARS_DIR))
+    jars, missing = [], []
+    for entry in (p.strip() for p in listed.split(",")):
+        path = Path(entry)
+        if path.is_dir():
+            jars += sorted(str(p) for p in path.glob("*.jar"))
+        elif path.is_file():
+            jars.append(entry)
+        elif entry:
+            missing.append(entry)
+    if missing:
+        raise SetupError(f"SPARK_EXTRA_JARS names missing files or folders: {', '.join(missing)}")
+    return _connector_in(jars, f"SPARK_EXTRA_JARS ({listed})")
+
+
+def _connector_in(jars: list[str], where: str) -> list[str]:
     if not any("spark-sql-kafka" in Path(p).name for p in jars):
-        raise SetupError(f"the Spark Kafka connector is not in {JARS_DIR}: {JARS_HINT}")
+        raise SetupError(f"the Spark Kafka connector is not in {where}: {JARS_HINT}")
     return jars
 
 

@@ -534,6 +534,28 @@ def test_dockerfile_installs_the_project_java_and_spark_jars():
     assert any(words[0].startswith("--from=") and words[-1] == "/opt/jars" for words in copies)
 
 
+def test_the_tally_accepts_the_containers_jars_setting(services, tmp_path):
+    """What compose sets as SPARK_EXTRA_JARS (the folder the image fills) is what the tally's
+    session accepts: the folder is laid out here as the Dockerfile lays it out, from the same pom."""
+    from spark_jobs.session import JARS_DIR, extra_jars
+
+    folders = {
+        environment_of(service).get("SPARK_EXTRA_JARS")
+        for service in services.values()
+        if "SPARK_EXTRA_JARS" in environment_of(service)
+    }
+    assert folders == {"/opt/jars"}
+    image_jars = tmp_path / "opt" / "jars"
+    image_jars.mkdir(parents=True)
+    for jar in JARS_DIR.glob("*.jar"):
+        (image_jars / jar.name).symlink_to(jar)
+    value = folders.pop().replace("/opt/jars", str(image_jars))
+    jars = extra_jars(value)
+    assert any("spark-sql-kafka" in Path(j).name for j in jars)
+    assert any(Path(j).name.startswith("postgresql-") for j in jars)
+    assert all(Path(j).is_file() and j.endswith(".jar") for j in jars)
+
+
 def test_dockerfile_sources_exist_and_are_not_ignored():
     ignored = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()}
     assert {".venv", ".stack", ".git", ".env"} <= ignored
