@@ -60,6 +60,29 @@ def test_offline_registration_loads_the_roll(scratch_database):
     assert checks and all(c.passed for c in checks)
 
 
+def test_no_voter_identity_reaches_dagster(scratch_database):
+    """Dagster keeps metadata and logs in its event log: counts and distributions only."""
+    result = register(scratch_database, voters=2000)
+    with psycopg.connect(scratch_database) as conn:
+        identities = {
+            value
+            for row in conn.execute(
+                "SELECT voter_id, voter_name, email, registration_number, address_street "
+                "FROM voters"
+            )
+            for value in row
+            if value
+        }
+    recorded = [str(event.message) for event in result.all_events]
+    for event in result.get_asset_materialization_events():
+        recorded += [str(v.value) for v in event.materialization.metadata.values()]
+    for check in result.get_asset_check_evaluations():
+        recorded += [str(v.value) for v in check.metadata.values()]
+    text = "\n".join(recorded)
+    leaked = sorted(value for value in identities if value in text)
+    assert not leaked, f"voter identity in Dagster's event log: {leaked[:5]}"
+
+
 def test_reregistering_replaces_the_roll(scratch_database):
     register(scratch_database, voters=3000, seed=1)
     register(scratch_database, voters=1000, seed=2)
