@@ -146,6 +146,16 @@ CREATE TABLE IF NOT EXISTS certified_recounts (
 );
 
 -- Who did what to the election, and how it went.
+-- Turnout by age band and gender per state, after the polls close: counts, never a choice.
+CREATE TABLE IF NOT EXISTS turnout_profile (
+    address_state     text NOT NULL,
+    age_band          text NOT NULL,
+    gender            text NOT NULL,
+    registered_voters bigint NOT NULL,
+    voters_voted      bigint NOT NULL,
+    PRIMARY KEY (address_state, age_band, gender)
+);
+
 CREATE TABLE IF NOT EXISTS audit_log (
     audit_id    bigserial PRIMARY KEY,
     election_id integer,
@@ -173,4 +183,5 @@ ELECTION_TABLES = (
     "race_calls",
     "certified_results",
     "certified_recounts",
+    "turnout_profile",
 )

@@ -7,9 +7,10 @@ import os
 import dagster as dg
 
 from election.settings import DEFAULTS
-from election_assets import certification, registration, tally, voting
+from election_assets import certification, registration, tally, turnout_profile, voting
 from election_assets.resources import KafkaResource, PostgresResource
 from election_assets.resources.randomuser import RandomUserClient
+from election_assets.resources.spark import ElectionSpark
 
 # The local default works without any configuration; the environment overrides it.
 for _name, _value in DEFAULTS.items():
@@ -23,6 +24,7 @@ defs = dg.Definitions(
         tally.live_results,
         certification.certified_results,
         certification.certification,
+        turnout_profile.turnout_profile,
     ],
     asset_checks=[
         registration.voter_roll_checks,
@@ -42,5 +44,6 @@ defs = dg.Definitions(
         "postgres": PostgresResource(database_url=dg.EnvVar("DATABASE_URL")),
         "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("KAFKA_BOOTSTRAP_SERVERS")),
         "randomuser": RandomUserClient(base_url=dg.EnvVar("RANDOMUSER_URL")),
+        "pyspark": ElectionSpark(),
     },
 )

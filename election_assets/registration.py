@@ -11,6 +11,7 @@ import pyarrow.csv as pa_csv
 from psycopg import sql
 
 from election import contract, roll
+from election.age_bands import AGE_BANDS
 from election_assets import lifecycle
 from election_assets.resources import PostgresResource
 from election_assets.resources.randomuser import RandomUserClient, RandomUserError
@@ -240,10 +241,10 @@ def roll_profile(table: pa.Table) -> tuple[list[tuple[str, int]], dict, dict]:
     per_state = sorted(((s["values"], s["counts"]) for s in states), key=lambda x: -x[1])
     today = pa.scalar(election_day(), pa.date32())
     years = pc.years_between(table["date_of_birth"], today)
-    bands = {"18-29": (18, 30), "30-44": (30, 45), "45-64": (45, 65), "65+": (65, 200)}
     ages = {
-        band: pc.sum(pc.and_(pc.greater_equal(years, low), pc.less(years, high))).as_py() or 0
-        for band, (low, high) in bands.items()
+        band: pc.sum(pc.and_(pc.greater_equal(years, low), pc.less(years, high or 1000))).as_py()
+        or 0
+        for band, low, high in AGE_BANDS
     }
     genders = {g["values"]: g["counts"] for g in pc.value_counts(table["gender"]).to_pylist()}
     return per_state, ages, genders
