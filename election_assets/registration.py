@@ -114,11 +114,6 @@ def replace_table(
         )
 
 
-def voter_schema() -> pa.Schema:
-    """The roll's column types, as the offline generator makes them."""
-    return roll.generate_voters(1, seed=0).schema
-
-
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
     head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
     return head + "\n".join(
@@ -193,7 +188,9 @@ def voters(
         lambda: roll.generate_voters(config.count, config.seed, config.nationality),
     )
     table = (
-        pa.Table.from_pylist(people, schema=voter_schema()) if isinstance(people, list) else people
+        pa.Table.from_pylist(people, schema=roll.VOTER_SCHEMA)
+        if isinstance(people, list)
+        else people
     )
     postgres.ensure_schema()
     with postgres.connect() as conn:

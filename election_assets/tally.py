@@ -266,16 +266,3 @@ def live_aggregation_sensor(
         run_key=f"election-{election.election_id}-tally-{generation}",
         tags={"election_id": str(election.election_id), "tally_generation": str(generation)},
     )
-
-
-def wait_until_drained(
-    postgres: PostgresResource, kafka: KafkaResource, timeout_s: float = 600
-) -> bool:
-    """True once every message on the ballot log is tallied (used by scripts and tests)."""
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        tallied, cast = tallied_and_cast(postgres, kafka)
-        if tallied >= cast:
-            return True
-        time.sleep(1)
-    return False
