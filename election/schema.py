@@ -145,7 +145,6 @@ CREATE TABLE IF NOT EXISTS certified_recounts (
     at          timestamptz NOT NULL DEFAULT now()
 );
 
--- Who did what to the election, and how it went.
 -- Turnout by age band and gender per state, after the polls close: counts, never a choice.
 CREATE TABLE IF NOT EXISTS turnout_profile (
     address_state     text NOT NULL,
@@ -156,6 +155,7 @@ CREATE TABLE IF NOT EXISTS turnout_profile (
     PRIMARY KEY (address_state, age_band, gender)
 );
 
+-- Who did what to the election, and how it went.
 CREATE TABLE IF NOT EXISTS audit_log (
     audit_id    bigserial PRIMARY KEY,
     election_id integer,
