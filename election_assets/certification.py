@@ -3,12 +3,12 @@
 import csv
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
 import psycopg
+from dagster._core.errors import DagsterPipesExecutionError  # what the Pipes client raises
 
 from election import contract, race_call
 from election_assets import lifecycle
@@ -28,23 +28,31 @@ def export_root() -> Path:
     return Path(os.environ.get("ELECTION_EXPORT_DIR", ROOT / "exports"))
 
 
-def run_recount(out: Path, log) -> dict:
-    """The Spark recount in its own process (spark_jobs.recount); its JSON document."""
-    out.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "spark_jobs.recount", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    for line in result.stderr.splitlines()[-20:]:
-        log.debug(line)
-    if result.returncode != 0:
-        raise dg.Failure(
-            f"the recount failed (exit {result.returncode}): "
-            + (result.stderr.strip().splitlines() or ["no output"])[-1]
+def run_recount(
+    context: dg.AssetExecutionContext, postgres: PostgresResource, kafka: KafkaResource
+) -> dict:
+    """The Spark recount in its own process (spark_jobs.recount), through Dagster Pipes.
+
+    It counts the database and broker of the resources; its log lines reach the run's log as
+    it goes, and its result comes back as a Pipes message.
+    """
+    try:
+        invocation = dg.PipesSubprocessClient(cwd=str(ROOT)).run(
+            context=context,
+            command=[sys.executable, "-m", "spark_jobs.recount"],
+            env={
+                "DATABASE_URL": postgres.database_url,
+                "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            },
         )
-    return json.loads((out / "recount.json").read_text())
+    except DagsterPipesExecutionError as exc:
+        raise dg.Failure(f"the recount failed ({exc}); its reason is in the log above") from None
+    documents = [
+        m for m in invocation.get_custom_messages() if isinstance(m, dict) and "per_candidate" in m
+    ]
+    if not documents:
+        raise dg.Failure("the recount finished without reporting a result")
+    return documents[-1]
 
 
 def recount_rows(recount: dict) -> list[tuple[str, str, int]]:
@@ -74,7 +82,8 @@ def certified_results(
             "let live_aggregation_job finish first"
         )
     out = export_root() / f"election-{election.election_id}"
-    recount = run_recount(out, context.log)
+    out.mkdir(parents=True, exist_ok=True)
+    recount = run_recount(context, postgres, kafka)
     rows = recount_rows(recount)
     registered = recount["registered_by_state"]
     voted = recount["turnout_by_state"]

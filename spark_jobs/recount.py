@@ -2,9 +2,10 @@
 
     python -m spark_jobs.recount [--out DIR] [--topic NAME] [--master URL]
 
-recount() is what certification calls; it returns plain Python values and writes nothing.
-The command line reads the roll, the candidates and the polls from PostgreSQL, prints the
-result as one JSON line and, with --out, also writes it to DIR/recount.json.
+recount() returns plain Python values and writes nothing. The command line reads the roll,
+the candidates and the polls from PostgreSQL and reports the result: to Dagster as a Pipes
+message when certification launched it, and always as one JSON line on stdout (with --out,
+also to DIR/recount.json, for a person recounting by hand).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from election import contract
 from election.settings import setting
 from spark_jobs import ledger, sources, tally
+from spark_jobs.reporting import Reporter
 from spark_jobs.session import SetupError, build_session
 
 
@@ -146,19 +148,27 @@ def main(argv=None) -> int:
     parser.add_argument("--topic", default=contract.VOTES_TOPIC)
     parser.add_argument("--master", help="default: SPARK_MASTER (or spark-submit's)")
     args = parser.parse_args(argv)
+    reporter = Reporter.open()
+    try:
+        return _recount_command(args, reporter)
+    finally:
+        reporter.close()
+
+
+def _recount_command(args, reporter: Reporter) -> int:
     database_url, bootstrap = setting("DATABASE_URL"), setting("KAFKA_BOOTSTRAP_SERVERS")
     try:
         sources.check_postgres(database_url)
         sources.check_kafka(bootstrap)
         spark = build_session("recount", master=args.master)
     except (sources.ServiceMissing, SetupError) as exc:
-        print(f"recount: {exc}", file=sys.stderr)
+        reporter.error(f"recount: {exc}")
         return 2
     try:
         with ledger.connect(database_url) as conn:
             window = ledger.read_election(conn)
         if window.election_id is None:
-            print("recount: no election is registered yet", file=sys.stderr)
+            reporter.error("recount: no election is registered yet")
             return 2
         voters = sources.read_roll(spark, database_url).cache()
         candidates = sources.read_candidates(spark, database_url).cache()
@@ -180,7 +190,12 @@ def main(argv=None) -> int:
             out = Path(args.out)
             out.mkdir(parents=True, exist_ok=True)
             (out / "recount.json").write_text(json.dumps(document, indent=2) + "\n")
-        print(json.dumps(document, separators=(",", ":")), flush=True)
+        reporter.result(document)
+        reporter.event(
+            document,
+            summary=f"recounted {result.messages:,} messages: {result.counted:,} counted, "
+            f"{result.rejected:,} rejected in {result.seconds:.1f} s",
+        )
         return 0
     finally:
         spark.stop()

@@ -1,0 +1,68 @@
+"""How a Spark application reports to whoever launched it: Dagster Pipes, or JSON lines.
+
+Launched by Dagster (PipesSubprocessClient), events go to the run's log and results come back
+as Pipes messages; launched any other way (spark-submit on a cluster, a terminal), the same
+events are JSON lines on stdout. Only `dagster-pipes` is needed here: small, no dependencies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+
+from dagster_pipes import PipesContext, PipesEnvVarParamsLoader, open_dagster_pipes
+
+
+class Reporter:
+    """One per process: events (progress, stops), the result, errors; thread-safe."""
+
+    def __init__(self, pipes: PipesContext | None = None, stream=None):
+        self.pipes = pipes
+        self.stream = stream or sys.stdout
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls) -> Reporter:
+        """Pipes when Dagster launched this process, plain JSON lines otherwise."""
+        if PipesEnvVarParamsLoader().is_dagster_pipes_process():
+            return cls(open_dagster_pipes())
+        return cls()
+
+    @property
+    def under_dagster(self) -> bool:
+        return self.pipes is not None
+
+    def event(self, event: dict, summary: str | None = None) -> None:
+        """One event: a JSON line on stdout, and in Dagster's log (as `summary` when given)."""
+        line = json.dumps(event, separators=(",", ":"), default=str)
+        with self._lock:
+            print(line, file=self.stream, flush=True)
+            if self.pipes is not None:
+                self.pipes.log.info(summary or line)
+
+    def error(self, message: str) -> None:
+        """A failure the caller should show as it is: one line, on stderr and in Dagster's log."""
+        with self._lock:
+            print(message, file=sys.stderr, flush=True)
+            if self.pipes is not None:
+                self.pipes.log.error(message)
+
+    def result(self, document: dict) -> None:
+        """The application's result, for Dagster as a Pipes custom message."""
+        if self.pipes is not None:
+            with self._lock:
+                self.pipes.report_custom_message(document)
+
+    def materialize(self, metadata: dict) -> None:
+        """Materialization metadata of the asset Dagster launched this process for."""
+        if self.pipes is not None:
+            with self._lock:
+                self.pipes.report_asset_materialization(metadata=metadata)
+
+    def close(self) -> None:
+        if self.pipes is not None:
+            with contextlib.suppress(Exception):
+                self.pipes.close()
+            self.pipes = None

@@ -1,0 +1,66 @@
+"""certified_results on a small real election: the live tally drains, the recount runs through
+Dagster Pipes, and the certified totals equal the oracle's count of what was sent."""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+import psycopg
+import pytest
+
+from election import contract
+from election_assets import certification
+from election_assets.resources import KafkaResource, PostgresResource
+from tests.spark_jobs import stack
+
+
+@pytest.fixture
+def votes_topic(bootstrap_servers):
+    """The ballot log of record, fresh: the suite's own broker, so no running election's."""
+    stack.delete_topics(bootstrap_servers, [contract.VOTES_TOPIC])
+    time.sleep(1)  # deletion is asynchronous on the broker
+    stack.create_topic(bootstrap_servers, contract.VOTES_TOPIC, partitions=3)
+    yield contract.VOTES_TOPIC
+    stack.delete_topics(bootstrap_servers, [contract.VOTES_TOPIC])
+
+
+@pytest.mark.spark
+def test_certified_results_equal_the_truth(
+    scratch_database, bootstrap_servers, votes_topic, unique_name, tmp_path
+):
+    roll = stack.make_roll(300)
+    stack.register(scratch_database, roll)
+    placed = stack.produce(bootstrap_servers, votes_topic, stack.ballot_set(roll, 200))
+    stack.close_polls(scratch_database)
+    tally = stack.start_tally(scratch_database, votes_topic, unique_name, tmp_path / "checkpoint")
+    assert tally.wait(300) == 0, stack.tally_log(tmp_path / "checkpoint")
+    truth = stack.truth(placed, roll, scratch_database)
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [certification.certified_results, certification.reconciliation_checks],
+        resources={
+            "postgres": PostgresResource(database_url=scratch_database),
+            "kafka": KafkaResource(bootstrap_servers=bootstrap_servers),
+        },
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert result.success
+    with psycopg.connect(scratch_database) as conn:
+        rows = conn.execute(
+            "SELECT address_state, candidate_id, total_votes FROM certified_results"
+        ).fetchall()
+        (document,) = conn.execute("SELECT document FROM certified_recounts").fetchone()
+    per_candidate = {c: n for s, c, n in rows if s == "*"}
+    per_state = {(s, c): n for s, c, n in rows if s != "*"}
+    assert per_candidate == {c: truth.per_candidate.get(c, 0) for c in roll.candidates}
+    assert per_state == {k: n for k, n in truth.per_state.items() if n}
+    assert document["messages"] == len(placed)
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 6 and all(c.passed for c in checks), [
+        (c.check_name, c.metadata) for c in checks if not c.passed
+    ]
+    logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any("recounted" in m for m in logged), "the recount's report reaches the run's log"
