@@ -1,17 +1,135 @@
-"""Where the services are: read from the environment (a .env file may supply it)."""
+"""Every setting of the election, in one catalogue: its name, default, meaning and type.
+
+Read from the environment (a .env file may supply it) only through setting(NAME); a value
+that does not parse is one line naming the variable and what it should be. The README's
+configuration table lists the same catalogue (a test keeps them together).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-DEFAULTS = {
-    "DATABASE_URL": "postgresql://postgres:postgres@localhost:5432/voting",
-    "KAFKA_BOOTSTRAP_SERVERS": "localhost:9092",
-    "SPARK_MASTER": "local[*]",
-    "RANDOMUSER_URL": "https://randomuser.me/api/",
+
+class SettingError(ValueError):
+    """A variable with a value that does not parse; the message is one line naming it."""
+
+
+def _whole(text: str) -> int:
+    return int(text.strip())
+
+
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(text)
+
+
+_KINDS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "text": (str, "text"),
+    "int": (_whole, "a whole number"),
+    "float": (float, "a number"),
+    "flag": (_flag, "1 or 0"),
 }
 
 
-def setting(name: str) -> str:
-    """The value of a configuration variable, or its documented default."""
-    return os.environ.get(name) or DEFAULTS[name]
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    meaning: str
+    kind: str = "text"  # text, int, float or flag
+    minimum: float | None = None
+    group: str = "election"  # services: where the election's services are
+
+    def parse(self, raw: str) -> Any:
+        convert, described = _KINDS[self.kind]
+        try:
+            value = convert(raw)
+        except ValueError:
+            raise SettingError(f"{self.name} must be {described}, got {raw!r}") from None
+        if self.minimum is not None and value < self.minimum:
+            raise SettingError(f"{self.name} must be at least {self.minimum:g}, got {raw!r}")
+        return value
+
+
+CATALOGUE: tuple[Setting, ...] = (
+    # where the services are
+    Setting(
+        "DATABASE_URL",
+        "postgresql://postgres:postgres@localhost:5432/voting",
+        "PostgreSQL URL of the election database",
+        group="services",
+    ),
+    Setting(
+        "KAFKA_BOOTSTRAP_SERVERS", "localhost:9092", "Kafka bootstrap servers", group="services"
+    ),
+    Setting("SPARK_MASTER", "local[*]", "Spark master URL", group="services"),
+    Setting(
+        "RANDOMUSER_URL",
+        "https://randomuser.me/api/",
+        "base URL of the randomuser.me API",
+        group="services",
+    ),
+    # the local stack and make run
+    Setting(
+        "KAFKA_CONTROLLER_PORT", "", "the local broker's KRaft controller port (Kafka port + 1)"
+    ),
+    Setting("STACK_DIR", "", "where the local services keep their data (.stack)"),
+    Setting("STACK_JARS_DIR", "", "where the Kafka and Spark jars are resolved (.stack/jars)"),
+    Setting("DAGSTER_PORT", "3000", "port of Dagster's UI under make run", "int", 1),
+    Setting("STREAMLIT_PORT", "8501", "port of the dashboard under make run", "int", 1),
+    Setting("DAGSTER_HOME", "", "Dagster's instance folder (.stack/dagster under make run)"),
+    Setting("TEST_POSTGRES_PORT", "25432", "port of the test suite's own PostgreSQL", "int", 1),
+    Setting("TEST_KAFKA_PORT", "29092", "port of the test suite's own Kafka", "int", 1),
+    # Spark
+    Setting(
+        "SPARK_EXTRA_JARS",
+        "",
+        "jar files or folders for Spark, comma-separated (.stack/jars/spark)",
+    ),
+    Setting("SPARK_SHUFFLE_PARTITIONS", "", "shuffle partitions (one per local core)", "int", 1),
+    Setting("SPARK_DRIVER_MEMORY", "2g", "the Spark driver's memory"),
+    Setting("SPARK_CONF", "", "extra Spark settings, key=value,key=value"),
+    Setting("SPARK_UI", "0", "1 to serve the Spark UI", "flag"),
+    Setting("SPARK_LOG_LEVEL", "ERROR", "Spark's log level"),
+    Setting("SPARK_CHECKPOINT_DIR", "", "the tally's checkpoints (.stack/checkpoints)"),
+    # the live tally
+    Setting("TALLY_CHECKPOINT", "", "checkpoint folder of a tally run by hand"),
+    Setting("TALLY_TRIGGER_MS", "0", "pause between the tally's micro-batches, ms", "int", 0),
+    Setting("TALLY_MAX_OFFSETS", "200000", "most ballots in one micro-batch", "int", 1),
+    Setting("TALLY_PIPELINE", "1", "0 to commit each batch before judging the next", "flag"),
+    Setting("TALLY_VOTES_TOPIC", "votes_topic", "the ballot log a tally run by hand reads"),
+    Setting("TALLY_RESULTS_PREFIX", "", "prefix of the result topics' names (tests)"),
+    Setting("LIVE_TALLY_FAULT", "", "crash tests: before_commit:N or after_commit:N"),
+    # voting
+    Setting("VOTING_DAY_MINUTES", "10", "length of the voting day, minutes", "float", 0.05),
+    Setting("VOTING_WAVE_SIZE", "20000", "ballots in one wave of the vote generator", "int", 1),
+    Setting("VOTING_WAVE_RATE", "5000", "ballots per second within a wave", "float", 1),
+    Setting("VOTING_PROBLEM_SHARE", "0", "share of deliberately invalid ballots", "float", 0),
+    # certification and the dashboard
+    Setting("ELECTION_EXPORT_DIR", "", "where certification writes its files (exports)"),
+    Setting("DASHBOARD_REFRESH_SECONDS", "2", "how often the dashboard refreshes", "float", 0.2),
+    Setting("DASHBOARD_TOPIC_PREFIX", "", "prefix of the result topics the dashboard reads"),
+    # benchmarks
+    Setting("BENCH_DASHBOARD_REFRESHES", "40", "refreshes the dashboard benchmark times", "int", 1),
+    Setting(
+        "BENCH_DASHBOARD_BASELINE_REFRESHES", "10", "refreshes of its naive baseline", "int", 1
+    ),
+    Setting("BENCH_DASHBOARD_NAIVE", "0", "the benchmark's page reads naively (set by it)", "flag"),
+)
+SETTINGS: Mapping[str, Setting] = {s.name: s for s in CATALOGUE}
+# the services' defaults: the local ones work without any configuration
+DEFAULTS = {s.name: s.default for s in CATALOGUE if s.group == "services"}
+
+
+def setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """The value of a variable in the catalogue, parsed, or its default (a blank is the default)."""
+    entry = SETTINGS[name]
+    raw = (os.environ if environ is None else environ).get(name) or entry.default
+    return entry.parse(raw) if raw != "" else ""

@@ -2,7 +2,6 @@
 
 import csv
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import psycopg
 from dagster._core.errors import DagsterPipesExecutionError  # what the Pipes client raises
 
 from election import contract, race_call
+from election.settings import setting
 from election_assets import lifecycle
 from election_assets.registration import named_results
 from election_assets.resources import KafkaResource, PostgresResource
@@ -25,7 +25,7 @@ CHECK_OFFSETS = "every_ballot_counted_or_rejected"
 
 
 def export_root() -> Path:
-    return Path(os.environ.get("ELECTION_EXPORT_DIR", ROOT / "exports"))
+    return Path(setting("ELECTION_EXPORT_DIR") or ROOT / "exports")
 
 
 def run_recount(

@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from election.settings import setting
+from election.settings import SettingError, setting
 
 ROOT = Path(__file__).resolve().parent.parent
 JARS_DIR = ROOT / ".stack" / "jars" / "spark"
@@ -25,7 +25,7 @@ def extra_jars(listed: str | None = None) -> list[str]:
     SPARK_EXTRA_JARS is a comma-separated list of jar files or folders of jars (the containers
     set the folder /opt/jars); Spark itself wants the files, so folders are expanded here.
     """
-    listed = (os.environ.get("SPARK_EXTRA_JARS", "") if listed is None else listed).strip()
+    listed = (setting("SPARK_EXTRA_JARS") if listed is None else listed).strip()
     if not listed:
         return _connector_in(sorted(str(p) for p in JARS_DIR.glob("*.jar")), str(JARS_DIR))
     jars, missing = [], []
@@ -50,8 +50,8 @@ def _connector_in(jars: list[str], where: str) -> list[str]:
 
 def default_partitions(master: str) -> int:
     """SPARK_SHUFFLE_PARTITIONS, else one per local core (small batches need few tasks), else 8."""
-    if os.environ.get("SPARK_SHUFFLE_PARTITIONS"):
-        return int(os.environ["SPARK_SHUFFLE_PARTITIONS"])
+    if setting("SPARK_SHUFFLE_PARTITIONS"):
+        return setting("SPARK_SHUFFLE_PARTITIONS")
     found = re.fullmatch(r"local\[(\d+|\*)(,\d+)?\]", master.strip())
     if found:
         return (os.cpu_count() or 2) if found.group(1) == "*" else int(found.group(1))
@@ -60,7 +60,7 @@ def default_partitions(master: str) -> int:
 
 def _env_conf() -> dict[str, str]:
     """Extra Spark settings from SPARK_CONF ("key=value,key=value"), for tuning without code."""
-    pairs = [p for p in os.environ.get("SPARK_CONF", "").split(",") if "=" in p]
+    pairs = [p for p in setting("SPARK_CONF").split(",") if "=" in p]
     return dict(p.strip().split("=", 1) for p in pairs)
 
 
@@ -81,6 +81,13 @@ def build_session(
     Run by spark-submit, the --master and --jars given there win: a master is set here only
     when passed explicitly, and the local jars only when they exist.
     """
+    try:
+        return _build_session(app_name, master, shuffle_partitions, ui, extra_conf)
+    except SettingError as exc:
+        raise SetupError(str(exc)) from None
+
+
+def _build_session(app_name, master, shuffle_partitions, ui, extra_conf):
     from pyspark.sql import SparkSession
 
     submitted = under_spark_submit()
@@ -95,11 +102,11 @@ def build_session(
     if shuffle_partitions is None:
         shuffle_partitions = default_partitions(master or setting("SPARK_MASTER"))
     if ui is None:
-        ui = os.environ.get("SPARK_UI", "").lower() in ("1", "true", "yes")
+        ui = setting("SPARK_UI")
     # Python workers must import pandas/pyarrow/election: run them on this interpreter.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     conf = {
-        "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "2g"),
+        "spark.driver.memory": setting("SPARK_DRIVER_MEMORY"),
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
         "spark.default.parallelism": str(shuffle_partitions),
         "spark.sql.streaming.stateStore.providerClass": ROCKSDB_PROVIDER,
@@ -118,5 +125,5 @@ def build_session(
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "ERROR"))
+    spark.sparkContext.setLogLevel(setting("SPARK_LOG_LEVEL"))
     return spark

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from localstack import load_dotenv  # stack/ is this script's own folder
 
+from election.settings import SettingError, setting
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -39,14 +41,18 @@ def wait_for(port: int, process: subprocess.Popen, seconds: float) -> bool:
 
 def main() -> int:
     load_dotenv()  # the dashboard does not read .env itself; Dagster and Spark inherit it too
-    dagster_port = int(os.environ.get("DAGSTER_PORT", "3000"))
-    streamlit_port = int(os.environ.get("STREAMLIT_PORT", "8501"))
+    try:
+        dagster_port = setting("DAGSTER_PORT")
+        streamlit_port = setting("STREAMLIT_PORT")
+    except SettingError as exc:
+        print(f"[run] error: {exc}")
+        return 1
     for port, variable in ((dagster_port, "DAGSTER_PORT"), (streamlit_port, "STREAMLIT_PORT")):
         if port_taken(port):
             print(f"[run] error: port {port} is taken; stop that program or set {variable}")
             return 1
 
-    dagster_home = Path(os.environ.get("DAGSTER_HOME", ROOT / ".stack" / "dagster"))
+    dagster_home = Path(setting("DAGSTER_HOME") or ROOT / ".stack" / "dagster")
     dagster_home.mkdir(parents=True, exist_ok=True)
     if not (dagster_home / "dagster.yaml").exists():
         shutil.copy(ROOT / "stack" / "dagster.yaml", dagster_home / "dagster.yaml")

@@ -16,24 +16,27 @@ import psycopg
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from election.settings import setting
+from election.settings import SettingError, setting
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_STACK = ROOT / ".stack" / "test"
 
 
-def suite_services_environment(environ=os.environ) -> dict[str, str]:
-    """Where the suite's own services live: their ports, data folder and checkpoints."""
-    pg_port = environ.get("TEST_POSTGRES_PORT", "55432")
-    kafka_port = environ.get("TEST_KAFKA_PORT", "59092")
-    for name, value in (("TEST_POSTGRES_PORT", pg_port), ("TEST_KAFKA_PORT", kafka_port)):
-        if not value.isdigit():
-            raise pytest.UsageError(f"{name} must be a port number, got {value!r}")
+def suite_services_environment() -> dict[str, str]:
+    """Where the suite's own services live: their ports, data folder and checkpoints.
+
+    The ports' defaults sit below Linux's ephemeral range (32768-60999), where an outgoing
+    connection could hold them at the moment the suite starts.
+    """
+    try:
+        pg_port, kafka_port = setting("TEST_POSTGRES_PORT"), setting("TEST_KAFKA_PORT")
+    except SettingError as exc:
+        raise pytest.UsageError(str(exc)) from None
     return {
         "STACK_DIR": str(TEST_STACK),
         "DATABASE_URL": f"postgresql://postgres:postgres@localhost:{pg_port}/voting",
         "KAFKA_BOOTSTRAP_SERVERS": f"localhost:{kafka_port}",
-        "KAFKA_CONTROLLER_PORT": str(int(kafka_port) + 1),
+        "KAFKA_CONTROLLER_PORT": str(kafka_port + 1),
         "SPARK_CHECKPOINT_DIR": str(TEST_STACK / "checkpoints"),
         "TALLY_CHECKPOINT": str(TEST_STACK / "checkpoints" / "live_tally"),
         "DAGSTER_HOME": str(TEST_STACK / "dagster"),
