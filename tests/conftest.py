@@ -43,6 +43,9 @@ def suite_services_environment() -> dict[str, str]:
     }
 
 
+_STARTED = pytest.StashKey[bool]()
+
+
 def _stack(command: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(ROOT / "stack" / "localstack.py"), command],
@@ -55,6 +58,7 @@ def pytest_configure(config):
     """Point every test (and every process it starts) at the suite's own services, and start them."""
     os.environ.update(suite_services_environment())
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    config.stash[_STARTED] = True  # from here on, stopping stops the suite's own stack only
     started = _stack("start")
     if started.returncode != 0:
         raise pytest.UsageError(
@@ -63,6 +67,8 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    if not config.stash.get(_STARTED, False):
+        return  # the environment was never pointed at the suite's stack: stop nothing
     if "pyspark" in sys.modules:  # the JVM's cached Kafka producers would retry a stopped broker
         from pyspark import SparkContext
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -137,6 +138,23 @@ def test_suite_runs_on_its_own_services(database_url, bootstrap_servers):
 
     assert database_url != DEFAULTS["DATABASE_URL"]
     assert bootstrap_servers != DEFAULTS["KAFKA_BOOTSTRAP_SERVERS"]
+
+
+def test_a_misconfigured_suite_stops_no_running_services(database_url, bootstrap_servers):
+    """A bad TEST_KAFKA_PORT is one line, and the services already running keep running."""
+    inner = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/election"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TEST_KAFKA_PORT": "not-a-port"},
+    )
+    assert inner.returncode != 0
+    assert "TEST_KAFKA_PORT must be a whole number, got 'not-a-port'" in inner.stderr
+    with psycopg.connect(database_url, connect_timeout=5) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert AdminClient({"bootstrap.servers": bootstrap_servers}).list_topics(timeout=10).brokers
 
 
 def test_taken_port_is_one_clear_line(tmp_path):
