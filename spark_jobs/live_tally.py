@@ -38,6 +38,13 @@ from election import contract
 from election.ballots import utc_iso
 from election.settings import setting
 from spark_jobs import ledger, pending, results, sources, tally
+from spark_jobs.batch_outcome import (
+    _renamed,
+    check_window,
+    collect_outcome,
+    duplicate_rejections,
+    staged_ballots,
+)
 from spark_jobs.session import ROOT, SetupError, build_session
 
 DEFAULT_CHECKPOINT = ROOT / ".stack" / "checkpoints" / "live_tally"
@@ -160,20 +167,6 @@ def checkpoint_batches(checkpoint: str) -> tuple[int | None, int | None]:
     return count("offsets"), count("commits")
 
 
-def check_window(used: ledger.ElectionWindow, now: ledger.ElectionWindow, first_ballots: pa.Table):
-    """Refuse to commit a batch judged under polls that have changed in a way that matters."""
-    if now.election_id != used.election_id or now.polls_opened_at != used.polls_opened_at:
-        raise WindowChanged(f"the election changed from {used} to {now} during a batch")
-    if now.polls_closed_at is not None and used.polls_closed_at is None and first_ballots.num_rows:
-        latest = pc.max(first_ballots["voting_us"]).as_py()
-        closed_us = round(now.polls_closed_at.timestamp() * 1_000_000)
-        if latest is not None and latest > closed_us:
-            raise WindowChanged(
-                "the polls closed while a batch was judged, before ballots it counted; "
-                "the batch is judged again on restart"
-            )
-
-
 @dataclass
 class JudgedBatch:
     """A micro-batch judged in Spark and collected, waiting for the ledger writer."""
@@ -185,10 +178,6 @@ class JudgedBatch:
     started: float  # time.monotonic() when its judging began
     phases: dict[str, int]
     recovered: bool = False
-
-
-class WindowChanged(RuntimeError):
-    """The polls closed while a batch was judged, before ballots it counted: judge it again."""
 
 
 class LiveTally:
@@ -613,45 +602,6 @@ class LiveTally:
                 conn.close()
 
 
-OUTCOME_COLUMNS = (
-    "partition",
-    "offset",
-    "kafka_timestamp",
-    "voter_id",
-    "candidate_id",
-    "address_state",
-    "voting_time",
-    "vote_id",
-    "reason",
-    "detail",
-    "raw",
-)
-
-
-def collect_outcome(judged):
-    """Every message of the batch, to the driver with Arrow: ballot fields for the valid, a record for the rejected."""
-    from pyspark.sql import functions as F
-
-    valid = F.col("reason").isNull()
-    return judged.select(
-        "partition",
-        "offset",
-        "kafka_timestamp",
-        F.when(valid, F.col("voter_id")).alias("voter_id"),
-        F.when(valid, F.col("candidate_id")).alias("candidate_id"),
-        F.when(valid, F.col("address_state")).alias("address_state"),
-        F.when(valid, F.col("voting_time")).alias("voting_time"),
-        tally.storable(F.col("vote_id")).alias("vote_id"),
-        "reason",
-        tally.storable(F.col("detail")).alias("detail"),
-        # the valid ballots' raw stays in the driver: it is kept (masked) only if the poll
-        # book shows a duplicate, which saves a second pass over the batch
-        F.when(valid, F.col("raw"))
-        .otherwise(tally.secret_raw(F.col("raw"), F.col("reason")))
-        .alias("raw"),
-    ).toArrow()
-
-
 def fault_point(where: str, batch_id: int) -> None:
     """Crash tests: LIVE_TALLY_FAULT=before_commit:N or after_commit:N dies there by SIGKILL."""
     if os.environ.get("LIVE_TALLY_FAULT") == f"{where}:{batch_id}":
@@ -660,47 +610,6 @@ def fault_point(where: str, batch_id: int) -> None:
 
 def _ms_since(moment: float) -> int:
     return round((time.monotonic() - moment) * 1000)
-
-
-def staged_ballots(first: pa.Table) -> pa.Table:
-    """First valid ballots in the staging table's shape (times as epoch microseconds)."""
-    return pa.table(
-        {
-            "topic_partition": first["partition"],
-            "topic_offset": first["offset"],
-            "voter_id": first["voter_id"],
-            "candidate_id": first["candidate_id"],
-            "address_state": first["address_state"],
-            "voting_us": first["voting_time"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()),
-        }
-    )
-
-
-def _renamed(table: pa.Table) -> pa.Table:
-    return table.rename_columns(
-        [
-            "topic_partition" if c == "partition" else "topic_offset" if c == "offset" else c
-            for c in table.column_names
-        ]
-    )
-
-
-def duplicate_rejections(outcome: pa.Table, places: list[tuple[int, int]]) -> pa.Table:
-    """Rejection rows (as staged) for first ballots whose voter voted in an earlier batch."""
-    wanted = pa.array([(p << 40) + o for p, o in places], pa.int64())
-    place = pc.add(pc.shift_left(outcome["partition"].cast(pa.int64()), 40), outcome["offset"])
-    found = outcome.filter(pc.is_in(place, value_set=wanted))
-    n = found.num_rows
-    return pa.table(
-        {
-            "topic_partition": found["partition"],
-            "topic_offset": found["offset"],
-            "vote_id": found["vote_id"],
-            "reason": pa.array([contract.DUPLICATE] * n, pa.string()),
-            "detail": pa.array(["the voter has already voted"] * n, pa.string()),
-            "raw": tally.secret_raw_arrow(found["raw"]),
-        }
-    )
 
 
 def main(argv=None) -> int:
