@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -181,34 +181,35 @@ def _copy_arrow(conn: psycopg.Connection, table: str, columns, data: pa.Table) -
         copy.write(buffer.getbuffer())
 
 
+def stage_ballots(conn: psycopg.Connection, first_ballots: pa.Table) -> list[tuple[int, int]]:
+    """Stage a batch's first ballots inside the caller's transaction; return the duplicates found.
+
+    first_ballots: each voter's first valid ballot of the batch (STAGED_BALLOT_COLUMNS). A
+    voter the poll book already holds voted in an earlier batch: that ballot is set aside,
+    and its (partition, offset) is returned so the caller can record it as a duplicate.
+    """
+    _copy_arrow(conn, "staged_ballots", STAGED_BALLOT_COLUMNS, first_ballots)
+    again = conn.execute(
+        "DELETE FROM staged_ballots s USING voter_turnout v WHERE v.voter_id = s.voter_id "
+        "RETURNING s.topic_partition, s.topic_offset"
+    ).fetchall()
+    return sorted((int(p), int(o)) for p, o in again)
+
+
 def commit_batch(
     conn: psycopg.Connection,
     query_name: str,
     batch_id: int,
     topic: str,
-    first_ballots: pa.Table,
-    rejected: pa.Table,
-    fetch_duplicates: Callable[[list[tuple[int, int]]], pa.Table],
+    messages: int,
+    rejections: Sequence[pa.Table],
     ranges: dict[int, tuple[int, int]],
 ) -> tuple[BatchRecord, Touched]:
-    """Write one batch inside the caller's transaction.
+    """Count the staged ballots and record the rejections, inside the caller's transaction.
 
-    first_ballots: each voter's first valid ballot of the batch (STAGED_BALLOT_COLUMNS, with
-    partition/offset named topic_partition/topic_offset); rejected: the batch's rejections
-    (STAGED_REJECTION_COLUMNS). fetch_duplicates returns rejection rows for the ballots whose
-    voter the poll book already holds.
+    messages: every message of the batch; rejections: tables of STAGED_REJECTION_COLUMNS,
+    the duplicates stage_ballots found among them. Counted + rejected must equal messages.
     """
-    _copy_arrow(conn, "staged_ballots", STAGED_BALLOT_COLUMNS, first_ballots)
-    # a voter already in the poll book voted in an earlier batch: this ballot is a duplicate
-    again = conn.execute(
-        "DELETE FROM staged_ballots s USING voter_turnout v WHERE v.voter_id = s.voter_id "
-        "RETURNING s.topic_partition, s.topic_offset"
-    ).fetchall()
-    duplicates = fetch_duplicates(sorted(again)) if again else None
-    if duplicates is not None and duplicates.num_rows != len(again):
-        raise RuntimeError(
-            f"found {duplicates.num_rows} of {len(again)} duplicate ballots' messages"
-        )
     counted = conn.execute(
         f"INSERT INTO voter_turnout (voter_id, voted_at) SELECT voter_id, {_VOTING_TIME} FROM staged_ballots"
     ).rowcount
@@ -233,16 +234,14 @@ def commit_batch(
         "SET total_votes = t.total_votes + excluded.total_votes, updated_at = excluded.updated_at "
         "RETURNING address_state"
     ).fetchall()
-    _copy_arrow(conn, "staged_rejections", STAGED_REJECTION_COLUMNS, rejected)
-    if duplicates is not None:
-        _copy_arrow(conn, "staged_rejections", STAGED_REJECTION_COLUMNS, duplicates)
+    for rejected in rejections:
+        _copy_arrow(conn, "staged_rejections", STAGED_REJECTION_COLUMNS, rejected)
     n_rejected = conn.execute(
         "INSERT INTO rejected_ballots "
         "(topic_partition, topic_offset, vote_id, reason, detail, raw, detected_at) "
         "SELECT topic_partition, topic_offset, vote_id, reason, detail, raw, now() "
         "FROM staged_rejections"
     ).rowcount
-    messages = first_ballots.num_rows + rejected.num_rows
     if counted + n_rejected != messages:
         raise RuntimeError(
             f"batch {batch_id}: {messages} messages but {counted} counted + {n_rejected} rejected"
