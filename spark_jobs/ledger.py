@@ -213,11 +213,11 @@ def commit_batch(
     counted = conn.execute(
         f"INSERT INTO voter_turnout (voter_id, voted_at) SELECT voter_id, {_VOTING_TIME} FROM staged_ballots"
     ).rowcount
-    # the anonymous ledger in choice order, so ballot_id order does not follow the poll book
+    # shuffled, so the ledger's row order does not follow the poll book's (ids are random too)
     conn.execute(
         "INSERT INTO ballots (candidate_id, address_state, cast_at) "
         f"SELECT candidate_id, address_state, date_trunc('minute', {_VOTING_TIME}) FROM staged_ballots "
-        "ORDER BY 1, 2, 3"
+        "ORDER BY random()"
     )
     candidates = conn.execute(
         "INSERT INTO tally_by_candidate AS t (candidate_id, total_votes, updated_at) "
