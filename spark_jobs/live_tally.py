@@ -62,7 +62,6 @@ class LiveTally:
     def prepare(self) -> None:
         """Schema, the one-writer lock, topics, the roll, then any batch a crash left pending."""
         conn = self.writer.conn
-        ledger.ensure_schema(conn)
         deadline = time.monotonic() + 30  # a killed predecessor's session takes a moment to end
         while not ledger.try_lock_poll_book(conn):
             if time.monotonic() > deadline:
