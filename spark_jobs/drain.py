@@ -55,9 +55,8 @@ def drained(
 class DrainWatch:
     """The main thread's view of the election and the log, on its own connection and consumer."""
 
-    def __init__(self, database_url: str, bootstrap: str, topic: str, query_name: str):
+    def __init__(self, database_url: str, bootstrap: str, topic: str):
         self.topic = topic
-        self.query_name = query_name
         self.conn = ledger.connect(database_url)
         self.offsets = sources.OffsetReader(bootstrap)
 
@@ -66,7 +65,7 @@ class DrainWatch:
         if window.status not in (contract.CLOSED, contract.CERTIFIED):
             return False
         offsets = self.offsets.read(self.topic)
-        tallied = ledger.tallied_messages(self.conn, self.query_name)
+        tallied = ledger.tallied_messages(self.conn, self.topic)
         return drained(window.status, offsets, tallied, last_progress, self.topic)
 
     def close(self) -> None:
@@ -74,13 +73,13 @@ class DrainWatch:
         self.conn.close()
 
 
-def lag(reader: sources.OffsetReader, conn, topic: str, query_name: str) -> int | None:
+def lag(reader: sources.OffsetReader, conn, topic: str) -> int | None:
     """Messages on the ballot log not yet committed; None when the broker does not say."""
     try:
         offsets = reader.read(topic, timeout=5)
     except Exception:  # lag is informative only; never fail a batch for it
         return None
-    return max(0, on_log(offsets) - ledger.tallied_messages(conn, query_name))
+    return max(0, on_log(offsets) - ledger.tallied_messages(conn, topic))
 
 
 class ProgressLine:

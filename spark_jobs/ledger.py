@@ -160,13 +160,35 @@ def committed_batches(conn: psycopg.Connection, query_name: str) -> int:
     return int(n)
 
 
-def tallied_messages(conn: psycopg.Connection, query_name: str) -> int:
-    """Messages of votes_topic this query has committed (counted or rejected)."""
+def tallied_messages(conn: psycopg.Connection, topic: str) -> int:
+    """Messages of a topic the ledger has committed (counted or rejected), under any query name."""
     (n,) = conn.execute(
-        "SELECT coalesce(sum(messages), 0) FROM tally_batches WHERE query_name = %s",
-        (query_name,),
+        "SELECT coalesce(sum(messages), 0) FROM tally_batches WHERE end_offsets->>'topic' = %s",
+        (topic,),
     ).fetchone()
     return int(n)
+
+
+def counted_topics(conn: psycopg.Connection) -> list[str]:
+    """The ballot logs this ledger has counted batches of."""
+    rows = conn.execute(
+        "SELECT DISTINCT end_offsets->>'topic' FROM tally_batches "
+        "WHERE end_offsets->>'topic' IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    return [topic for (topic,) in rows]
+
+
+def counted_ends(conn: psycopg.Connection, topic: str) -> dict[int, int]:
+    """{partition: end offset} the ledger has committed of a topic, under any query name.
+
+    Batches commit in order, each from where the last ended, so this is the counted prefix.
+    """
+    rows = conn.execute(
+        "SELECT e.key::int, max(e.value::bigint) FROM tally_batches, "
+        "jsonb_each_text(end_offsets->'end') AS e WHERE end_offsets->>'topic' = %s GROUP BY 1",
+        (topic,),
+    ).fetchall()
+    return {int(p): int(end) for p, end in rows}
 
 
 def _copy_arrow(conn: psycopg.Connection, table: str, columns, data: pa.Table) -> None:

@@ -144,7 +144,7 @@ class LedgerWriter:
         self.published_all = True
         finished = time.monotonic()
         judged.phases["publish_ms"] = drain.ms_since(published)
-        lag = drain.lag(self.offsets, self.conn, self.options.topic, self.options.query_name)
+        lag = drain.lag(self.offsets, self.conn, self.options.topic)
         drain.emit(
             self.progress.event(
                 judged.batch_id,

@@ -48,9 +48,7 @@ class LiveTally:
         self.pending = pending.PendingBatches(options.checkpoint) if usable else None
         self.pipelined = options.pipeline and self.pending is not None
         self.writer = LedgerWriter(options, self.pending)
-        self.watch = drain.DrainWatch(
-            options.database_url, options.bootstrap, options.topic, options.query_name
-        )
+        self.watch = drain.DrainWatch(options.database_url, options.bootstrap, options.topic)
         self.roll = None
         self.roll_key = None
         self.candidates_df = None
@@ -76,6 +74,7 @@ class LiveTally:
         )
         if created:
             drain.emit({"event": "topics_created", "topics": created})
+        recovery.check_topic(self.reader, self.options.topic)
         self.load_roll(ledger.read_election(self.reader))
         if self.pending is not None:
             recovery.recover_pending(
@@ -129,11 +128,14 @@ class LiveTally:
 
     def start(self):
         """Start the streaming query."""
+        partitions = self.watch.offsets.read(self.options.topic)
+        starting = recovery.starting_offsets(self.reader, self.options.topic, partitions)
         stream = sources.kafka_stream(
             self.spark,
             self.options.bootstrap,
             self.options.topic,
             self.options.max_offsets_per_trigger,
+            starting,
         )
         writer = (
             stream.writeStream.queryName(self.options.query_name)

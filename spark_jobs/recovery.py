@@ -39,7 +39,7 @@ def check_checkpoint(conn, query_name: str, checkpoint: str) -> None:
         raise StateMismatch(
             f"the ledger holds {committed} committed batches of query "
             f"'{query_name}' but the checkpoint {checkpoint} is empty: "
-            "restore the checkpoint, or use another --query-name for another topic"
+            "restore the checkpoint, or use a new --query-name to resume from the ledger"
         )
     if done and not committed:
         raise StateMismatch(
@@ -47,6 +47,28 @@ def check_checkpoint(conn, query_name: str, checkpoint: str) -> None:
             f"ledger has none of query '{query_name}': it belongs to an earlier "
             "election; delete it"
         )
+
+
+def check_topic(conn, topic: str) -> None:
+    """One ledger counts one ballot log: another topic's batches mean another election."""
+    others = [t for t in ledger.counted_topics(conn) if t != topic]
+    if others:
+        raise StateMismatch(
+            f"this ledger counts the ballot log {others[0]}, not {topic}: tally {others[0]}, "
+            "or count the other log in a new election's database"
+        )
+
+
+def starting_offsets(conn, topic: str, partitions) -> dict[int, int] | None:
+    """Where a new checkpoint starts reading: after what the ledger has counted of the topic.
+
+    A new query name is a new checkpoint over the same ledger, a restart of the same count:
+    offsets committed under any name are never judged again. None when nothing is counted.
+    """
+    ends = ledger.counted_ends(conn, topic)
+    if not ends:
+        return None
+    return {p: ends.get(p, sources.EARLIEST) for p in sorted(set(partitions) | set(ends))}
 
 
 def check_replay(

@@ -10,6 +10,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 VOTES_PARTITIONS = 4  # when the tally has to create votes_topic itself
+EARLIEST = -2  # Spark's startingOffsets value for a partition's first offset
 
 
 class ServiceMissing(RuntimeError):
@@ -159,13 +160,26 @@ def kafka_batch(spark, bootstrap: str, topic: str, offsets: dict[int, tuple[int,
     )
 
 
-def kafka_stream(spark, bootstrap: str, topic: str, max_offsets_per_trigger: int | None):
-    """The ballot log as a stream from its first offset; never skips lost data."""
+def kafka_stream(
+    spark,
+    bootstrap: str,
+    topic: str,
+    max_offsets_per_trigger: int | None,
+    starting: dict[int, int] | None = None,
+):
+    """The ballot log as a stream from its first offset; never skips lost data.
+
+    starting ({partition: offset}, every partition of the topic) is where a new checkpoint
+    begins instead; an existing checkpoint's own offsets win.
+    """
+    start = (
+        json.dumps({topic: {str(p): o for p, o in sorted(starting.items())}}) if starting else None
+    )
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap)
         .option("subscribe", topic)
-        .option("startingOffsets", "earliest")
+        .option("startingOffsets", start or "earliest")
         .option("failOnDataLoss", "true")
     )
     if max_offsets_per_trigger:

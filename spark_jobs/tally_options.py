@@ -61,7 +61,11 @@ def parse_args(argv=None) -> Options:
         type=int,
         default=int(os.environ.get("TALLY_MAX_OFFSETS", DEFAULT_MAX_OFFSETS)),
     )
-    parser.add_argument("--query-name", default="live_tally")
+    parser.add_argument(
+        "--query-name",
+        default="live_tally",
+        help="names this checkpoint's run of the count; a new name resumes where the ledger stands",
+    )
     parser.add_argument(
         "--topic", default=os.environ.get("TALLY_VOTES_TOPIC", contract.VOTES_TOPIC)
     )

@@ -63,19 +63,38 @@ def test_the_watch_sees_the_real_log_and_ledger(scratch_database, bootstrap_serv
     stack.create_topic(bootstrap_servers, unique_name, partitions=2)
     try:
         stack.produce(bootstrap_servers, unique_name, [("voter-00001", b"{}")] * 3)
-        watch = drain.DrainWatch(scratch_database, bootstrap_servers, unique_name, "q")
+        watch = drain.DrainWatch(scratch_database, bootstrap_servers, unique_name)
         try:
             conn = watch.conn
             assert not watch.drained(None)  # open polls
             stack.close_polls(scratch_database)
             assert not watch.drained(None)  # nothing tallied yet
-            assert drain.lag(watch.offsets, conn, unique_name, "q") == 3
+            assert drain.lag(watch.offsets, conn, unique_name) == 3
+            record = ledger.BatchRecord(2, 0, 2, unique_name, {0: (0, 1)})
+            another = ledger.BatchRecord(5, 0, 5, "another_topic", {0: (0, 4)})
+            for query_name, batch in (("first", record), ("first", another)):
+                conn.execute(
+                    "INSERT INTO tally_batches (query_name, batch_id, messages, counted, "
+                    "rejected, end_offsets) VALUES (%s, %s, %s, 0, %s, %s)",
+                    (
+                        query_name,
+                        batch.messages,
+                        batch.messages,
+                        batch.messages,
+                        batch.end_offsets_json(),
+                    ),
+                )
+            assert not watch.drained(None)  # another log's batches do not count for this one
+            assert drain.lag(watch.offsets, conn, unique_name) == 1
+            # the rest committed under a new query name: the same count, caught up
+            last = ledger.BatchRecord(1, 0, 1, unique_name, {1: (0, 0)})
             conn.execute(
-                "INSERT INTO tally_batches (query_name, batch_id, messages, counted, rejected) "
-                "VALUES ('q', 0, 3, 0, 3)"
+                "INSERT INTO tally_batches (query_name, batch_id, messages, counted, rejected, "
+                "end_offsets) VALUES ('second', 0, 1, 0, 1, %s)",
+                (last.end_offsets_json(),),
             )
             assert watch.drained(None)
-            assert drain.lag(watch.offsets, conn, unique_name, "q") == 0
+            assert drain.lag(watch.offsets, conn, unique_name) == 0
         finally:
             watch.close()
     finally:

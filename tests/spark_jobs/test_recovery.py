@@ -138,3 +138,37 @@ def test_a_replayed_batch_must_cover_what_was_committed():
         recovery.check_replay(0, {0: (0, 4)}, record, "votes", "q")
     with pytest.raises(recovery.StateMismatch, match="does not belong"):
         recovery.check_replay(0, {0: (0, 3)}, record, "other", "q")
+
+
+def record_batch(conn, query_name: str, batch_id: int, record: ledger.BatchRecord) -> None:
+    conn.execute(
+        "INSERT INTO tally_batches (query_name, batch_id, messages, counted, rejected, "
+        "end_offsets) VALUES (%s, %s, %s, %s, %s, %s)",
+        (
+            query_name,
+            batch_id,
+            record.messages,
+            record.counted,
+            record.rejected,
+            record.end_offsets_json(),
+        ),
+    )
+
+
+def test_a_new_checkpoint_starts_where_the_ledger_stands_under_any_query_name(scratch_database):
+    with ledger.connect(scratch_database) as conn:
+        ledger.ensure_schema(conn)
+        assert recovery.starting_offsets(conn, "votes", [0, 1, 2]) is None  # from the start
+        record_batch(conn, "first", 0, ledger.BatchRecord(5, 5, 0, "votes", {0: (0, 2), 2: (0, 1)}))
+        record_batch(conn, "first", 1, ledger.BatchRecord(3, 3, 0, "votes", {0: (3, 5)}))
+        record_batch(conn, "second", 0, ledger.BatchRecord(2, 2, 0, "votes", {2: (2, 3)}))
+        # partition 1 has nothing counted yet: from its first offset
+        assert recovery.starting_offsets(conn, "votes", [0, 1, 2]) == {
+            0: 6,
+            1: sources.EARLIEST,
+            2: 4,
+        }
+        assert ledger.tallied_messages(conn, "votes") == 10
+        recovery.check_topic(conn, "votes")
+        with pytest.raises(recovery.StateMismatch, match="counts the ballot log votes, not other"):
+            recovery.check_topic(conn, "other")
