@@ -240,6 +240,24 @@ class DefaultDict(dict):
         return "?"
 
 
+def permanent_failure(instance: dg.DagsterInstance, election_id: int) -> tuple[str, str] | None:
+    """(run id, cause) when this election's latest tally run failed with STATE_MISMATCH."""
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=contract.LIVE_AGGREGATION_JOB), limit=1)
+    if not runs or runs[0].status != dg.DagsterRunStatus.FAILURE:
+        return None
+    run = runs[0]
+    if run.tags.get("election_id", str(election_id)) != str(election_id):
+        return None  # an earlier election's run
+    for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        failure = entry.dagster_event.step_failure_data.user_failure_data
+        metadata = failure.metadata if failure is not None else {}
+        code = metadata.get("exit_code")
+        if code is not None and code.value == STATE_MISMATCH:
+            cause = metadata.get("cause")
+            return run.run_id, cause.value if cause is not None else failure.description
+    return None
+
+
 live_aggregation_job = dg.define_asset_job(
     contract.LIVE_AGGREGATION_JOB,
     selection=dg.AssetSelection.assets(live_results),
@@ -287,24 +305,6 @@ def live_aggregation_sensor(
         run_key=f"election-{election.election_id}-tally-{generation}",
         tags={"election_id": str(election.election_id), "tally_generation": str(generation)},
     )
-
-
-def permanent_failure(instance: dg.DagsterInstance, election_id: int) -> tuple[str, str] | None:
-    """(run id, cause) when this election's latest tally run failed with STATE_MISMATCH."""
-    runs = instance.get_runs(filters=dg.RunsFilter(job_name=contract.LIVE_AGGREGATION_JOB), limit=1)
-    if not runs or runs[0].status != dg.DagsterRunStatus.FAILURE:
-        return None
-    run = runs[0]
-    if run.tags.get("election_id", str(election_id)) != str(election_id):
-        return None  # an earlier election's run
-    for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
-        failure = entry.dagster_event.step_failure_data.user_failure_data
-        metadata = failure.metadata if failure is not None else {}
-        code = metadata.get("exit_code")
-        if code is not None and code.value == STATE_MISMATCH:
-            cause = metadata.get("cause")
-            return run.run_id, cause.value if cause is not None else failure.description
-    return None
 
 
 def wait_until_drained(
