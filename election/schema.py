@@ -44,13 +44,27 @@ CREATE TABLE IF NOT EXISTS elections (
 );
 
 -- The accepted, anonymous ballots. No voter identity; cast_at is kept to the minute so
--- that it cannot be matched against the poll book's exact times.
+-- that it cannot be matched against the poll book's exact times; ballot_id is random, so
+-- neither ids nor their order follow the poll book (a sequence would).
 CREATE TABLE IF NOT EXISTS ballots (
-    ballot_id     bigserial PRIMARY KEY,
+    ballot_id     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     candidate_id  text NOT NULL,
     address_state text NOT NULL,
     cast_at       timestamptz NOT NULL
 );
+-- A ledger made while ballot ids were a sequence gets random ones.
+DO $$
+BEGIN
+    IF (SELECT data_type FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = 'ballots'
+          AND column_name = 'ballot_id') <> 'uuid' THEN
+        ALTER TABLE ballots ALTER COLUMN ballot_id DROP DEFAULT,
+            ALTER COLUMN ballot_id TYPE uuid USING gen_random_uuid(),
+            ALTER COLUMN ballot_id SET DEFAULT gen_random_uuid();
+        DROP SEQUENCE IF EXISTS ballots_ballot_id_seq;
+    END IF;
+END
+$$;
 
 -- The poll book: who has voted and when; no candidate.
 CREATE TABLE IF NOT EXISTS voter_turnout (

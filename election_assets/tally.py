@@ -25,6 +25,7 @@ from election_assets.voting import checkpoint_root, in_progress_runs, votes_topi
 
 ROOT = Path(__file__).resolve().parent.parent
 RACE_CALL_INTERVAL_S = 5.0  # live race calls follow the tally at most this often
+STATE_MISMATCH = 3  # the tally's exit code when no restart can help (spark_jobs.live_tally)
 
 
 class TallyConfig(dg.Config):
@@ -95,6 +96,7 @@ def live_results(
     last_progress: dict = {}
     batches = 0
     last_call = 0.0
+    said = ""  # the tally's own last word on stderr ("live_tally: ...")
     try:
         assert process.stdout is not None
         for line in process.stdout:
@@ -119,6 +121,8 @@ def live_results(
                 else:
                     context.log.info(line)
             elif line:
+                if line.startswith("live_tally: "):
+                    said = line.removeprefix("live_tally: ")
                 context.log.debug(line)
         code = process.wait()
     except BaseException:
@@ -130,8 +134,17 @@ def live_results(
             except subprocess.TimeoutExpired:
                 process.kill()
         raise
+    if code == STATE_MISMATCH:
+        # our own message (no voter data): what disagrees and what to do about it
+        raise dg.Failure(
+            f"the checkpoint and the ledger disagree: {said}",
+            metadata={"exit_code": code, "cause": said},
+        )
     if code != 0:
-        raise dg.Failure(f"the tally exited with code {code}; it resumes from its checkpoint")
+        raise dg.Failure(
+            f"the tally exited with code {code}; it resumes from its checkpoint",
+            metadata={"exit_code": code},
+        )
     tallied, cast = tallied_and_cast(postgres, kafka)
     with postgres.connect() as conn:
         call_races(conn, kafka, context.run.run_id)
@@ -227,6 +240,24 @@ class DefaultDict(dict):
         return "?"
 
 
+def permanent_failure(instance: dg.DagsterInstance, election_id: int) -> tuple[str, str] | None:
+    """(run id, cause) when this election's latest tally run failed with STATE_MISMATCH."""
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=contract.LIVE_AGGREGATION_JOB), limit=1)
+    if not runs or runs[0].status != dg.DagsterRunStatus.FAILURE:
+        return None
+    run = runs[0]
+    if run.tags.get("election_id", str(election_id)) != str(election_id):
+        return None  # an earlier election's run
+    for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        failure = entry.dagster_event.step_failure_data.user_failure_data
+        metadata = failure.metadata if failure is not None else {}
+        code = metadata.get("exit_code")
+        if code is not None and code.value == STATE_MISMATCH:
+            cause = metadata.get("cause")
+            return run.run_id, cause.value if cause is not None else failure.description
+    return None
+
+
 live_aggregation_job = dg.define_asset_job(
     contract.LIVE_AGGREGATION_JOB,
     selection=dg.AssetSelection.assets(live_results),
@@ -255,6 +286,14 @@ def live_aggregation_sensor(
     running = in_progress_runs(context.instance, contract.LIVE_AGGREGATION_JOB)
     if running:
         return dg.SkipReason(f"the tally is running (run {running[0].run_id[:8]})")
+    stopped = permanent_failure(context.instance, election.election_id)
+    if stopped is not None:
+        run_id, cause = stopped
+        return dg.SkipReason(
+            f"the tally stopped for good in run {run_id[:8]} (exit {STATE_MISMATCH}): {cause}. "
+            "Relaunching cannot help: do what the message says, then launch "
+            f"{contract.LIVE_AGGREGATION_JOB} by hand; this sensor resumes once that run has started"
+        )
     if election.status == contract.CLOSED:
         tallied, cast = tallied_and_cast(postgres, kafka)
         if tallied >= cast:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -160,13 +160,35 @@ def committed_batches(conn: psycopg.Connection, query_name: str) -> int:
     return int(n)
 
 
-def tallied_messages(conn: psycopg.Connection, query_name: str) -> int:
-    """Messages of votes_topic this query has committed (counted or rejected)."""
+def tallied_messages(conn: psycopg.Connection, topic: str) -> int:
+    """Messages of a topic the ledger has committed (counted or rejected), under any query name."""
     (n,) = conn.execute(
-        "SELECT coalesce(sum(messages), 0) FROM tally_batches WHERE query_name = %s",
-        (query_name,),
+        "SELECT coalesce(sum(messages), 0) FROM tally_batches WHERE end_offsets->>'topic' = %s",
+        (topic,),
     ).fetchone()
     return int(n)
+
+
+def counted_topics(conn: psycopg.Connection) -> list[str]:
+    """The ballot logs this ledger has counted batches of."""
+    rows = conn.execute(
+        "SELECT DISTINCT end_offsets->>'topic' FROM tally_batches "
+        "WHERE end_offsets->>'topic' IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    return [topic for (topic,) in rows]
+
+
+def counted_ends(conn: psycopg.Connection, topic: str) -> dict[int, int]:
+    """{partition: end offset} the ledger has committed of a topic, under any query name.
+
+    Batches commit in order, each from where the last ended, so this is the counted prefix.
+    """
+    rows = conn.execute(
+        "SELECT e.key::int, max(e.value::bigint) FROM tally_batches, "
+        "jsonb_each_text(end_offsets->'end') AS e WHERE end_offsets->>'topic' = %s GROUP BY 1",
+        (topic,),
+    ).fetchall()
+    return {int(p): int(end) for p, end in rows}
 
 
 def _copy_arrow(conn: psycopg.Connection, table: str, columns, data: pa.Table) -> None:
@@ -181,42 +203,43 @@ def _copy_arrow(conn: psycopg.Connection, table: str, columns, data: pa.Table) -
         copy.write(buffer.getbuffer())
 
 
+def stage_ballots(conn: psycopg.Connection, first_ballots: pa.Table) -> list[tuple[int, int]]:
+    """Stage a batch's first ballots inside the caller's transaction; return the duplicates found.
+
+    first_ballots: each voter's first valid ballot of the batch (STAGED_BALLOT_COLUMNS). A
+    voter the poll book already holds voted in an earlier batch: that ballot is set aside,
+    and its (partition, offset) is returned so the caller can record it as a duplicate.
+    """
+    _copy_arrow(conn, "staged_ballots", STAGED_BALLOT_COLUMNS, first_ballots)
+    again = conn.execute(
+        "DELETE FROM staged_ballots s USING voter_turnout v WHERE v.voter_id = s.voter_id "
+        "RETURNING s.topic_partition, s.topic_offset"
+    ).fetchall()
+    return sorted((int(p), int(o)) for p, o in again)
+
+
 def commit_batch(
     conn: psycopg.Connection,
     query_name: str,
     batch_id: int,
     topic: str,
-    first_ballots: pa.Table,
-    rejected: pa.Table,
-    fetch_duplicates: Callable[[list[tuple[int, int]]], pa.Table],
+    messages: int,
+    rejections: Sequence[pa.Table],
     ranges: dict[int, tuple[int, int]],
 ) -> tuple[BatchRecord, Touched]:
-    """Write one batch inside the caller's transaction.
+    """Count the staged ballots and record the rejections, inside the caller's transaction.
 
-    first_ballots: each voter's first valid ballot of the batch (STAGED_BALLOT_COLUMNS, with
-    partition/offset named topic_partition/topic_offset); rejected: the batch's rejections
-    (STAGED_REJECTION_COLUMNS). fetch_duplicates returns rejection rows for the ballots whose
-    voter the poll book already holds.
+    messages: every message of the batch; rejections: tables of STAGED_REJECTION_COLUMNS,
+    the duplicates stage_ballots found among them. Counted + rejected must equal messages.
     """
-    _copy_arrow(conn, "staged_ballots", STAGED_BALLOT_COLUMNS, first_ballots)
-    # a voter already in the poll book voted in an earlier batch: this ballot is a duplicate
-    again = conn.execute(
-        "DELETE FROM staged_ballots s USING voter_turnout v WHERE v.voter_id = s.voter_id "
-        "RETURNING s.topic_partition, s.topic_offset"
-    ).fetchall()
-    duplicates = fetch_duplicates(sorted(again)) if again else None
-    if duplicates is not None and duplicates.num_rows != len(again):
-        raise RuntimeError(
-            f"found {duplicates.num_rows} of {len(again)} duplicate ballots' messages"
-        )
     counted = conn.execute(
         f"INSERT INTO voter_turnout (voter_id, voted_at) SELECT voter_id, {_VOTING_TIME} FROM staged_ballots"
     ).rowcount
-    # the anonymous ledger in choice order, so ballot_id order does not follow the poll book
+    # shuffled, so the ledger's row order does not follow the poll book's (ids are random too)
     conn.execute(
         "INSERT INTO ballots (candidate_id, address_state, cast_at) "
         f"SELECT candidate_id, address_state, date_trunc('minute', {_VOTING_TIME}) FROM staged_ballots "
-        "ORDER BY 1, 2, 3"
+        "ORDER BY random()"
     )
     candidates = conn.execute(
         "INSERT INTO tally_by_candidate AS t (candidate_id, total_votes, updated_at) "
@@ -233,16 +256,14 @@ def commit_batch(
         "SET total_votes = t.total_votes + excluded.total_votes, updated_at = excluded.updated_at "
         "RETURNING address_state"
     ).fetchall()
-    _copy_arrow(conn, "staged_rejections", STAGED_REJECTION_COLUMNS, rejected)
-    if duplicates is not None:
-        _copy_arrow(conn, "staged_rejections", STAGED_REJECTION_COLUMNS, duplicates)
+    for rejected in rejections:
+        _copy_arrow(conn, "staged_rejections", STAGED_REJECTION_COLUMNS, rejected)
     n_rejected = conn.execute(
         "INSERT INTO rejected_ballots "
         "(topic_partition, topic_offset, vote_id, reason, detail, raw, detected_at) "
         "SELECT topic_partition, topic_offset, vote_id, reason, detail, raw, now() "
         "FROM staged_rejections"
     ).rowcount
-    messages = first_ballots.num_rows + rejected.num_rows
     if counted + n_rejected != messages:
         raise RuntimeError(
             f"batch {batch_id}: {messages} messages but {counted} counted + {n_rejected} rejected"

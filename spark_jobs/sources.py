@@ -10,6 +10,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 VOTES_PARTITIONS = 4  # when the tally has to create votes_topic itself
+EARLIEST = -2  # Spark's startingOffsets value for a partition's first offset
 
 
 class ServiceMissing(RuntimeError):
@@ -129,14 +130,29 @@ def topic_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int
         reader.close()
 
 
+# The columns of Spark's Kafka source, for a batch that reads no partition at all.
+KAFKA_SCHEMA = (
+    "key binary, value binary, topic string, partition int, offset long, "
+    "timestamp timestamp, timestampType int"
+)
+
+
 def kafka_batch(spark, bootstrap: str, topic: str, offsets: dict[int, tuple[int, int]]):
-    """The messages of a topic between given offsets, read once (the recount's input)."""
-    starting = json.dumps({topic: {str(p): first for p, (first, _) in offsets.items()}})
-    ending = json.dumps({topic: {str(p): end for p, (_, end) in offsets.items()}})
+    """The messages of a topic between {partition: (first, end)} offsets, read once.
+
+    `assign` reads exactly the partitions that hold messages: with `subscribe`, Spark wants
+    every partition of the topic in specific offsets, and a log (or a recovered batch) with
+    empty partitions could not be read at all.
+    """
+    wanted = {p: (first, end) for p, (first, end) in sorted(offsets.items()) if end > first}
+    if not wanted:
+        return spark.createDataFrame([], KAFKA_SCHEMA)
+    starting = json.dumps({topic: {str(p): first for p, (first, _) in wanted.items()}})
+    ending = json.dumps({topic: {str(p): end for p, (_, end) in wanted.items()}})
     return (
         spark.read.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap)
-        .option("subscribe", topic)
+        .option("assign", json.dumps({topic: list(wanted)}))
         .option("startingOffsets", starting)
         .option("endingOffsets", ending)
         .option("failOnDataLoss", "true")
@@ -144,13 +160,26 @@ def kafka_batch(spark, bootstrap: str, topic: str, offsets: dict[int, tuple[int,
     )
 
 
-def kafka_stream(spark, bootstrap: str, topic: str, max_offsets_per_trigger: int | None):
-    """The ballot log as a stream from its first offset; never skips lost data."""
+def kafka_stream(
+    spark,
+    bootstrap: str,
+    topic: str,
+    max_offsets_per_trigger: int | None,
+    starting: dict[int, int] | None = None,
+):
+    """The ballot log as a stream from its first offset; never skips lost data.
+
+    starting ({partition: offset}, every partition of the topic) is where a new checkpoint
+    begins instead; an existing checkpoint's own offsets win.
+    """
+    start = (
+        json.dumps({topic: {str(p): o for p, o in sorted(starting.items())}}) if starting else None
+    )
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap)
         .option("subscribe", topic)
-        .option("startingOffsets", "earliest")
+        .option("startingOffsets", start or "earliest")
         .option("failOnDataLoss", "true")
     )
     if max_offsets_per_trigger:

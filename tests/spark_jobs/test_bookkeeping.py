@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from spark_jobs import ledger, live_tally, pending
+from spark_jobs import batch_outcome, ledger, pending
 
 OPENED = datetime(2024, 11, 5, 7, tzinfo=UTC)
 
@@ -66,9 +66,9 @@ def test_a_batch_judged_before_the_polls_closed_is_refused_if_it_counted_later_b
     close = OPENED + timedelta(hours=2)
     early = ballots_cast_at(close - timedelta(seconds=1))
     late = ballots_cast_at(close - timedelta(seconds=1), close + timedelta(microseconds=1))
-    live_tally.check_window(window(), window(close), early)
-    live_tally.check_window(window(), window(), late)
-    with pytest.raises(live_tally.WindowChanged):
-        live_tally.check_window(window(), window(close), late)
-    with pytest.raises(live_tally.WindowChanged):
-        live_tally.check_window(window(), window(election_id=2), early)
+    batch_outcome.check_window(window(), window(close), early)
+    batch_outcome.check_window(window(), window(), late)
+    with pytest.raises(batch_outcome.WindowChanged):
+        batch_outcome.check_window(window(), window(close), late)
+    with pytest.raises(batch_outcome.WindowChanged):
+        batch_outcome.check_window(window(), window(election_id=2), early)

@@ -1,0 +1,110 @@
+"""What a judged micro-batch holds once collected, and the shapes the ledger stages it in.
+
+The outcome table carries every message of a batch: ballot fields for the valid, a rejection
+record for the rejected; the writer splits it into staged ballots and staged rejections.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from election import contract
+from spark_jobs import ledger, tally
+
+OUTCOME_COLUMNS = (
+    "partition",
+    "offset",
+    "kafka_timestamp",
+    "voter_id",
+    "candidate_id",
+    "address_state",
+    "voting_time",
+    "vote_id",
+    "reason",
+    "detail",
+    "raw",
+)
+
+
+def collect_outcome(judged):
+    """Every message of the batch, to the driver with Arrow: ballot fields for the valid, a record for the rejected."""
+    from pyspark.sql import functions as F
+
+    valid = F.col("reason").isNull()
+    return judged.select(
+        "partition",
+        "offset",
+        "kafka_timestamp",
+        F.when(valid, F.col("voter_id")).alias("voter_id"),
+        F.when(valid, F.col("candidate_id")).alias("candidate_id"),
+        F.when(valid, F.col("address_state")).alias("address_state"),
+        F.when(valid, F.col("voting_time")).alias("voting_time"),
+        tally.storable(F.col("vote_id")).alias("vote_id"),
+        "reason",
+        tally.storable(F.col("detail")).alias("detail"),
+        # the valid ballots' raw stays in the driver: it is kept (masked) only if the poll
+        # book shows a duplicate, which saves a second pass over the batch
+        F.when(valid, F.col("raw"))
+        .otherwise(tally.secret_raw(F.col("raw"), F.col("reason")))
+        .alias("raw"),
+    ).toArrow()
+
+
+def staged_ballots(first: pa.Table) -> pa.Table:
+    """First valid ballots in the staging table's shape (times as epoch microseconds)."""
+    return pa.table(
+        {
+            "topic_partition": first["partition"],
+            "topic_offset": first["offset"],
+            "voter_id": first["voter_id"],
+            "candidate_id": first["candidate_id"],
+            "address_state": first["address_state"],
+            "voting_us": first["voting_time"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()),
+        }
+    )
+
+
+def _renamed(table: pa.Table) -> pa.Table:
+    return table.rename_columns(
+        [
+            "topic_partition" if c == "partition" else "topic_offset" if c == "offset" else c
+            for c in table.column_names
+        ]
+    )
+
+
+def duplicate_rejections(outcome: pa.Table, places: list[tuple[int, int]]) -> pa.Table:
+    """Rejection rows (as staged) for first ballots whose voter voted in an earlier batch."""
+    wanted = pa.array([(p << 40) + o for p, o in places], pa.int64())
+    place = pc.add(pc.shift_left(outcome["partition"].cast(pa.int64()), 40), outcome["offset"])
+    found = outcome.filter(pc.is_in(place, value_set=wanted))
+    n = found.num_rows
+    return pa.table(
+        {
+            "topic_partition": found["partition"],
+            "topic_offset": found["offset"],
+            "vote_id": found["vote_id"],
+            "reason": pa.array([contract.DUPLICATE] * n, pa.string()),
+            "detail": pa.array(["the voter has already voted"] * n, pa.string()),
+            "raw": tally.secret_raw_arrow(found["raw"]),
+        }
+    )
+
+
+def check_window(used: ledger.ElectionWindow, now: ledger.ElectionWindow, first_ballots: pa.Table):
+    """Refuse to commit a batch judged under polls that have changed in a way that matters."""
+    if now.election_id != used.election_id or now.polls_opened_at != used.polls_opened_at:
+        raise WindowChanged(f"the election changed from {used} to {now} during a batch")
+    if now.polls_closed_at is not None and used.polls_closed_at is None and first_ballots.num_rows:
+        latest = pc.max(first_ballots["voting_us"]).as_py()
+        closed_us = round(now.polls_closed_at.timestamp() * 1_000_000)
+        if latest is not None and latest > closed_us:
+            raise WindowChanged(
+                "the polls closed while a batch was judged, before ballots it counted; "
+                "the batch is judged again on restart"
+            )
+
+
+class WindowChanged(RuntimeError):
+    """The polls closed while a batch was judged, before ballots it counted: judge it again."""

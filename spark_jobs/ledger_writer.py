@@ -1,0 +1,227 @@
+"""The ledger writer: one thread that commits each judged batch, then publishes its results.
+
+Commits stay in batch order (one job at a time), so the poll book decides duplicates exactly
+as if the batches ran one after the other, while Spark already judges the next batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from election import contract
+from spark_jobs import drain, ledger, pending, results, sources
+from spark_jobs.batch_outcome import _renamed, check_window, duplicate_rejections, staged_ballots
+from spark_jobs.tally_options import Options
+
+
+@dataclass
+class JudgedBatch:
+    """A micro-batch judged in Spark and collected, waiting for the ledger writer."""
+
+    batch_id: int
+    window: ledger.ElectionWindow
+    outcome: pa.Table
+    ranges: dict[int, tuple[int, int]]
+    started: float  # time.monotonic() when its judging began
+    phases: dict[str, int]
+    recovered: bool = False
+
+
+def fault_point(where: str, batch_id: int) -> None:
+    """Crash tests: LIVE_TALLY_FAULT=before_commit:N or after_commit:N dies there by SIGKILL."""
+    if os.environ.get("LIVE_TALLY_FAULT") == f"{where}:{batch_id}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class LedgerWriter:
+    """Commits and publishes batches on its own thread, connection, producer and consumer."""
+
+    def __init__(self, options: Options, book: pending.PendingBatches | None):
+        self.options = options
+        self.book = book  # crossed off here once a batch is committed and published
+        self.conn = ledger.connect(options.database_url)
+        ledger.ensure_schema(self.conn)  # the staging tables live in this session
+        self.publisher = results.ResultPublisher(options.bootstrap)
+        self.offsets = sources.OffsetReader(options.bootstrap)
+        self.progress = drain.ProgressLine(options.query_name)
+        self.candidates: dict[str, dict] = {}
+        self.registered: dict[str, int] = {}
+        self.published_all = False
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-writer")
+        self.in_flight: Future | None = None
+
+    def roll_loaded(self, candidates: dict[str, dict], registered: dict[str, int]) -> None:
+        """New candidates and roll: the next publication sends every key again."""
+        self.candidates, self.registered = candidates, registered
+        self.published_all = False
+
+    # --- the thread ---------------------------------------------------------------------------
+
+    def hand_over(self, job) -> None:
+        """Queue a job once the previous one is done (commits stay in order)."""
+        self.wait()
+        self.in_flight = self._thread.submit(job)
+
+    def wait(self) -> None:
+        if self.in_flight is not None:
+            self.in_flight.result()  # re-raises the writer's failure
+
+    def raise_failure(self) -> None:
+        """Raise the writer's failure, if it has failed."""
+        if self.in_flight is not None and self.in_flight.done():
+            self.in_flight.result()
+
+    def failed(self) -> bool:
+        return (
+            self.in_flight is not None
+            and self.in_flight.done()
+            and self.in_flight.exception() is not None
+        )
+
+    # --- one batch ----------------------------------------------------------------------------
+
+    def commit_and_publish(self, judged: JudgedBatch) -> None:
+        """One transaction for the batch, then its results, then its progress line."""
+        fault_point("before_commit", judged.batch_id)
+        outcome = judged.outcome
+        valid = pc.is_null(outcome["reason"])
+        first_ballots = staged_ballots(outcome.filter(valid))
+        rejected = _renamed(outcome.filter(pc.invert(valid)))
+        began = time.monotonic()
+        judged.phases["wait_ms"] = (
+            round((began - judged.started) * 1000) - judged.phases["judge_ms"]
+        )
+        with self.conn.transaction():
+            now = ledger.read_election(self.conn, lock=True)
+            check_window(judged.window, now, first_ballots)
+            rejections = [rejected]
+            again = ledger.stage_ballots(self.conn, first_ballots)
+            if again:  # voters of an earlier batch: their ballots are duplicates
+                duplicates = duplicate_rejections(outcome, again)
+                if duplicates.num_rows != len(again):
+                    raise RuntimeError(
+                        f"found {duplicates.num_rows} of {len(again)} duplicate ballots' messages"
+                    )
+                rejections.append(duplicates)
+            record, touched = ledger.commit_batch(
+                self.conn,
+                self.options.query_name,
+                judged.batch_id,
+                self.options.topic,
+                outcome.num_rows,
+                rejections,
+                judged.ranges,
+            )
+        judged.phases["ledger_ms"] = drain.ms_since(began)
+        fault_point("after_commit", judged.batch_id)
+        lag_s = None
+        if outcome.num_rows:
+            oldest = pc.min(outcome["kafka_timestamp"]).as_py()
+            if oldest is not None:
+                lag_s = round(time.time() - oldest.timestamp(), 3)
+        self.publish_and_report(judged, record, touched, now, lag_s)
+        if self.book is not None:  # crossed off only once published too
+            self.book.remove(judged.batch_id)
+
+    def republish(self, batch_id, record, window, started, recovered=False) -> None:
+        """A batch committed before a crash: publish its results again, change nothing."""
+        judged = JudgedBatch(batch_id, window, pa.table({}), record.ranges, started, {}, recovered)
+        self.publish_and_report(judged, record, None, window, None, replayed=True)
+
+    def publish_and_report(self, judged, record, touched, window, lag_s, replayed=False) -> None:
+        published = time.monotonic()
+        if not self.published_all:
+            touched = None  # the first batch of this run: every key, so readers start complete
+        sent = self.publish(touched, record.ranges, window)
+        self.published_all = True
+        finished = time.monotonic()
+        judged.phases["publish_ms"] = drain.ms_since(published)
+        lag = drain.lag(self.offsets, self.conn, self.options.topic)
+        drain.emit(
+            self.progress.event(
+                judged.batch_id,
+                record,
+                judged.started,
+                finished,
+                replayed=replayed,
+                recovered=judged.recovered,
+                published=sent,
+                lag=lag,
+                lag_s=lag_s,
+                phases=judged.phases,
+                at=window.read_at,
+            )
+        )
+
+    def publish(self, touched: ledger.Touched | None, ranges, window: ledger.ElectionWindow) -> int:
+        """Send the current totals of the keys a batch touched (all keys when touched is None)."""
+        conn = self.conn
+        since = window.polls_opened_at or window.read_at
+        everything = touched is None
+        candidate_rows = ledger.candidate_totals(conn, None if everything else touched.candidates)
+        state_rows = ledger.state_totals(conn, None if everything else touched.states)
+        by_candidate = {c: (n, at) for c, n, at in candidate_rows}
+        if everything:
+            for candidate_id in self.candidates:
+                by_candidate.setdefault(candidate_id, (0, since))
+        turnout: dict[str, tuple[int, object]] = {}
+        if everything:
+            turnout = {state: (0, since) for state in self.registered}
+        for state, _candidate, n, at in state_rows:
+            total, latest = turnout.get(state, (0, at))
+            turnout[state] = (total + n, max(latest, at))
+        opt = self.options
+        sent = self.publisher.send(
+            opt.result_topic(contract.VOTES_PER_CANDIDATE_TOPIC),
+            (
+                (c, results.candidate_message(self._candidate(c), n, at))
+                for c, (n, at) in sorted(by_candidate.items())
+            ),
+        )
+        sent += self.publisher.send(
+            opt.result_topic(contract.VOTES_PER_STATE_TOPIC),
+            (
+                (
+                    contract.state_result_key(s, c),
+                    results.state_message(self._candidate(c), s, n, at),
+                )
+                for s, c, n, at in state_rows
+            ),
+        )
+        sent += self.publisher.send(
+            opt.result_topic(contract.TURNOUT_BY_LOCATION_TOPIC),
+            (
+                (s, results.turnout_message(s, n, self.registered.get(s, 0), at))
+                for s, (n, at) in sorted(turnout.items())
+            ),
+        )
+        sent += self.publisher.send(
+            opt.result_topic(contract.REJECTED_VOTES_TOPIC),
+            (
+                (
+                    results.rejection_key(vote_id, p, o),
+                    results.rejection_message(vote_id, reason, detail, raw, at),
+                )
+                for p, o, vote_id, reason, detail, raw, at in ledger.rejections_in(conn, ranges)
+            ),
+        )
+        self.publisher.flush()
+        return sent
+
+    def _candidate(self, candidate_id: str) -> dict:
+        return self.candidates.get(candidate_id) or {"candidate_id": candidate_id}
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True, cancel_futures=False)
+        with contextlib.suppress(Exception):
+            self.offsets.close()
+        with contextlib.suppress(Exception):
+            self.conn.close()

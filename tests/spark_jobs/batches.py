@@ -1,0 +1,66 @@
+"""Micro-batches for the tally's part tests: real messages on a real topic, judged by the real rules."""
+
+from __future__ import annotations
+
+import time
+
+from election import contract
+from spark_jobs import ledger, live_tally, results, sources, tally
+from spark_jobs.tally_options import Options
+
+
+def options(database_url: str, bootstrap: str, topic: str, query_name: str = "q") -> Options:
+    return Options(
+        topic=topic,
+        query_name=query_name,
+        checkpoint="",
+        trigger_ms=0,
+        max_offsets_per_trigger=0,
+        until_drained=True,
+        master="local[2]",
+        database_url=database_url,
+        bootstrap=bootstrap,
+        results_prefix=f"{topic}.",
+        shuffle_partitions=None,
+        topic_partitions=sources.VOTES_PARTITIONS,
+    )
+
+
+def result_topics(opts: Options) -> list[str]:
+    return [opts.result_topic(t) for t in contract.COMPACTED_TOPICS]
+
+
+def create_result_topics(opts: Options) -> None:
+    results.ensure_topics(opts.bootstrap, opts.topic, 1, result_topics(opts))
+
+
+class Judge:
+    """The live tally's judging over the roll and candidates of a database."""
+
+    def __init__(self, spark, database_url: str):
+        self.spark = spark
+        self.roll = tally.prepare_roll(sources.read_roll(spark, database_url), 2)
+        self.candidates_df = sources.read_candidates(spark, database_url).cache()
+        rows = self.candidates_df.collect()
+        self.candidates = {r.candidate_id: r.asDict() for r in rows}
+
+    def __call__(self, messages, batch_id, window, started):
+        return live_tally.judge(messages, batch_id, window, started, self.roll, self.candidates_df)
+
+    def batch(self, opts: Options, conn, batch_id: int, offsets: dict[int, tuple[int, int]]):
+        """Judge the messages between offsets ({partition: (first, end)}) as micro-batch batch_id."""
+        messages = sources.kafka_batch(self.spark, opts.bootstrap, opts.topic, offsets)
+        return self(messages, batch_id, ledger.read_election(conn), time.monotonic())
+
+
+def split(placed, at: int) -> tuple[dict, dict]:
+    """Offsets of the placed messages before and from the at-th one (produced order)."""
+    before: dict[int, list[int]] = {}
+    after: dict[int, list[int]] = {}
+    for i, (partition, offset, _) in enumerate(placed):
+        (before if i < at else after).setdefault(partition, []).append(offset)
+
+    def ranges(found):
+        return {p: (min(o), max(o) + 1) for p, o in found.items()}
+
+    return ranges(before), ranges(after)

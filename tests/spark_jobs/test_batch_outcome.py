@@ -1,0 +1,67 @@
+"""A judged batch collected to the driver, and the shapes the ledger stages it in."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from election import contract
+from spark_jobs import batch_outcome, ledger, tally
+from tests.spark_jobs.helpers import CLOSED, OPENED, ballot, candidates_df, kafka_rows, roll_df
+
+pytestmark = [pytest.mark.spark]
+
+
+@pytest.fixture
+def outcome(spark) -> pa.Table:
+    messages = [
+        (0, 0, ballot("b1", "v1", "c1", "2024-11-05T12:00:00.123456Z")),
+        (0, 1, ballot("b2", "v2", "c2")),
+        (1, 0, ballot("b3", "v1", "c3")),  # v1 again: a duplicate within the batch
+        (1, 1, ballot("b4", "nobody", "c1")),
+    ]
+    judged = tally.first_ballot_per_voter(
+        tally.classify(
+            tally.parse_ballots(kafka_rows(spark, messages)),
+            roll_df(spark),
+            candidates_df(spark),
+            OPENED,
+            CLOSED,
+        )
+    )
+    return batch_outcome.collect_outcome(judged)
+
+
+def test_every_message_comes_back_and_only_valid_ones_keep_their_ballot(outcome):
+    assert outcome.column_names == list(batch_outcome.OUTCOME_COLUMNS)
+    rows = {(r["partition"], r["offset"]): r for r in outcome.to_pylist()}
+    assert set(rows) == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    assert rows[(0, 0)]["reason"] is None and rows[(0, 0)]["candidate_id"] == "c1"
+    for place in ((1, 0), (1, 1)):
+        assert rows[place]["reason"] is not None
+        assert rows[place]["voter_id"] is None and rows[place]["candidate_id"] is None
+    assert rows[(1, 0)]["reason"] == contract.DUPLICATE
+    assert "c3" not in rows[(1, 0)]["raw"]  # a rejected ballot's choice stays secret
+
+
+def test_staged_ballots_carry_exact_microseconds_and_the_stagings_columns(outcome):
+    valid = outcome.filter(pc.is_null(outcome["reason"]))
+    staged = batch_outcome.staged_ballots(valid)
+    assert tuple(staged.column_names) == ledger.STAGED_BALLOT_COLUMNS
+    by_voter = dict(
+        zip(staged["voter_id"].to_pylist(), staged["voting_us"].to_pylist(), strict=True)
+    )
+    assert by_voter["v1"] % 1_000_000 == 123456
+    renamed = batch_outcome._renamed(outcome.filter(pc.is_valid(outcome["reason"])))
+    assert set(ledger.STAGED_REJECTION_COLUMNS) <= set(renamed.column_names)
+
+
+def test_duplicates_found_in_the_poll_book_become_masked_rejections(outcome):
+    found = batch_outcome.duplicate_rejections(outcome, [(0, 1)])
+    assert tuple(found.column_names) == ledger.STAGED_REJECTION_COLUMNS
+    (row,) = found.to_pylist()
+    assert (row["topic_partition"], row["topic_offset"], row["vote_id"]) == (0, 1, "b2")
+    assert row["reason"] == contract.DUPLICATE
+    assert "c2" not in row["raw"] and tally.SECRET in row["raw"]
+    assert batch_outcome.duplicate_rejections(outcome, []).num_rows == 0

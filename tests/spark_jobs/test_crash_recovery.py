@@ -1,0 +1,128 @@
+"""Crashes and restarts of the live tally on a ballot log whose batches skip partitions.
+
+Ballots trickle into some partitions of a four-partition votes_topic, so most micro-batches
+leave partitions out; the tally is SIGKILLed at each fault point and restarted, and later
+restarted under a new query name; every run ends exactly equal to the oracle.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import zlib
+
+import pytest
+from confluent_kafka import Producer
+
+from tests.spark_jobs import stack
+from tests.spark_jobs.test_live_tally import RESULT_TOPICS, assert_matches_the_truth, run_to_the_end
+
+pytestmark = [pytest.mark.services, pytest.mark.spark, pytest.mark.slow]
+
+ARGS = ("--max-offsets-per-trigger", "15")
+
+
+@pytest.fixture
+def election(scratch_database, bootstrap_servers, unique_name, tmp_path):
+    roll = stack.make_roll(300)
+    stack.register(scratch_database, roll)
+    stack.create_topic(bootstrap_servers, unique_name, partitions=4)
+    yield {
+        "url": scratch_database,
+        "bootstrap": bootstrap_servers,
+        "topic": unique_name,
+        "prefix": f"{unique_name}.",
+        "checkpoint": tmp_path / "checkpoint",
+        "roll": roll,
+    }
+    stack.delete_topics(
+        bootstrap_servers, [unique_name, *(f"{unique_name}.{t}" for t in RESULT_TOPICS)]
+    )
+
+
+def home(voter: str | None) -> int:
+    """A voter's one partition (the contract: a voter's ballots share a partition)."""
+    return zlib.crc32((voter or "").encode()) % 4
+
+
+def into_partitions(election, messages, partitions) -> list[tuple[int, int, bytes | None]]:
+    """Produce the messages of voters at home in the given partitions; the rest stay empty."""
+    producer = Producer({"bootstrap.servers": election["bootstrap"], "acks": "all"})
+    placed, errors = [], []
+
+    def delivered(err, msg):
+        (errors if err else placed).append(err or (msg.partition(), msg.offset(), msg.value()))
+
+    for key, value in messages:
+        partition = home(key) if key is not None else partitions[0]
+        if partition not in partitions:
+            continue
+        producer.produce(
+            election["topic"],
+            value,
+            key.encode() if key else None,
+            partition=partition,
+            on_delivery=delivered,
+        )
+    producer.flush(30)
+    assert not errors, errors
+    return placed
+
+
+def ballots(election, n: int, seed: int) -> list[tuple[str | None, bytes | None]]:
+    """n first ballots of voters not used before, their repeats and the problem messages."""
+    return stack.ballot_set(election["roll"], n, seed=seed)
+
+
+def tally(election, *extra, fault=""):
+    where = (election["url"], election["topic"], election["prefix"], election["checkpoint"])
+    return stack.start_tally(*where, *ARGS, *extra, fault=fault)
+
+
+def killed_at(election, fault: str, *extra) -> None:
+    process = tally(election, *extra, fault=fault)
+    code = process.wait(240)
+    assert code == -signal.SIGKILL, stack.tally_log(election["checkpoint"])[-4000:]
+
+
+def test_a_tally_killed_at_each_fault_point_on_sparse_partitions_ends_exact(election):
+    # trickling into partition 2 only: batch 1 is pending on one partition of four
+    placed = into_partitions(election, ballots(election, 240, seed=31), [2])
+    killed_at(election, "before_commit:1")
+    pending_batch = json.loads((election["checkpoint"] / "tally_pending" / "1").read_text())
+    assert list(pending_batch["ranges"]) == ["2"]  # the batch skipped partitions 0, 1 and 3
+
+    placed += into_partitions(election, ballots(election, 200, seed=32), [0, 2])
+    killed_at(election, "after_commit:4")  # the restart recovers batch 1, then dies after 4
+
+    process = tally(election)
+    placed += into_partitions(election, ballots(election, 120, seed=33), [3])
+    time.sleep(5)
+    stack.close_polls(election["url"])
+    run_to_the_end(election, process)
+    progress = stack.progress_lines(election["checkpoint"])
+    assert [e["batch_id"] for e in progress if e["recovered"] and not e["replayed"]] == [1]
+    assert 4 in [e["batch_id"] for e in progress if e["replayed"]]
+    assert_matches_the_truth(election, placed)
+
+
+def test_a_new_query_name_resumes_the_count_where_the_ledger_stands(election):
+    placed = into_partitions(election, ballots(election, 160, seed=41), [1, 2])
+    first = tally(election, "--query-name", "first")
+    deadline = time.monotonic() + 240
+    while stack.ledger_state(election["url"])["batches"][1] < len(placed):
+        assert time.monotonic() < deadline, stack.tally_log(election["checkpoint"])[-4000:]
+        assert first.poll() is None, stack.tally_log(election["checkpoint"])[-4000:]
+        time.sleep(0.5)
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(90) == 0, stack.tally_log(election["checkpoint"])[-4000:]
+
+    # a new name is a new checkpoint over the same ledger: a restart of the same count
+    election["checkpoint"] = election["checkpoint"].parent / "checkpoint-second"
+    placed += into_partitions(election, ballots(election, 160, seed=42), [0, 2])
+    second = tally(election, "--query-name", "second")
+    time.sleep(5)
+    stack.close_polls(election["url"])
+    run_to_the_end(election, second)
+    assert_matches_the_truth(election, placed)
