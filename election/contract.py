@@ -118,3 +118,6 @@ RACE_CALL_FIELDS = (
     "called_at",
     "updated_at",
 )
+
+# --- The voting day (issue 11) ---------------------------------------------------------------
+POLLS_CLOSING_SENSOR = "polls_closing_sensor"

@@ -4,7 +4,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -87,9 +87,44 @@ def votes_topic(
 # --- the polls -------------------------------------------------------------------------------
 
 
+DEFAULT_VOTING_DAY_MINUTES = 10.0
+
+
+class PollsConfig(dg.Config):
+    """How long the voting day lasts in wall-clock minutes; 0 = until a person closes the polls.
+
+    Unset, it comes from VOTING_DAY_MINUTES (10 when that is unset too). A short day replays a
+    whole election day quickly: the turnout curve is squeezed into it.
+    """
+
+    voting_day_minutes: float | None = None
+
+
+def voting_day_minutes(config: PollsConfig) -> float:
+    """The voting day's length for this opening, from the run config or the environment."""
+    if config.voting_day_minutes is not None:
+        minutes, source = config.voting_day_minutes, "voting_day_minutes"
+    else:
+        text = os.environ.get("VOTING_DAY_MINUTES", "").strip()
+        try:
+            minutes = float(text) if text else DEFAULT_VOTING_DAY_MINUTES
+        except ValueError:
+            raise dg.Failure(
+                f"VOTING_DAY_MINUTES={text!r} is not a number of minutes (e.g. 10, or 0 to "
+                "close the polls by hand)"
+            ) from None
+        source = "VOTING_DAY_MINUTES"
+    if not minutes >= 0 or minutes == float("inf"):
+        raise dg.Failure(f"{source} must be 0 or a positive number of minutes, not {minutes}")
+    return minutes
+
+
 @dg.op
-def open_polls(context: dg.OpExecutionContext, postgres: PostgresResource) -> None:
-    """Open the polls: needs a registered roll and at least two candidates."""
+def open_polls(
+    context: dg.OpExecutionContext, config: PollsConfig, postgres: PostgresResource
+) -> None:
+    """Open the polls for a voting day: needs a registered roll and at least two candidates."""
+    minutes = voting_day_minutes(config)
     postgres.ensure_schema()
     with postgres.connect() as conn:
         (registered,) = conn.execute("SELECT count(*) FROM voters").fetchone()
@@ -100,8 +135,10 @@ def open_polls(context: dg.OpExecutionContext, postgres: PostgresResource) -> No
                 "(run registration_job first; at least two candidates are needed)"
             )
         election = lifecycle.transition(conn, contract.OPEN, context.run.run_id)
+        closes_at = lifecycle.schedule_close(conn, election.election_id, minutes)
     context.log.info(
-        f"polls open for election {election.election_id} at {election.polls_opened_at}"
+        f"polls open for election {election.election_id} at {election.polls_opened_at}; "
+        + (f"they close by themselves at {closes_at}" if closes_at else "a person closes them")
     )
 
 
@@ -130,13 +167,19 @@ def close_polls_job():
 
 
 class WaveConfig(dg.Config):
-    """One wave of ballots: how many, and how fast (0 = as fast as possible)."""
+    """One wave of ballots: how many, and how fast (0 = as fast as possible).
+
+    paced: cast only the ballots the turnout model has due by now in the voting day, and at
+    most max_share of the whole plan, so the day's turnout arrives over the day.
+    """
 
     size: int = 20_000
     rate: float = 5_000.0
     seed: int = 7
-    turnout: float = 0.65
+    turnout: float = turnout.EXPECTED_TURNOUT
     problem_share: float = 0.0
+    paced: bool = False
+    max_share: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -196,13 +239,16 @@ def cast_wave(
         plan = load_plan(conn, config)
         start = plan_cursor(conn)
         stop = min(len(plan), start + config.size)
+        if config.paced:
+            stop = min(stop, start + max(1, int(config.max_share * len(plan))))
+            stop = max(start, min(stop, due_by_now(conn, election, plan)))
         (wave,) = conn.execute("SELECT coalesce(max(wave), 0) + 1 FROM vote_waves").fetchone()
         log.info(
             f"wave {wave}: ballots {start:,}..{stop:,} of a {len(plan):,}-ballot plan "
             f"(planned in {time.perf_counter() - started:.1f} s)"
         )
-        if start >= stop:
-            return WaveReport(wave, 0, 0.0, 0, 0)
+        if start >= stop:  # everything is cast, or (paced) nothing more is due yet
+            return WaveReport(wave, 0, 0.0, len(plan) - start, 0)
         conn.execute(
             "INSERT INTO vote_waves (wave, run_id, plan_seed, plan_start, plan_stop, plan_size, "
             "status, target_rate) VALUES (%s, %s, %s, %s, %s, %s, 'running', %s)",
@@ -226,6 +272,16 @@ def cast_wave(
             "UPDATE vote_waves SET status = 'done', finished_at = now() WHERE wave = %s", (wave,)
         )
     return WaveReport(wave, sent, seconds, len(plan) - stop, 0)
+
+
+def due_by_now(conn: psycopg.Connection, election, plan: turnout.BallotPlan) -> int:
+    """How many planned ballots the voting day has due by now (all, if it has no schedule)."""
+    closes_at = lifecycle.scheduled_close(conn, election.election_id)
+    if closes_at is None:
+        return len(plan)
+    (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
+    fraction = turnout.elapsed_day_fraction(election.polls_opened_at, closes_at, now)
+    return turnout.ballots_due(plan, fraction)
 
 
 class DeliveryFailed(Exception):
@@ -329,14 +385,19 @@ def in_progress_runs(instance: dg.DagsterInstance, job_name: str) -> list:
     return list(instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=IN_PROGRESS)))
 
 
-def wave_run_config() -> dict:
+def wave_run_config(paced: bool = False) -> dict:
     """Wave size and rate for the sensor's runs; the environment may change them."""
     config = {
         "size": int(os.environ.get("VOTING_WAVE_SIZE", "20000")),
         "rate": float(os.environ.get("VOTING_WAVE_RATE", "5000")),
         "problem_share": float(os.environ.get("VOTING_PROBLEM_SHARE", "0")),
+        "paced": paced,
     }
     return {"ops": {"cast_votes": {"config": config}}}
+
+
+# A paced wave is launched once the day has at least this share of the plan newly due.
+MIN_DUE_SHARE = 0.002
 
 
 @dg.sensor(
@@ -344,7 +405,8 @@ def wave_run_config() -> dict:
     job=cast_votes_job,
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="While the polls are open and voters remain, launch the next wave of votes.",
+    description="While the polls are open and voters remain, launch the next wave of votes "
+    "(paced along the voting day's turnout curve when the polls close by themselves).",
 )
 def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
     with postgres.connect() as conn:
@@ -356,6 +418,8 @@ def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresRe
         last = conn.execute(
             "SELECT plan_size, plan_start + sent FROM vote_waves ORDER BY wave DESC LIMIT 1"
         ).fetchone()
+        closes_at = lifecycle.scheduled_close(conn, election.election_id)
+        (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
     if registered == 0:
         return dg.SkipReason("no registered voters")
     if last is not None and last[1] >= last[0]:
@@ -363,10 +427,53 @@ def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresRe
     running = in_progress_runs(context.instance, contract.CAST_VOTES_JOB)
     if running:
         return dg.SkipReason(f"wave run {running[0].run_id[:8]} is still casting")
+    if closes_at is not None and last is not None:
+        fraction = turnout.elapsed_day_fraction(election.polls_opened_at, closes_at, now)
+        due = turnout.day_share_by(fraction) * last[0]
+        if fraction < 1.0 and due - last[1] < MIN_DUE_SHARE * last[0]:
+            return dg.SkipReason(
+                f"{last[1]:,} of {last[0]:,} planned ballots cast, as due "
+                f"{fraction:.0%} into the voting day; the next are due shortly"
+            )
     generation = int(context.cursor or 0) + 1
     context.update_cursor(str(generation))
     return dg.RunRequest(
         run_key=f"election-{election.election_id}-wave-{generation}",
-        run_config=wave_run_config(),
+        run_config=wave_run_config(paced=closes_at is not None),
         tags={"election_id": str(election.election_id), "wave_generation": str(generation)},
+    )
+
+
+# A wave still casting at the closing time may finish for this long before the polls close.
+CLOSING_GRACE = timedelta(seconds=30)
+
+
+@dg.sensor(
+    name=contract.POLLS_CLOSING_SENSOR,
+    job=close_polls_job,
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Close the polls at the end of the voting day (a person may close them earlier).",
+)
+def polls_closing_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
+    with postgres.connect() as conn:
+        election = lifecycle.current_election(conn)
+        if election is None or election.status != contract.OPEN:
+            status = election.status if election else "nothing registered"
+            return dg.SkipReason(f"the polls are not open ({status})")
+        closes_at = lifecycle.scheduled_close(conn, election.election_id)
+        (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
+    if closes_at is None:
+        return dg.SkipReason("this voting day has no closing time: a person closes the polls")
+    if now < closes_at:
+        left = int((closes_at - now).total_seconds())
+        return dg.SkipReason(f"the polls close at {closes_at:%H:%M:%S} UTC, in {left} s")
+    if in_progress_runs(context.instance, contract.CLOSE_POLLS_JOB):
+        return dg.SkipReason("the polls are being closed")
+    casting = in_progress_runs(context.instance, contract.CAST_VOTES_JOB)
+    if casting and now < closes_at + CLOSING_GRACE:
+        return dg.SkipReason(f"closing time: waiting for wave run {casting[0].run_id[:8]}")
+    return dg.RunRequest(
+        run_key=f"election-{election.election_id}-close",
+        tags={"election_id": str(election.election_id)},
     )

@@ -12,7 +12,7 @@ import pytest
 from confluent_kafka import Consumer
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
-from election import contract
+from election import contract, turnout
 from election_assets import lifecycle, voting
 from tests.election_assets.conftest import register
 
@@ -189,3 +189,123 @@ def test_sensor_skips_once_every_planned_ballot_is_cast(postgres, scratch_databa
         result = voting.live_voting_sensor(sensor_context(instance, postgres))
     assert isinstance(result, dg.SkipReason)
     assert "every planned ballot" in result.skip_message
+
+
+# --- the voting day: a scheduled closing, paced waves, the polls closing by themselves -------
+
+
+def open_for(postgres, minutes: float, started_ago_s: float = 0.0):
+    """Open the polls with a voting day of `minutes`, as if opened `started_ago_s` ago."""
+    result = voting.open_polls_job.execute_in_process(
+        run_config={"ops": {"open_polls": {"config": {"voting_day_minutes": minutes}}}},
+        resources={"postgres": postgres},
+    )
+    assert result.success
+    with postgres.connect() as conn:
+        conn.execute(
+            "UPDATE elections SET polls_opened_at = polls_opened_at - make_interval(secs => %s), "
+            "polls_close_at = polls_close_at - make_interval(secs => %s)",
+            (started_ago_s, started_ago_s),
+        )
+        election = lifecycle.current_election(conn)
+        return election, lifecycle.scheduled_close(conn, election.election_id)
+
+
+def test_open_polls_schedules_the_closing(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    election, closes_at = open_for(postgres, 3)
+    assert (closes_at - election.polls_opened_at).total_seconds() == pytest.approx(180)
+
+
+def test_a_voting_day_of_zero_leaves_the_closing_to_a_person(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    _, closes_at = open_for(postgres, 0)
+    assert closes_at is None
+    with dg.instance_for_test() as instance:
+        result = voting.polls_closing_sensor(sensor_context(instance, postgres))
+    assert "a person closes the polls" in result.skip_message
+
+
+def test_the_voting_day_defaults_to_the_environment(monkeypatch):
+    monkeypatch.delenv("VOTING_DAY_MINUTES", raising=False)
+    assert voting.voting_day_minutes(voting.PollsConfig()) == 10
+    monkeypatch.setenv("VOTING_DAY_MINUTES", "2.5")
+    assert voting.voting_day_minutes(voting.PollsConfig()) == 2.5
+    assert voting.voting_day_minutes(voting.PollsConfig(voting_day_minutes=1)) == 1
+
+
+@pytest.mark.parametrize("text", ["ten", "-1", "nan", "inf", "1e999", "10 minutes"])
+def test_a_bad_voting_day_is_one_line_naming_the_setting(monkeypatch, text):
+    monkeypatch.setenv("VOTING_DAY_MINUTES", text)
+    with pytest.raises(dg.Failure, match="VOTING_DAY_MINUTES") as failure:
+        voting.voting_day_minutes(voting.PollsConfig())
+    assert "\n" not in str(failure.value.description)
+
+
+def test_paced_waves_cast_only_what_the_day_has_due(postgres, kafka, scratch_database, unique_name):
+    register(scratch_database, voters=2000)
+    open_for(postgres, 10, started_ago_s=150)  # a quarter into the day: the morning rush
+    config = voting.WaveConfig(size=100_000, rate=0, paced=True, max_share=1.0)
+    with postgres.connect() as conn:
+        plan = voting.load_plan(conn, config)
+    report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
+    low = turnout.ballots_due(plan, 0.25)
+    high = turnout.ballots_due(plan, 0.26)  # the wave started a moment later
+    assert 0 < low <= report.sent <= high < len(plan)
+    again = voting.cast_wave(postgres, kafka, config, "run-2", log, topic=unique_name)
+    assert again.sent <= high - report.sent  # only what became due in between
+
+
+def test_a_paced_wave_is_at_most_a_small_slice_of_the_day(
+    postgres, kafka, scratch_database, unique_name
+):
+    register(scratch_database, voters=2000)
+    open_for(postgres, 10, started_ago_s=540)  # nearly all of the day is due at once
+    config = voting.WaveConfig(size=100_000, rate=0, paced=True)
+    report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
+    assert report.sent == int(0.05 * (report.sent + report.remaining))
+
+
+def test_the_voting_sensor_paces_waves_when_the_polls_close_by_themselves(
+    postgres, scratch_database
+):
+    register(scratch_database, voters=100)
+    open_for(postgres, 10)
+    with dg.instance_for_test() as instance:
+        request = voting.live_voting_sensor(sensor_context(instance, postgres))
+        assert request.run_config["ops"]["cast_votes"]["config"]["paced"] is True
+        with postgres.connect() as conn:  # a first wave cast what was due
+            conn.execute(
+                "INSERT INTO vote_waves (wave, plan_seed, plan_start, plan_stop, plan_size, sent,"
+                " status) VALUES (1, 7, 0, 1, 65, 1, 'done')"
+            )
+        result = voting.live_voting_sensor(sensor_context(instance, postgres))
+    assert isinstance(result, dg.SkipReason) and "due shortly" in result.skip_message
+
+
+def test_the_polls_close_by_themselves_at_the_end_of_the_day(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    election, _ = open_for(postgres, 1)
+    with dg.instance_for_test() as instance:
+        early = voting.polls_closing_sensor(sensor_context(instance, postgres))
+        assert isinstance(early, dg.SkipReason) and "the polls close at" in early.skip_message
+        with postgres.connect() as conn:
+            conn.execute("UPDATE elections SET polls_close_at = now() - interval '1 second'")
+        request = voting.polls_closing_sensor(sensor_context(instance, postgres))
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_key == f"election-{election.election_id}-close"
+    assert voting.polls_closing_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    result = voting.close_polls_job.execute_in_process(resources={"postgres": postgres})
+    assert result.success
+    with dg.instance_for_test() as instance:
+        after = voting.polls_closing_sensor(sensor_context(instance, postgres))
+    assert "not open (closed)" in after.skip_message
+
+
+def test_a_person_can_close_the_polls_before_the_scheduled_time(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    _, closes_at = open_for(postgres, 10)
+    assert voting.close_polls_job.execute_in_process(resources={"postgres": postgres}).success
+    with postgres.connect() as conn:
+        closed = lifecycle.current_election(conn)
+    assert closed.status == contract.CLOSED and closed.polls_closed_at < closes_at
