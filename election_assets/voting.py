@@ -169,8 +169,9 @@ def close_polls_job():
 class WaveConfig(dg.Config):
     """One wave of ballots: how many, and how fast (0 = as fast as possible).
 
-    paced: cast only the ballots the turnout model has due by now in the voting day, and at
-    most max_share of the whole plan, so the day's turnout arrives over the day.
+    paced: cast the ballots the turnout model has due from now to horizon_s seconds ahead in
+    the voting day, each at its moment, and at most max_share of the whole plan (three
+    horizons' worth on a day so short that that is more), so the turnout arrives over the day.
     """
 
     size: int = 20_000
@@ -180,6 +181,7 @@ class WaveConfig(dg.Config):
     problem_share: float = 0.0
     paced: bool = False
     max_share: float = 0.05
+    horizon_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -239,9 +241,9 @@ def cast_wave(
         plan = load_plan(conn, config)
         start = plan_cursor(conn)
         stop = min(len(plan), start + config.size)
+        due = None
         if config.paced:
-            stop = min(stop, start + max(1, int(config.max_share * len(plan))))
-            stop = max(start, min(stop, due_by_now(conn, election, plan)))
+            stop, due = paced_slice(conn, election, plan, start, stop, config)
         (wave,) = conn.execute("SELECT coalesce(max(wave), 0) + 1 FROM vote_waves").fetchone()
         log.info(
             f"wave {wave}: ballots {start:,}..{stop:,} of a {len(plan):,}-ballot plan "
@@ -261,9 +263,11 @@ def cast_wave(
 
         began = time.perf_counter()
         try:
-            sent = send_ballots(
-                producer, topic, plan.slice(start, stop), config.rate, confirmed, log
-            )
+            wave_plan = plan.slice(start, stop)
+            if due is None:
+                sent = send_ballots(producer, topic, wave_plan, config.rate, confirmed, log)
+            else:
+                sent = send_on_time(producer, topic, wave_plan, due, config.rate, confirmed, log)
         except DeliveryFailed as exc:
             conn.execute("UPDATE vote_waves SET status = 'failed' WHERE wave = %s", (wave,))
             raise dg.Failure(f"wave {wave}: {exc}") from exc
@@ -274,14 +278,48 @@ def cast_wave(
     return WaveReport(wave, sent, seconds, len(plan) - stop, 0)
 
 
-def due_by_now(conn: psycopg.Connection, election, plan: turnout.BallotPlan) -> int:
-    """How many planned ballots the voting day has due by now (all, if it has no schedule)."""
+def paced_slice(
+    conn: psycopg.Connection, election, plan: turnout.BallotPlan, start: int, stop: int, config
+) -> tuple[int, np.ndarray | None]:
+    """Where a paced wave stops, and when each of its ballots is due (time.monotonic()).
+
+    Without a scheduled closing the day has no clock: the wave is not paced.
+    """
     closes_at = lifecycle.scheduled_close(conn, election.election_id)
     if closes_at is None:
-        return len(plan)
+        return stop, None
     (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
-    fraction = turnout.elapsed_day_fraction(election.polls_opened_at, closes_at, now)
-    return turnout.ballots_due(plan, fraction)
+    opened = election.polls_opened_at
+    day_s = (closes_at - opened).total_seconds()
+    ahead = now + timedelta(seconds=max(0.0, config.horizon_s))
+    cap = max(config.max_share, 3 * config.horizon_s / day_s)
+    stop = min(
+        stop,
+        start + max(1, int(cap * len(plan))),
+        turnout.ballots_due(plan, turnout.elapsed_day_fraction(opened, closes_at, ahead)),
+    )
+    stop = max(start, stop)
+    # the database's clock decides the day; the wave keeps time with its own monotonic clock
+    since_opening = (now - opened).total_seconds()
+    due = time.monotonic() + plan.day_fraction[start:stop] * day_s - since_opening
+    return stop, due
+
+
+def send_on_time(producer, topic: str, plan, due: np.ndarray, rate: float, confirmed, log) -> int:
+    """Send each ballot of the slice at its moment of the day, half a second at a time."""
+    ticks = np.floor((due - due[0]) * 2) if len(due) else due
+    bounds = [0, *(np.flatnonzero(np.diff(ticks)) + 1).tolist(), len(plan)]
+    sent = 0
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        delay = due[a] - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        sent += send_ballots(
+            producer, topic, plan.slice(a, b), rate, lambda n, before=sent: confirmed(before + n)
+        )
+    if log is not None:
+        log.info(f"{sent:,} ballots sent on time over {max(0.0, due[-1] - due[0]):.1f} s")
+    return sent
 
 
 class DeliveryFailed(Exception):

@@ -278,7 +278,7 @@ def render_candidates(ranked: list[standings.Standing], colors: dict[str, str]) 
 
 def needs_words(needs: float | None) -> str:
     """What the runner-up needs of the vote still expected, for people."""
-    if needs is None:
+    if needs is None or pd.isna(needs):  # a table column holds "nothing left" as NaN
         return "—"
     return "out of reach" if needs > 1 else f"{needs:.0%}"
 

@@ -245,7 +245,7 @@ def test_a_bad_voting_day_is_one_line_naming_the_setting(monkeypatch, text):
 def test_paced_waves_cast_only_what_the_day_has_due(postgres, kafka, scratch_database, unique_name):
     register(scratch_database, voters=2000)
     open_for(postgres, 10, started_ago_s=150)  # a quarter into the day: the morning rush
-    config = voting.WaveConfig(size=100_000, rate=0, paced=True, max_share=1.0)
+    config = voting.WaveConfig(size=100_000, rate=0, paced=True, max_share=1.0, horizon_s=0)
     with postgres.connect() as conn:
         plan = voting.load_plan(conn, config)
     report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
@@ -309,3 +309,20 @@ def test_a_person_can_close_the_polls_before_the_scheduled_time(postgres, scratc
     with postgres.connect() as conn:
         closed = lifecycle.current_election(conn)
     assert closed.status == contract.CLOSED and closed.polls_closed_at < closes_at
+
+
+def test_a_paced_wave_casts_each_ballot_at_its_moment(
+    postgres, kafka, scratch_database, unique_name
+):
+    register(scratch_database, voters=3000)
+    open_for(postgres, 1)  # a one-minute day: about 33 ballots a second
+    config = voting.WaveConfig(size=100_000, rate=0, paced=True, horizon_s=3)
+    began = time.monotonic()
+    report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
+    took = time.monotonic() - began
+    assert report.sent > 0
+    # the wave ran for (about) its horizon, not all at once
+    assert 2.0 <= took <= 8.0
+    messages = read_topic(kafka.bootstrap_servers, unique_name, report.sent)
+    stamps = sorted(m.timestamp()[1] for m in messages)
+    assert (stamps[-1] - stamps[0]) / 1000 >= 1.5
