@@ -465,6 +465,10 @@ def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresRe
     running = in_progress_runs(context.instance, contract.CAST_VOTES_JOB)
     if running:
         return dg.SkipReason(f"wave run {running[0].run_id[:8]} is still casting")
+    if closes_at is not None and now >= closes_at:
+        return dg.SkipReason(
+            f"the voting day ended at {closes_at:%H:%M:%S} UTC; the polls are closing"
+        )
     if closes_at is not None and last is not None:
         fraction = turnout.elapsed_day_fraction(election.polls_opened_at, closes_at, now)
         due = turnout.day_share_by(fraction) * last[0]

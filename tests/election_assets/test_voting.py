@@ -326,3 +326,11 @@ def test_a_paced_wave_casts_each_ballot_at_its_moment(
     messages = read_topic(kafka.bootstrap_servers, unique_name, report.sent)
     stamps = sorted(m.timestamp()[1] for m in messages)
     assert (stamps[-1] - stamps[0]) / 1000 >= 1.5
+
+
+def test_no_wave_is_launched_after_the_voting_day_ends(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    open_for(postgres, 1, started_ago_s=61)
+    with dg.instance_for_test() as instance:
+        result = voting.live_voting_sensor(sensor_context(instance, postgres))
+    assert isinstance(result, dg.SkipReason) and "voting day ended" in result.skip_message

@@ -170,3 +170,19 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / name
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def counted_on_page(page) -> int | None:
+    """The "Ballots counted" figure the page shows now."""
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Ballots counted")
+    if metric.count() == 0:
+        return None
+    text = metric.first.locator('[data-testid="stMetricValue"]').inner_text()
+    digits = re.sub(r"\D", "", text)
+    return int(digits) if digits else None
+
+
+def closing_line_on_page(page) -> str:
+    """The page's line about the polls closing ("Polls close at ... left"), if it shows one."""
+    line = page.get_by_text(re.compile(r"^(Polls close|Polls closed|The polls close)"))
+    return line.first.inner_text() if line.count() else ""
