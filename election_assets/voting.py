@@ -20,6 +20,7 @@ from election_assets.resources import KafkaResource, PostgresResource
 # wave killed mid-way resumes from its last confirmed chunk.
 CHUNK = 50_000
 WAVE_LOCK = 7_000_001  # advisory lock: one wave at a time, whatever launched it
+WAVE_QUEUE_TIMEOUT_S = 300  # how long a paced wave waits for the one before it
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -142,15 +143,46 @@ def open_polls(
     )
 
 
+class ClosingConfig(dg.Config):
+    """at_scheduled_time: wait for the end of the voting day (what the closing sensor asks);
+    otherwise, as a person closing early from the UI or the CLI does, close now."""
+
+    at_scheduled_time: bool = False
+
+
+# The closing sensor launches its run this early, so that even a slow launch closes on time.
+CLOSING_LEAD = timedelta(seconds=60)
+
+
 @dg.op
-def close_polls(context: dg.OpExecutionContext, postgres: PostgresResource) -> None:
+def close_polls(
+    context: dg.OpExecutionContext, config: ClosingConfig, postgres: PostgresResource
+) -> None:
     """Close the polls: no ballot cast after now counts."""
     postgres.ensure_schema()
+    if config.at_scheduled_time and not wait_for_closing_time(postgres, context.log):
+        return
     with postgres.connect() as conn:
         election = lifecycle.transition(conn, contract.CLOSED, context.run.run_id)
     context.log.info(
         f"polls closed for election {election.election_id} at {election.polls_closed_at}"
     )
+
+
+def wait_for_closing_time(postgres: PostgresResource, log) -> bool:
+    """Sleep until the scheduled closing; False if the polls were closed (or never opened)."""
+    while True:
+        with postgres.connect() as conn:
+            election = lifecycle.current_election(conn)
+            if election is None or election.status != contract.OPEN:
+                status = election.status if election else "not registered"
+                log.info(f"nothing to close: the election is {status}")
+                return False
+            closes_at = lifecycle.scheduled_close(conn, election.election_id)
+            (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
+        if closes_at is None or now >= closes_at:
+            return True
+        time.sleep(min(1.0, (closes_at - now).total_seconds()))
 
 
 @dg.job(name=contract.OPEN_POLLS_JOB, description="Open the polls.")
@@ -169,9 +201,10 @@ def close_polls_job():
 class WaveConfig(dg.Config):
     """One wave of ballots: how many, and how fast (0 = as fast as possible).
 
-    paced: cast the ballots the turnout model has due from now to horizon_s seconds ahead in
-    the voting day, each at its moment, and at most max_share of the whole plan (three
-    horizons' worth on a day so short that that is more), so the turnout arrives over the day.
+    paced: cast the ballots the turnout model has due from now to a horizon ahead in the
+    voting day (horizon_s, or a twentieth of the day when unset), each at its moment, and at
+    most max_share of the whole plan (one and a half horizons' worth if more), so the turnout
+    arrives over the day in small slices.
     """
 
     size: int = 20_000
@@ -181,7 +214,7 @@ class WaveConfig(dg.Config):
     problem_share: float = 0.0
     paced: bool = False
     max_share: float = 0.05
-    horizon_s: float = 5.0
+    horizon_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -231,7 +264,16 @@ def cast_wave(
 ) -> WaveReport:
     """Send the next slice of the plan to Kafka, recording each confirmed chunk."""
     with postgres.connect(autocommit=True) as conn:
-        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (WAVE_LOCK,)).fetchone()[0]:
+        if config.paced:
+            # the next paced wave is launched while one casts, and starts the moment it ends
+            try:
+                conn.execute(f"SET lock_timeout = '{WAVE_QUEUE_TIMEOUT_S}s'")
+                conn.execute("SELECT pg_advisory_lock(%s)", (WAVE_LOCK,))
+            except psycopg.errors.LockNotAvailable:
+                raise dg.Failure(
+                    f"another wave has been casting for over {WAVE_QUEUE_TIMEOUT_S} s"
+                ) from None
+        elif not conn.execute("SELECT pg_try_advisory_lock(%s)", (WAVE_LOCK,)).fetchone()[0]:
             raise dg.Failure("another wave is being cast right now; one wave at a time")
         election = lifecycle.current_election(conn)
         if election is None or election.status != contract.OPEN:
@@ -291,8 +333,9 @@ def paced_slice(
     (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
     opened = election.polls_opened_at
     day_s = (closes_at - opened).total_seconds()
-    ahead = now + timedelta(seconds=max(0.0, config.horizon_s))
-    cap = max(config.max_share, 3 * config.horizon_s / day_s)
+    horizon_s = max(0.0, config.horizon_s if config.horizon_s is not None else day_s / 20)
+    ahead = now + timedelta(seconds=horizon_s)
+    cap = max(config.max_share, 1.5 * horizon_s / day_s)
     stop = min(
         stop,
         start + max(1, int(cap * len(plan))),
@@ -463,7 +506,8 @@ def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresRe
     if last is not None and last[1] >= last[0]:
         return dg.SkipReason(f"every planned ballot has been cast ({last[0]:,})")
     running = in_progress_runs(context.instance, contract.CAST_VOTES_JOB)
-    if running:
+    # a paced day keeps the next wave launched and waiting, so no launch delay leaves a gap
+    if running and (closes_at is None or len(running) >= 2):
         return dg.SkipReason(f"wave run {running[0].run_id[:8]} is still casting")
     if closes_at is not None and now >= closes_at:
         return dg.SkipReason(
@@ -486,10 +530,6 @@ def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresRe
     )
 
 
-# A wave still casting at the closing time may finish for this long before the polls close.
-CLOSING_GRACE = timedelta(seconds=30)
-
-
 @dg.sensor(
     name=contract.POLLS_CLOSING_SENSOR,
     job=close_polls_job,
@@ -507,15 +547,12 @@ def polls_closing_sensor(context: dg.SensorEvaluationContext, postgres: Postgres
         (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
     if closes_at is None:
         return dg.SkipReason("this voting day has no closing time: a person closes the polls")
-    if now < closes_at:
+    if now < closes_at - CLOSING_LEAD:
         left = int((closes_at - now).total_seconds())
         return dg.SkipReason(f"the polls close at {closes_at:%H:%M:%S} UTC, in {left} s")
-    if in_progress_runs(context.instance, contract.CLOSE_POLLS_JOB):
-        return dg.SkipReason("the polls are being closed")
-    casting = in_progress_runs(context.instance, contract.CAST_VOTES_JOB)
-    if casting and now < closes_at + CLOSING_GRACE:
-        return dg.SkipReason(f"closing time: waiting for wave run {casting[0].run_id[:8]}")
+    # the run waits for the closing time itself, so a slow launch still closes on time
     return dg.RunRequest(
         run_key=f"election-{election.election_id}-close",
+        run_config={"ops": {"close_polls": {"config": {"at_scheduled_time": True}}}},
         tags={"election_id": str(election.election_id)},
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import datetime as dt
 import json
 import logging
 import time
@@ -263,7 +265,8 @@ def test_a_paced_wave_is_at_most_a_small_slice_of_the_day(
     open_for(postgres, 10, started_ago_s=540)  # nearly all of the day is due at once
     config = voting.WaveConfig(size=100_000, rate=0, paced=True)
     report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
-    assert report.sent == int(0.05 * (report.sent + report.remaining))
+    # a horizon of a twentieth of the day: at most one and a half of those, 7.5% of the plan
+    assert report.sent == int(0.075 * (report.sent + report.remaining))
 
 
 def test_the_voting_sensor_paces_waves_when_the_polls_close_by_themselves(
@@ -285,21 +288,55 @@ def test_the_voting_sensor_paces_waves_when_the_polls_close_by_themselves(
 
 def test_the_polls_close_by_themselves_at_the_end_of_the_day(postgres, scratch_database):
     register(scratch_database, voters=100)
-    election, _ = open_for(postgres, 1)
+    election, _ = open_for(postgres, 10)
     with dg.instance_for_test() as instance:
         early = voting.polls_closing_sensor(sensor_context(instance, postgres))
         assert isinstance(early, dg.SkipReason) and "the polls close at" in early.skip_message
-        with postgres.connect() as conn:
-            conn.execute("UPDATE elections SET polls_close_at = now() - interval '1 second'")
+        with postgres.connect() as conn:  # the day ends in 3 s: within the launch lead
+            conn.execute("UPDATE elections SET polls_close_at = now() + interval '3 seconds'")
+            closes_at = lifecycle.scheduled_close(conn, election.election_id)
         request = voting.polls_closing_sensor(sensor_context(instance, postgres))
     assert isinstance(request, dg.RunRequest)
     assert request.run_key == f"election-{election.election_id}-close"
     assert voting.polls_closing_sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    result = voting.close_polls_job.execute_in_process(resources={"postgres": postgres})
+    # the sensor's run waits for the closing time, then closes
+    result = voting.close_polls_job.execute_in_process(
+        run_config=request.run_config, resources={"postgres": postgres}
+    )
     assert result.success
+    with postgres.connect() as conn:
+        closed = lifecycle.current_election(conn)
+    assert closed.status == contract.CLOSED
+    assert closes_at <= closed.polls_closed_at < closes_at + dt.timedelta(seconds=3)
     with dg.instance_for_test() as instance:
         after = voting.polls_closing_sensor(sensor_context(instance, postgres))
     assert "not open (closed)" in after.skip_message
+    # a closing run that finds the polls already closed has nothing to do
+    again = voting.close_polls_job.execute_in_process(
+        run_config=request.run_config, resources={"postgres": postgres}
+    )
+    assert again.success
+
+
+def test_paced_days_keep_the_next_wave_waiting(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    open_for(postgres, 10)
+    with dg.instance_for_test() as instance:
+        instance.add_run(
+            DagsterRun(
+                job_name=contract.CAST_VOTES_JOB, run_id="a" * 36, status=DagsterRunStatus.STARTED
+            )
+        )
+        assert isinstance(
+            voting.live_voting_sensor(sensor_context(instance, postgres)), dg.RunRequest
+        )
+        instance.add_run(
+            DagsterRun(
+                job_name=contract.CAST_VOTES_JOB, run_id="b" * 36, status=DagsterRunStatus.STARTING
+            )
+        )
+        result = voting.live_voting_sensor(sensor_context(instance, postgres))
+    assert isinstance(result, dg.SkipReason) and "still casting" in result.skip_message
 
 
 def test_a_person_can_close_the_polls_before_the_scheduled_time(postgres, scratch_database):
@@ -334,3 +371,21 @@ def test_no_wave_is_launched_after_the_voting_day_ends(postgres, scratch_databas
     with dg.instance_for_test() as instance:
         result = voting.live_voting_sensor(sensor_context(instance, postgres))
     assert isinstance(result, dg.SkipReason) and "voting day ended" in result.skip_message
+
+
+def test_a_paced_wave_waits_for_the_wave_before_it(postgres, kafka, scratch_database, unique_name):
+    register(scratch_database, voters=1000)
+    open_for(postgres, 10, started_ago_s=60)
+    config = voting.WaveConfig(rate=0, paced=True, horizon_s=0)
+    with psycopg.connect(postgres.database_url, autocommit=True) as casting:
+        casting.execute("SELECT pg_advisory_lock(%s)", (voting.WAVE_LOCK,))
+        began = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(
+                voting.cast_wave, postgres, kafka, config, "next", log, unique_name
+            )
+            time.sleep(2)
+            assert not waiting.done()  # still waiting for the wave before it
+            casting.execute("SELECT pg_advisory_unlock(%s)", (voting.WAVE_LOCK,))
+            report = waiting.result(timeout=60)
+    assert report.sent > 0 and time.monotonic() - began >= 2
