@@ -98,7 +98,12 @@ def main() -> int:
                 last_watch = 0.0
                 mid_count = False
                 while night.election()[0] == contract.OPEN:
-                    if not mid_count and counted(scratch_url) >= expected // 2:
+                    # mid-count: half the expected vote in, or late in the day with some counted
+                    so_far, late = (
+                        counted(scratch_url),
+                        time.monotonic() - opened > 45 * args.minutes,
+                    )
+                    if not mid_count and (so_far >= expected // 2 or (late and so_far)):
                         page.wait_for_timeout(2500)  # a refresh or two
                         saved.append(screenshot(page, "dashboard-live.png"))
                         page.set_viewport_size({"width": 1400, "height": 1000})

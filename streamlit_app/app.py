@@ -366,14 +366,16 @@ def render_over_time(
 ) -> None:
     """Ballots counted per time bucket (sized to the span) and each candidate's cumulative share."""
     st.subheader("The count over time")
-    per_bucket, bucket = standings.ballots_over_time(snapshot)
+    per_bucket, seconds, bucket = standings.ballots_over_time(snapshot)
     if per_bucket.empty:
         st.info("No count history yet.")
         return
     over_time = standings.count_over_time(snapshot, names)
     ids = {name: candidate_id for candidate_id, name in names.items()}
     left, right = st.columns(2)
-    left.plotly_chart(charts.ballots_over_time_chart(per_bucket, bucket), config=PLOTLY_CONFIG)
+    left.plotly_chart(
+        charts.ballots_over_time_chart(per_bucket, seconds, bucket), config=PLOTLY_CONFIG
+    )
     right.plotly_chart(charts.share_over_time_chart(over_time, colors, ids), config=PLOTLY_CONFIG)
 
 

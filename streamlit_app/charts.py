@@ -160,12 +160,13 @@ def turnout_bars(turnout: pd.DataFrame) -> go.Figure:
     return _layout(figure, 80 + 22 * len(rows), title="Turnout by state", xaxis_title="turnout %")
 
 
-def ballots_over_time_chart(per_bucket: pd.DataFrame, bucket: str) -> go.Figure:
+def ballots_over_time_chart(per_bucket: pd.DataFrame, seconds: int, bucket: str) -> go.Figure:
     """Ballots counted in each time bucket (its size follows the span shown)."""
     figure = go.Figure(
         go.Bar(
-            x=per_bucket["at"],
+            x=per_bucket["at"] + pd.Timedelta(seconds=seconds / 2),  # a bar spans its bucket
             y=per_bucket["ballots"],
+            width=[seconds * 900] * len(per_bucket),  # milliseconds, a little gap between bars
             marker_color=PALETTE[0],
             hovertemplate="%{x|%H:%M:%S} UTC: %{y:,} ballots<extra></extra>",
         )

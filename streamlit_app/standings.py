@@ -203,10 +203,10 @@ def bucket_for(span_seconds: float) -> tuple[int, str]:
     return BUCKETS[-1]
 
 
-def ballots_over_time(snapshot: ResultSnapshot) -> tuple[pd.DataFrame, str]:
-    """Ballots counted per time bucket (sized to the span), and the bucket's name."""
+def ballots_over_time(snapshot: ResultSnapshot) -> tuple[pd.DataFrame, int, str]:
+    """Ballots counted per time bucket (sized to the span), the bucket's seconds and name."""
     if not snapshot.history:
-        return pd.DataFrame(columns=["at", "ballots"]), BUCKETS[0][1]
+        return pd.DataFrame(columns=["at", "ballots"]), BUCKETS[0][0], BUCKETS[0][1]
     first, last = snapshot.history[0][0], snapshot.history[-1][0]
     seconds, label = bucket_for((last - first).total_seconds())
     origin = first.timestamp() // seconds * seconds
@@ -223,7 +223,7 @@ def ballots_over_time(snapshot: ResultSnapshot) -> tuple[pd.DataFrame, str]:
             "ballots": list(counts.values()),
         }
     )
-    return frame, label
+    return frame, seconds, label
 
 
 def rejections(snapshot: ResultSnapshot) -> pd.DataFrame:

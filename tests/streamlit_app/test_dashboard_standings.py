@@ -120,7 +120,7 @@ def test_the_count_over_time():
     )
     snapshot = ResultSnapshot(history=history)
 
-    per_bucket, bucket = standings.ballots_over_time(snapshot)
+    per_bucket, _, bucket = standings.ballots_over_time(snapshot)
     assert per_bucket["ballots"].tolist() == [20, 20] and bucket == "1 s"
     over_time = standings.count_over_time(snapshot, {"a": "A", "b": "B"})
     assert over_time[over_time["candidate_name"] == "A"]["share"].tolist() == [0.5, 0.75]
@@ -163,7 +163,7 @@ def test_the_count_over_time_reads_at_any_span():
             (start + timedelta(seconds=t), MappingProxyType({"a": t + 1}))
             for t in range(0, span_s + 1, step_s)
         )
-        per_bucket, label = standings.ballots_over_time(ResultSnapshot(history=history))
+        per_bucket, _, label = standings.ballots_over_time(ResultSnapshot(history=history))
         assert label == bucket
         assert 5 <= len(per_bucket) <= standings.MAX_BARS + 1
         assert per_bucket["ballots"].sum() == span_s // step_s * step_s + 1
