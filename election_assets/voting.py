@@ -201,10 +201,10 @@ def close_polls_job():
 class WaveConfig(dg.Config):
     """One wave of ballots: how many, and how fast (0 = as fast as possible).
 
-    paced: cast the ballots the turnout model has due from now to a horizon ahead in the
-    voting day (horizon_s, or a twentieth of the day when unset), each at its moment, and at
-    most max_share of the whole plan (one and a half horizons' worth if more), so the turnout
-    arrives over the day in small slices.
+    paced: cast the ballots the turnout model has due by now and, each at its moment, those
+    due within a horizon ahead (horizon_s, or a twentieth of the day when unset), at most
+    max_share of the whole plan (one and a half horizons' worth if more): the turnout arrives
+    over the day in small slices, and a slow launch never leaves the day behind.
     """
 
     size: int = 20_000
@@ -336,11 +336,11 @@ def paced_slice(
     horizon_s = max(0.0, config.horizon_s if config.horizon_s is not None else day_s / 20)
     ahead = now + timedelta(seconds=horizon_s)
     cap = max(config.max_share, 1.5 * horizon_s / day_s)
-    stop = min(
-        stop,
-        start + max(1, int(cap * len(plan))),
-        turnout.ballots_due(plan, turnout.elapsed_day_fraction(opened, closes_at, ahead)),
-    )
+    # what is due by now is always cast (a slow launch must not make the day fall behind);
+    # what comes due within the horizon, up to a small slice of the plan
+    due_now = turnout.ballots_due(plan, turnout.elapsed_day_fraction(opened, closes_at, now))
+    due_ahead = turnout.ballots_due(plan, turnout.elapsed_day_fraction(opened, closes_at, ahead))
+    stop = min(stop, max(due_now, min(due_ahead, start + max(1, int(cap * len(plan))))))
     stop = max(start, stop)
     # the database's clock decides the day; the wave keeps time with its own monotonic clock
     since_opening = (now - opened).total_seconds()

@@ -258,15 +258,28 @@ def test_paced_waves_cast_only_what_the_day_has_due(postgres, kafka, scratch_dat
     assert again.sent <= high - report.sent  # only what became due in between
 
 
-def test_a_paced_wave_is_at_most_a_small_slice_of_the_day(
+def test_a_paced_wave_looks_ahead_at_most_a_small_slice_of_the_day(
     postgres, kafka, scratch_database, unique_name
 ):
     register(scratch_database, voters=2000)
-    open_for(postgres, 10, started_ago_s=540)  # nearly all of the day is due at once
-    config = voting.WaveConfig(size=100_000, rate=0, paced=True)
+    open_for(postgres, 1)
+    # the morning rush brings 17% of the day's ballots in its first tenth; a wave looking that
+    # far ahead still casts at most one and a half tenths' worth at an even pace: 15%
+    config = voting.WaveConfig(size=100_000, rate=0, paced=True, horizon_s=6, max_share=0.01)
+    began = time.monotonic()
     report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
-    # a horizon of a twentieth of the day: at most one and a half of those, 7.5% of the plan
-    assert report.sent == int(0.075 * (report.sent + report.remaining))
+    assert report.sent == int(0.15 * (report.sent + report.remaining))
+    assert time.monotonic() - began >= 3  # each at its moment
+
+
+def test_a_late_paced_wave_catches_up_with_the_day(postgres, kafka, scratch_database, unique_name):
+    register(scratch_database, voters=2000)
+    open_for(postgres, 10, started_ago_s=300)  # the waves could not start for half the day
+    config = voting.WaveConfig(size=100_000, rate=0, paced=True, horizon_s=0)
+    with postgres.connect() as conn:
+        plan = voting.load_plan(conn, config)
+    report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
+    assert turnout.ballots_due(plan, 0.5) <= report.sent <= turnout.ballots_due(plan, 0.51)
 
 
 def test_the_voting_sensor_paces_waves_when_the_polls_close_by_themselves(
