@@ -150,8 +150,9 @@ class ClosingConfig(dg.Config):
     at_scheduled_time: bool = False
 
 
-# The closing sensor launches its run this early, so that even a slow launch closes on time.
-CLOSING_LEAD = timedelta(seconds=60)
+# The closing sensor launches its run this early (the run waits for the closing time), so
+# that even a slow launch on a busy machine closes on time.
+CLOSING_LEAD = timedelta(seconds=120)
 
 
 @dg.op

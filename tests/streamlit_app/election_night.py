@@ -127,6 +127,25 @@ class ElectionNight:
         if self.wait(run_id) != "SUCCESS":
             raise RuntimeError(f"registration_job run {run_id} failed")
 
+    def start_tally(self, timeout: float = 600) -> str:
+        """Launch the live tally as a person may before the polls open, so it is warm when they
+        do; returns once its streaming query has started (the sensor then keeps it alive)."""
+        run_id = self.launch(contract.LIVE_AGGREGATION_JOB)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            data = self.graphql(
+                """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection {
+                    events { ... on MessageEvent { message } } } } }""",
+                {"id": run_id},
+            )
+            messages = [e.get("message") or "" for e in data["logsForRun"]["events"]]
+            if any('"event":"started"' in m or '"event": "started"' in m for m in messages):
+                return run_id
+            if self.status(run_id) in FINISHED:
+                raise RuntimeError(f"the live tally run {run_id} ended before it started")
+            time.sleep(2)
+        raise TimeoutError(f"the live tally did not start in {timeout:.0f} s")
+
     def open_polls(self, voting_day_minutes: float) -> None:
         config = {"voting_day_minutes": voting_day_minutes}
         run_id = self.launch(contract.OPEN_POLLS_JOB, {"ops": {"open_polls": {"config": config}}})
