@@ -186,12 +186,18 @@ def wait_for_closing_time(postgres: PostgresResource, log) -> bool:
         time.sleep(min(1.0, (closes_at - now).total_seconds()))
 
 
-@dg.job(name=contract.OPEN_POLLS_JOB, description="Open the polls.")
+@dg.job(
+    name=contract.OPEN_POLLS_JOB, description="Open the polls.", executor_def=dg.in_process_executor
+)
 def open_polls_job():
     open_polls()
 
 
-@dg.job(name=contract.CLOSE_POLLS_JOB, description="Close the polls.")
+@dg.job(
+    name=contract.CLOSE_POLLS_JOB,
+    description="Close the polls.",
+    executor_def=dg.in_process_executor,
+)
 def close_polls_job():
     close_polls()
 
@@ -203,7 +209,7 @@ class WaveConfig(dg.Config):
     """One wave of ballots: how many, and how fast (0 = as fast as possible).
 
     paced: cast the ballots the turnout model has due by now and, each at its moment, those
-    due within a horizon ahead (horizon_s, or a twentieth of the day when unset), at most
+    due within a horizon ahead (horizon_s, or default_horizon of the day when unset), at most
     max_share of the whole plan (one and a half horizons' worth if more): the turnout arrives
     over the day in small slices, and a slow launch never leaves the day behind.
     """
@@ -334,7 +340,9 @@ def paced_slice(
     (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
     opened = election.polls_opened_at
     day_s = (closes_at - opened).total_seconds()
-    horizon_s = max(0.0, config.horizon_s if config.horizon_s is not None else day_s / 20)
+    horizon_s = max(
+        0.0, config.horizon_s if config.horizon_s is not None else default_horizon(day_s)
+    )
     ahead = now + timedelta(seconds=horizon_s)
     cap = max(config.max_share, 1.5 * horizon_s / day_s)
     # what is due by now is always cast (a slow launch must not make the day fall behind);
@@ -347,6 +355,15 @@ def paced_slice(
     since_opening = (now - opened).total_seconds()
     due = time.monotonic() + plan.day_fraction[start:stop] * day_s - since_opening
     return stop, due
+
+
+def default_horizon(day_s: float) -> float:
+    """How far ahead a paced wave casts: a twentieth of the day, and at least half a minute,
+    about what launching the next wave takes on a busy machine, so the waves leave no gap."""
+    return max(day_s / 20, MIN_HORIZON_S)
+
+
+MIN_HORIZON_S = 30.0
 
 
 def send_on_time(producer, topic: str, plan, due: np.ndarray, rate: float, confirmed, log) -> int:
@@ -454,7 +471,10 @@ def cast_votes(
 
 
 @dg.job(
-    name=contract.CAST_VOTES_JOB, description="Cast one wave of votes (size and rate as config)."
+    name=contract.CAST_VOTES_JOB,
+    description="Cast one wave of votes (size and rate as config).",
+    # one small step: a process of its own would only delay the wave
+    executor_def=dg.in_process_executor,
 )
 def cast_votes_job():
     cast_votes()
