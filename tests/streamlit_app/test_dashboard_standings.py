@@ -246,3 +246,23 @@ def test_the_projection_from_the_snapshot():
     assert (projected["low"] <= projected["share"]).all()
     assert (projected["share"] <= projected["high"]).all()
     assert projected["share"].sum() == pytest.approx(1.0)
+
+
+def test_the_closing_time_and_its_countdown():
+    from election.contract import Election
+    from streamlit_app.app import closing_line, countdown
+
+    now = datetime(2026, 11, 3, 19, 57, 30, tzinfo=UTC)
+    closes = datetime(2026, 11, 3, 20, 0, 0, tzinfo=UTC)
+    assert countdown(closes, now) == "2 min 30 s"
+    assert countdown(closes, closes - timedelta(seconds=9)) == "9 s"
+    assert countdown(closes, closes - timedelta(hours=2, minutes=3)) == "2 h 03 min"
+    assert countdown(closes, closes + timedelta(seconds=5)) == "0 s"  # a skewed clock
+    open_ = Election(1, "E", "open", now - timedelta(minutes=8), None, None)
+    board = ElectionBoard(election=open_, polls_close_at=closes)
+    assert closing_line(board, now) == "Polls close at 20:00:00 UTC · 2 min 30 s left"
+    assert closing_line(board, closes + timedelta(seconds=3)).startswith("The polls close now")
+    assert "by hand" in closing_line(ElectionBoard(election=open_), now)
+    closed = Election(1, "E", "closed", now - timedelta(minutes=8), closes, None)
+    assert closing_line(ElectionBoard(election=closed), now) == "Polls closed at 20:00:00 UTC"
+    assert closing_line(ElectionBoard(), now) is None
