@@ -1,7 +1,8 @@
 """Race calls: a race is called for its leader only once the runner-up can no longer catch up.
 
-"Catch up" is taken at its most generous: every registered voter who has not yet voted votes
-for the runner-up. A possible tie is not a call.
+"Catch up" is taken at its most generous: every vote still outstanding goes to the runner-up.
+While the polls are open that is every registered voter who has not voted; once they are
+closed, only ballots already cast and not yet tallied can come. A possible tie is not a call.
 """
 
 from __future__ import annotations
@@ -19,12 +20,26 @@ class RaceCall:
     leader_votes: int
     runner_up_votes: int
     margin: int
-    outstanding: int  # registered voters who have not voted yet
+    outstanding: int  # votes that could still come in (see outstanding_votes)
     called: bool
 
     def to_dict(self) -> dict:
         """JSON-safe form, for the race_calls topic and the audit trail."""
         return asdict(self)
+
+
+def outstanding_votes(registered: int, voted: int, polls_open: bool, untallied: int = 0) -> int:
+    """Votes that could still change a race: non-voters while open, untallied ballots after.
+
+    Once the polls are closed no new voter can vote, so only ballots already received and not
+    yet tallied (at most the non-voters) are outstanding; closed and drained, none.
+    """
+    if min(registered, voted, untallied) < 0:
+        raise ValueError(f"counts cannot be negative: {registered=} {voted=} {untallied=}")
+    if voted > registered:
+        raise ValueError(f"{voted} voted but only {registered} are registered")
+    not_voted = registered - voted
+    return not_voted if polls_open else min(not_voted, untallied)
 
 
 def call_race(totals: Mapping[str, int], outstanding: int) -> RaceCall:
@@ -63,11 +78,15 @@ def call_states(
     registered_by_state: Mapping[str, int],
     voted_by_state: Mapping[str, int],
     candidates: Iterable[str] | None = None,
+    polls_open: bool = True,
+    untallied: int = 0,
 ) -> dict[str, RaceCall]:
     """Call each state's race; every registered state gets a RaceCall, called or not.
 
     `candidates` are all those on the ballot (default: every candidate with a vote anywhere),
     so a candidate without votes in a state still stands there as a runner-up at zero.
+    `untallied` ballots (after the polls close) are not known by state, so each state may
+    receive all of them, up to its non-voters.
     """
     on_ballot = list(
         dict.fromkeys(candidates if candidates is not None else (c for _, c in per_state))
@@ -80,5 +99,53 @@ def call_states(
         if voted > registered:
             raise ValueError(f"{state}: {voted} voted but only {registered} are registered")
         totals = {candidate: per_state.get((state, candidate), 0) for candidate in on_ballot}
-        calls[state] = call_race(totals, registered - voted)
+        calls[state] = call_race(
+            totals, outstanding_votes(registered, voted, polls_open, untallied)
+        )
     return calls
+
+
+def call_nation(
+    per_state: Mapping[tuple[str, str], int],
+    registered_by_state: Mapping[str, int],
+    candidates: Iterable[str],
+    polls_open: bool = True,
+    untallied: int = 0,
+) -> dict[str, RaceCall]:
+    """The national race ('*', decided by the national vote) and every state's, in one mapping."""
+    on_ballot = list(dict.fromkeys(candidates))
+    national = dict.fromkeys(on_ballot, 0)
+    voted: dict[str, int] = {}
+    for (state, candidate), votes in per_state.items():
+        voted[state] = voted.get(state, 0) + votes
+        national[candidate] = national.get(candidate, 0) + votes
+    registered = sum(registered_by_state.values())
+    outstanding = outstanding_votes(registered, sum(voted.values()), polls_open, untallied)
+    calls = {NATION: call_race(national, outstanding)}
+    calls.update(
+        call_states(per_state, registered_by_state, voted, on_ballot, polls_open, untallied)
+    )
+    return calls
+
+
+NATION = "*"  # the race_calls key of the whole election
+
+
+def race_call_message(
+    race: str,
+    call: RaceCall,
+    candidate_names: Mapping[str, str],
+    called_at: str | None,
+    updated_at: str,
+) -> dict:
+    """The race_calls topic's value for one race (fields as in contract.RACE_CALL_FIELDS)."""
+    return {
+        "race": race,
+        "called": call.called,
+        "candidate_id": call.leader,
+        "candidate_name": candidate_names.get(call.leader) if call.leader else None,
+        "margin": call.margin,
+        "outstanding": call.outstanding,
+        "called_at": called_at if call.called else None,
+        "updated_at": updated_at,
+    }

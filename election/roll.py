@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from election import geography, ids, names
+from election import avatars, geography, ids, names
 
 VOTER_COLUMNS = (
     "voter_id",
@@ -257,7 +257,9 @@ def generate_candidates(n: int = 3, seed: int = 42, nationality: str = "us") -> 
                 taken.add(name)
                 break
         region = place.regions[int(rng.choice(len(region_names), p=weights))]
-        portrait = _portrait_url(female, int(rng.integers(0, 100)))
+        rng.integers(0, 100)  # drawn as ever, so the rest of a seed's roll stays the same
+        # a local avatar, so the offline roll's page needs no network
+        portrait = avatars.avatar_url(index, long_hair=female)
         candidates.append(
             _candidate(
                 str(candidate_ids[index]),

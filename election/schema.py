@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS elections (
     polls_closed_at timestamptz,
     certified_at    timestamptz
 );
+-- When the voting day ends: the polls close by themselves then (null: they close by hand).
+ALTER TABLE elections ADD COLUMN IF NOT EXISTS polls_close_at timestamptz;
 
 -- The accepted, anonymous ballots. No voter identity; cast_at is kept to the minute so
 -- that it cannot be matched against the poll book's exact times; ballot_id is random, so

@@ -30,6 +30,7 @@ _DAY_TRICKLE = 0.35
 _DAY_PEAKS = ((0.25, 0.08, 0.06), (0.12, 0.42, 0.04), (0.28, 0.83, 0.07))  # weight, centre, width
 _DAY_GRID = np.linspace(0.0, 1.0, 4097)
 _LAST_INSTANT = np.nextafter(1.0, 0.0)
+EXPECTED_TURNOUT = 0.65  # the model's national turnout unless a plan is made with another
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def plan_election(
     voter_states,
     candidate_ids: Sequence[str],
     seed: int = 7,
-    turnout: float = 0.65,
+    turnout: float = EXPECTED_TURNOUT,
     problem_share: float = 0.0,
 ) -> BallotPlan:
     """Plan an election day for a roll: who turns out, when, and for whom; sorted by time.
@@ -204,11 +205,35 @@ def voting_day_density(x: np.ndarray) -> np.ndarray:
     return density
 
 
-def day_fractions(rng: np.random.Generator, n: int) -> np.ndarray:
-    """n moments in [0, 1) drawn from the voting day's curve (by inverting its distribution)."""
+def _day_cumulative() -> np.ndarray:
     density = voting_day_density(_DAY_GRID)
     cumulative = np.concatenate([[0.0], np.cumsum((density[1:] + density[:-1]) / 2)])
-    cumulative /= cumulative[-1]
+    return cumulative / cumulative[-1]
+
+
+def day_share_by(fraction: float) -> float:
+    """The share of the day's ballots cast by fraction `fraction` of the voting day (0..1)."""
+    return float(np.interp(min(max(float(fraction), 0.0), 1.0), _DAY_GRID, _day_cumulative()))
+
+
+def elapsed_day_fraction(opened_at: dt.datetime, closes_at: dt.datetime, now: dt.datetime) -> float:
+    """How far through the voting day `now` is, from 0 at the opening to 1 at the closing."""
+    day = (closes_at - opened_at).total_seconds()
+    if day <= 0:
+        raise ValueError(f"the polls must close after they open ({opened_at} .. {closes_at})")
+    return min(max((now - opened_at).total_seconds() / day, 0.0), 1.0)
+
+
+def ballots_due(plan: BallotPlan, fraction: float) -> int:
+    """How many of the plan's ballots (in cast order) are due by fraction `fraction` of the day."""
+    if fraction >= 1.0:
+        return len(plan)
+    return int(np.searchsorted(plan.day_fraction, fraction, side="right"))
+
+
+def day_fractions(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n moments in [0, 1) drawn from the voting day's curve (by inverting its distribution)."""
+    cumulative = _day_cumulative()
     return np.minimum(np.interp(rng.random(n), cumulative, _DAY_GRID), _LAST_INSTANT)
 
 

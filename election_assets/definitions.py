@@ -39,7 +39,7 @@ defs = dg.Definitions(
         tally.live_aggregation_job,
         certification.certify_results_job,
     ],
-    sensors=[voting.live_voting_sensor, tally.live_aggregation_sensor],
+    sensors=[voting.live_voting_sensor, voting.polls_closing_sensor, tally.live_aggregation_sensor],
     resources={
         "postgres": PostgresResource(database_url=dg.EnvVar("DATABASE_URL")),
         "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("KAFKA_BOOTSTRAP_SERVERS")),

@@ -6,6 +6,7 @@ registration -> open -> closed -> certified, and nothing else.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import dagster as dg
 import psycopg
@@ -104,3 +105,24 @@ def transition(conn: psycopg.Connection, to_status: str, actor: str) -> Election
     )
     audit(conn, election.election_id, actor, f"to_{to_status}", "ok", {"from": election.status})
     return current_election(conn)
+
+
+def schedule_close(conn: psycopg.Connection, election_id: int, minutes: float) -> datetime | None:
+    """Set when the polls close: `minutes` after they opened; 0 leaves the closing to a person."""
+    if minutes < 0:
+        raise LifecycleError(f"a voting day cannot be negative ({minutes} minutes)")
+    (closes_at,) = conn.execute(
+        "UPDATE elections SET polls_close_at = CASE WHEN %s > 0 "
+        "THEN polls_opened_at + make_interval(secs => %s) END "
+        "WHERE election_id = %s RETURNING polls_close_at",
+        (minutes, minutes * 60.0, election_id),
+    ).fetchone()
+    return closes_at
+
+
+def scheduled_close(conn: psycopg.Connection, election_id: int) -> datetime | None:
+    """When the polls of this election close by themselves, if they do."""
+    row = conn.execute(
+        "SELECT polls_close_at FROM elections WHERE election_id = %s", (election_id,)
+    ).fetchone()
+    return row[0] if row else None

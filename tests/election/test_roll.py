@@ -156,9 +156,8 @@ def test_default_candidates_are_the_seed_systems_three_parties():
         assert tuple(candidate) == roll.CANDIDATE_COLUMNS
         assert candidate["candidate_name"] in candidate["biography"]
         assert candidate["party_affiliation"] in candidate["campaign_platform"]
-        assert re.fullmatch(
-            r"https://randomuser\.me/api/portraits/(men|women)/\d{1,2}\.jpg", candidate["photo_url"]
-        )
+        # a local avatar that the dashboard serves, so the page needs no network
+        assert re.fullmatch(r"app/static/avatars/candidate-\d[ab]\.svg", candidate["photo_url"])
         uuid.UUID(candidate["candidate_id"])
 
 

@@ -255,3 +255,50 @@ def test_a_single_candidate_election():
     )
     truth = turnout.expected_totals(plan)
     assert truth.per_candidate == {"x": 3}
+
+
+# --- the voting day in wall-clock time ------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def test_the_day_share_runs_from_nothing_to_everything_with_three_rushes():
+    assert turnout.day_share_by(0.0) == 0.0 and turnout.day_share_by(1.0) == pytest.approx(1.0)
+    # each rush casts more than its slice of the day would at an even pace
+    for start, stop in ((0.0, 0.16), (0.36, 0.48), (0.72, 0.94)):
+        assert turnout.day_share_by(stop) - turnout.day_share_by(start) > 1.2 * (stop - start)
+
+
+@given(st.floats(-5, 5, allow_nan=False), st.floats(-5, 5, allow_nan=False))
+def test_the_day_share_never_goes_back(a, b):
+    low, high = sorted((a, b))
+    assert 0.0 <= turnout.day_share_by(low) <= turnout.day_share_by(high) <= 1.0 + 1e-12
+
+
+def test_ballots_due_follow_the_day_share(plan):
+    for fraction in (0.0, 0.1, 0.42, 0.8, 0.999):
+        due = turnout.ballots_due(plan, fraction)
+        assert due / len(plan) == pytest.approx(turnout.day_share_by(fraction), abs=0.02)
+        assert (plan.day_fraction[:due] <= fraction).all()
+        assert (plan.day_fraction[due:] > fraction).all()
+    assert turnout.ballots_due(plan, 1.0) == len(plan)
+
+
+OPENED = dt.datetime(2026, 11, 3, 7, tzinfo=dt.UTC)
+
+
+@settings(max_examples=200)
+@given(st.floats(-1e6, 1e6, allow_nan=False), st.floats(1, 1e5, allow_nan=False))
+def test_elapsed_day_fraction_is_clamped_for_any_clock(offset_s, day_s):
+    """A clock before the opening or far past the closing stays within the day."""
+    closes = OPENED + dt.timedelta(seconds=day_s)
+    fraction = turnout.elapsed_day_fraction(OPENED, closes, OPENED + dt.timedelta(seconds=offset_s))
+    assert 0.0 <= fraction <= 1.0
+    # timedelta keeps microseconds, so the fraction is exact to a microsecond of the day
+    assert fraction == pytest.approx(min(max(offset_s / day_s, 0.0), 1.0), abs=2e-6)
+
+
+def test_a_day_that_closes_before_it_opens_is_refused():
+    with pytest.raises(ValueError, match="close after they open"):
+        turnout.elapsed_day_fraction(OPENED, OPENED, OPENED)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import datetime as dt
 import json
 import logging
 import time
@@ -12,7 +14,7 @@ import pytest
 from confluent_kafka import Consumer
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
-from election import contract
+from election import contract, turnout
 from election_assets import lifecycle, voting
 from tests.election_assets.conftest import register
 
@@ -189,3 +191,214 @@ def test_sensor_skips_once_every_planned_ballot_is_cast(postgres, scratch_databa
         result = voting.live_voting_sensor(sensor_context(instance, postgres))
     assert isinstance(result, dg.SkipReason)
     assert "every planned ballot" in result.skip_message
+
+
+# --- the voting day: a scheduled closing, paced waves, the polls closing by themselves -------
+
+
+def open_for(postgres, minutes: float, started_ago_s: float = 0.0):
+    """Open the polls with a voting day of `minutes`, as if opened `started_ago_s` ago."""
+    result = voting.open_polls_job.execute_in_process(
+        run_config={"ops": {"open_polls": {"config": {"voting_day_minutes": minutes}}}},
+        resources={"postgres": postgres},
+    )
+    assert result.success
+    with postgres.connect() as conn:
+        conn.execute(
+            "UPDATE elections SET polls_opened_at = polls_opened_at - make_interval(secs => %s), "
+            "polls_close_at = polls_close_at - make_interval(secs => %s)",
+            (started_ago_s, started_ago_s),
+        )
+        election = lifecycle.current_election(conn)
+        return election, lifecycle.scheduled_close(conn, election.election_id)
+
+
+def test_open_polls_schedules_the_closing(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    election, closes_at = open_for(postgres, 3)
+    assert (closes_at - election.polls_opened_at).total_seconds() == pytest.approx(180)
+
+
+def test_a_voting_day_of_zero_leaves_the_closing_to_a_person(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    _, closes_at = open_for(postgres, 0)
+    assert closes_at is None
+    with dg.instance_for_test() as instance:
+        result = voting.polls_closing_sensor(sensor_context(instance, postgres))
+    assert "a person closes the polls" in result.skip_message
+
+
+def test_the_voting_day_defaults_to_the_environment(monkeypatch):
+    monkeypatch.delenv("VOTING_DAY_MINUTES", raising=False)
+    assert voting.voting_day_minutes(voting.PollsConfig()) == 10
+    monkeypatch.setenv("VOTING_DAY_MINUTES", "2.5")
+    assert voting.voting_day_minutes(voting.PollsConfig()) == 2.5
+    assert voting.voting_day_minutes(voting.PollsConfig(voting_day_minutes=1)) == 1
+
+
+@pytest.mark.parametrize("text", ["ten", "-1", "nan", "inf", "1e999", "10 minutes"])
+def test_a_bad_voting_day_is_one_line_naming_the_setting(monkeypatch, text):
+    monkeypatch.setenv("VOTING_DAY_MINUTES", text)
+    with pytest.raises(dg.Failure, match="VOTING_DAY_MINUTES") as failure:
+        voting.voting_day_minutes(voting.PollsConfig())
+    assert "\n" not in str(failure.value.description)
+
+
+def test_paced_waves_cast_only_what_the_day_has_due(postgres, kafka, scratch_database, unique_name):
+    register(scratch_database, voters=2000)
+    open_for(postgres, 10, started_ago_s=150)  # a quarter into the day: the morning rush
+    config = voting.WaveConfig(size=100_000, rate=0, paced=True, max_share=1.0, horizon_s=0)
+    with postgres.connect() as conn:
+        plan = voting.load_plan(conn, config)
+    report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
+    low = turnout.ballots_due(plan, 0.25)
+    high = turnout.ballots_due(plan, 0.26)  # the wave started a moment later
+    assert 0 < low <= report.sent <= high < len(plan)
+    again = voting.cast_wave(postgres, kafka, config, "run-2", log, topic=unique_name)
+    assert again.sent <= high - report.sent  # only what became due in between
+
+
+def test_a_paced_wave_looks_ahead_at_most_a_small_slice_of_the_day(
+    postgres, kafka, scratch_database, unique_name
+):
+    register(scratch_database, voters=2000)
+    open_for(postgres, 1)
+    # the morning rush brings 17% of the day's ballots in its first tenth; a wave looking that
+    # far ahead still casts at most one and a half tenths' worth at an even pace: 15%
+    config = voting.WaveConfig(size=100_000, rate=0, paced=True, horizon_s=6, max_share=0.01)
+    began = time.monotonic()
+    report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
+    assert report.sent == int(0.15 * (report.sent + report.remaining))
+    assert time.monotonic() - began >= 3  # each at its moment
+
+
+def test_a_late_paced_wave_catches_up_with_the_day(postgres, kafka, scratch_database, unique_name):
+    register(scratch_database, voters=2000)
+    open_for(postgres, 10, started_ago_s=300)  # the waves could not start for half the day
+    config = voting.WaveConfig(size=100_000, rate=0, paced=True, horizon_s=0)
+    with postgres.connect() as conn:
+        plan = voting.load_plan(conn, config)
+    report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
+    assert turnout.ballots_due(plan, 0.5) <= report.sent <= turnout.ballots_due(plan, 0.51)
+
+
+def test_the_voting_sensor_paces_waves_when_the_polls_close_by_themselves(
+    postgres, scratch_database
+):
+    register(scratch_database, voters=100)
+    open_for(postgres, 10)
+    with dg.instance_for_test() as instance:
+        request = voting.live_voting_sensor(sensor_context(instance, postgres))
+        assert request.run_config["ops"]["cast_votes"]["config"]["paced"] is True
+        with postgres.connect() as conn:  # a first wave cast what was due
+            conn.execute(
+                "INSERT INTO vote_waves (wave, plan_seed, plan_start, plan_stop, plan_size, sent,"
+                " status) VALUES (1, 7, 0, 1, 65, 1, 'done')"
+            )
+        result = voting.live_voting_sensor(sensor_context(instance, postgres))
+    assert isinstance(result, dg.SkipReason) and "due shortly" in result.skip_message
+
+
+def test_the_polls_close_by_themselves_at_the_end_of_the_day(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    election, _ = open_for(postgres, 10)
+    with dg.instance_for_test() as instance:
+        early = voting.polls_closing_sensor(sensor_context(instance, postgres))
+        assert isinstance(early, dg.SkipReason) and "the polls close at" in early.skip_message
+        with postgres.connect() as conn:  # the day ends in 3 s: within the launch lead
+            conn.execute("UPDATE elections SET polls_close_at = now() + interval '3 seconds'")
+            closes_at = lifecycle.scheduled_close(conn, election.election_id)
+        request = voting.polls_closing_sensor(sensor_context(instance, postgres))
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_key == f"election-{election.election_id}-close"
+    assert voting.polls_closing_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    # the sensor's run waits for the closing time, then closes
+    result = voting.close_polls_job.execute_in_process(
+        run_config=request.run_config, resources={"postgres": postgres}
+    )
+    assert result.success
+    with postgres.connect() as conn:
+        closed = lifecycle.current_election(conn)
+    assert closed.status == contract.CLOSED
+    assert closes_at <= closed.polls_closed_at < closes_at + dt.timedelta(seconds=3)
+    with dg.instance_for_test() as instance:
+        after = voting.polls_closing_sensor(sensor_context(instance, postgres))
+    assert "not open (closed)" in after.skip_message
+    # a closing run that finds the polls already closed has nothing to do
+    again = voting.close_polls_job.execute_in_process(
+        run_config=request.run_config, resources={"postgres": postgres}
+    )
+    assert again.success
+
+
+def test_paced_days_keep_the_next_wave_waiting(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    open_for(postgres, 10)
+    with dg.instance_for_test() as instance:
+        instance.add_run(
+            DagsterRun(
+                job_name=contract.CAST_VOTES_JOB, run_id="a" * 36, status=DagsterRunStatus.STARTED
+            )
+        )
+        assert isinstance(
+            voting.live_voting_sensor(sensor_context(instance, postgres)), dg.RunRequest
+        )
+        instance.add_run(
+            DagsterRun(
+                job_name=contract.CAST_VOTES_JOB, run_id="b" * 36, status=DagsterRunStatus.STARTING
+            )
+        )
+        result = voting.live_voting_sensor(sensor_context(instance, postgres))
+    assert isinstance(result, dg.SkipReason) and "still casting" in result.skip_message
+
+
+def test_a_person_can_close_the_polls_before_the_scheduled_time(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    _, closes_at = open_for(postgres, 10)
+    assert voting.close_polls_job.execute_in_process(resources={"postgres": postgres}).success
+    with postgres.connect() as conn:
+        closed = lifecycle.current_election(conn)
+    assert closed.status == contract.CLOSED and closed.polls_closed_at < closes_at
+
+
+def test_a_paced_wave_casts_each_ballot_at_its_moment(
+    postgres, kafka, scratch_database, unique_name
+):
+    register(scratch_database, voters=3000)
+    open_for(postgres, 1)  # a one-minute day: about 33 ballots a second
+    config = voting.WaveConfig(size=100_000, rate=0, paced=True, horizon_s=3)
+    began = time.monotonic()
+    report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
+    took = time.monotonic() - began
+    assert report.sent > 0
+    # the wave ran for (about) its horizon, not all at once
+    assert 2.0 <= took <= 8.0
+    messages = read_topic(kafka.bootstrap_servers, unique_name, report.sent)
+    stamps = sorted(m.timestamp()[1] for m in messages)
+    assert (stamps[-1] - stamps[0]) / 1000 >= 1.5
+
+
+def test_no_wave_is_launched_after_the_voting_day_ends(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    open_for(postgres, 1, started_ago_s=61)
+    with dg.instance_for_test() as instance:
+        result = voting.live_voting_sensor(sensor_context(instance, postgres))
+    assert isinstance(result, dg.SkipReason) and "voting day ended" in result.skip_message
+
+
+def test_a_paced_wave_waits_for_the_wave_before_it(postgres, kafka, scratch_database, unique_name):
+    register(scratch_database, voters=1000)
+    open_for(postgres, 10, started_ago_s=60)
+    config = voting.WaveConfig(rate=0, paced=True, horizon_s=0)
+    with psycopg.connect(postgres.database_url, autocommit=True) as casting:
+        casting.execute("SELECT pg_advisory_lock(%s)", (voting.WAVE_LOCK,))
+        began = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(
+                voting.cast_wave, postgres, kafka, config, "next", log, unique_name
+            )
+            time.sleep(2)
+            assert not waiting.done()  # still waiting for the wave before it
+            casting.execute("SELECT pg_advisory_unlock(%s)", (voting.WAVE_LOCK,))
+            report = waiting.result(timeout=60)
+    assert report.sent > 0 and time.monotonic() - began >= 2

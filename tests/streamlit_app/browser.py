@@ -95,9 +95,32 @@ def dashboard_server(env: Mapping[str, str], timeout: float = 90) -> Iterator[st
                 server.wait()
 
 
+LOOPBACK = re.compile(r"^(https?|wss?)://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)")
+
+
+class Network:
+    """What the page asked for: loopback requests go through, every other one is blocked."""
+
+    def __init__(self) -> None:
+        self.blocked: list[str] = []
+        self.loaded: list[tuple[str, int]] = []  # (url, status) of loopback responses
+
+    def route(self, route) -> None:
+        url = route.request.url
+        if LOOPBACK.match(url) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort("internetdisconnected")
+
+    def served(self, part: str) -> list[tuple[str, int]]:
+        """Loopback responses whose URL contains `part`."""
+        return [(url, status) for url, status in self.loaded if part in url]
+
+
 @contextmanager
-def browser_page(width: int = 1400, height: int = 1000):
-    """A page in headless Debian Chromium driven by Playwright."""
+def browser_page(width: int = 1400, height: int = 1000, network: Network | None = None):
+    """A page in headless Debian Chromium driven by Playwright; with a Network, offline."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium_path()
@@ -107,6 +130,9 @@ def browser_page(width: int = 1400, height: int = 1000):
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
+            if network is not None:
+                page.route("**/*", network.route)
+                page.on("response", lambda r: network.loaded.append((r.url, r.status)))
             yield page
         finally:
             browser.close()
@@ -144,3 +170,19 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / name
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def counted_on_page(page) -> int | None:
+    """The "Ballots counted" figure the page shows now."""
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Ballots counted")
+    if metric.count() == 0:
+        return None
+    text = metric.first.locator('[data-testid="stMetricValue"]').inner_text()
+    digits = re.sub(r"\D", "", text)
+    return int(digits) if digits else None
+
+
+def closing_line_on_page(page) -> str:
+    """The page's line about the polls closing ("Polls close at ... left"), if it shows one."""
+    line = page.get_by_text(re.compile(r"^(Polls close|Polls closed|The polls close)"))
+    return line.first.inner_text() if line.count() else ""

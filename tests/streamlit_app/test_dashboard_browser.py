@@ -11,6 +11,7 @@ from election import contract
 from streamlit_app import sample_results
 
 from .browser import (
+    Network,
     browser_page,
     candidate_table,
     chromium_path,
@@ -54,15 +55,21 @@ def test_the_page_shows_the_leader_and_totals_in_the_topics(
         "DASHBOARD_REFRESH_SECONDS": "1",
     }
 
-    with dashboard_server(env) as url, browser_page() as page:
+    network = Network()
+    with dashboard_server(env) as url, browser_page(network=network) as page:
         page.goto(url)
         wait_for_results(page, leader)
+        wait_for_maps(page, len(SAMPLE_STATES))
         shown = candidate_table(page)
         screenshot(page, "browser-test.png")
 
         assert shown == totals
         assert page.get_by_text("Browser test election").count() >= 1
         assert page.locator('[data-testid="stException"]').count() == 0
+        # the outlines came from the app itself, with every outside request blocked
+        assert network.served("/app/static/topojson/usa_110m.json")[0][1] == 200
+        assert not [u for u in network.blocked if "topojson" in u or "cdn.plot.ly" in u]
+        assert page.get_by_text("CDN").count() == 0
 
         # A new result reaches the open page by itself, without a reload.
         runner_up = sorted(totals, key=totals.get)[-2]
@@ -74,6 +81,15 @@ def test_the_page_shows_the_leader_and_totals_in_the_topics(
         )
         wait_for_results(page, runner_up, timeout_ms=30_000)
         assert candidate_table(page) == {**totals, runner_up: totals[leader] + 1}
+
+
+def wait_for_maps(page, states: int, timeout_ms: int = 30_000) -> None:
+    """Both maps have drawn their states' outlines (Plotly paints one path per state and map)."""
+    page.wait_for_function(
+        "n => document.querySelectorAll('.js-plotly-plot .choroplethlayer path').length >= n",
+        arg=2 * states,
+        timeout=timeout_ms,
+    )
 
 
 def latest_result(messages: list, candidate_name: str) -> dict:

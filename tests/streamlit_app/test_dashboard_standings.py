@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
+
+import pytest
 
 from election import contract
 from streamlit_app import sample_results, standings
@@ -118,7 +120,8 @@ def test_the_count_over_time():
     )
     snapshot = ResultSnapshot(history=history)
 
-    assert standings.ballots_per_minute(snapshot)["ballots"].tolist() == [20, 20]
+    per_bucket, _, bucket = standings.ballots_over_time(snapshot)
+    assert per_bucket["ballots"].tolist() == [20, 20] and bucket == "1 s"
     over_time = standings.count_over_time(snapshot, {"a": "A", "b": "B"})
     assert over_time[over_time["candidate_name"] == "A"]["share"].tolist() == [0.5, 0.75]
 
@@ -150,3 +153,116 @@ def test_the_refresh_interval_from_the_environment():
     assert refresh_seconds("5") == 5.0
     assert refresh_seconds("0.1") == 0.5
     assert refresh_seconds("soon") == 2.0
+
+
+def test_the_count_over_time_reads_at_any_span():
+    """A few seconds, ten minutes or a day each come out in a handful to sixty bars."""
+    start = datetime(2026, 11, 3, 7, 0, tzinfo=UTC)
+    for span_s, step_s, bucket in ((8, 1, "1 s"), (600, 2, "15 s"), (86_400, 60, "hour")):
+        history = tuple(
+            (start + timedelta(seconds=t), MappingProxyType({"a": t + 1}))
+            for t in range(0, span_s + 1, step_s)
+        )
+        per_bucket, _, label = standings.ballots_over_time(ResultSnapshot(history=history))
+        assert label == bucket
+        assert 5 <= len(per_bucket) <= standings.MAX_BARS + 1
+        assert per_bucket["ballots"].sum() == span_s // step_s * step_s + 1
+
+
+def test_race_calls_newest_first_with_their_time():
+    calls = [
+        {
+            "race": "Ohio",
+            "called": True,
+            "candidate_id": "a",
+            "candidate_name": "A",
+            "margin": 5,
+            "outstanding": 0,
+            "called_at": "2026-11-03T20:00:05Z",
+        },
+        {
+            "race": "*",
+            "called": True,
+            "candidate_id": "a",
+            "candidate_name": "A",
+            "margin": 9,
+            "outstanding": 0,
+            "called_at": "2026-11-03T20:01:00Z",
+        },
+        {"race": "Utah", "called": False, "candidate_id": "b", "called_at": None},
+    ]
+    snapshot = snapshot_of([(contract.RACE_CALLS_TOPIC, c["race"], c) for c in calls])
+    table = standings.race_calls(snapshot)
+    assert table["race"].tolist() == ["Whole election", "Ohio"]
+    assert table["called_at"].tolist() == ["20:01:00 UTC", "20:00:05 UTC"]
+
+
+def turnout_message(state: str, ballots: int, registered: int):
+    value = {"address_state": state, "total_votes": ballots, "registered_voters": registered}
+    return (contract.TURNOUT_BY_LOCATION_TOPIC, state, value)
+
+
+def test_reporting_per_state_and_nationally():
+    snapshot = snapshot_of(
+        [
+            result("a", 30, "Ohio"),
+            result("b", 20, "Ohio"),
+            result("a", 5, "Utah"),
+            result("a", 35),
+            result("b", 20),
+            turnout_message("Ohio", 50, 100),
+            turnout_message("Utah", 5, 100),
+        ]
+    )
+    desk = standings.reporting_by_state(snapshot, complete=False).set_index("address_state")
+    ohio = desk.loc["Ohio"]
+    assert (ohio["counted"], ohio["share_of_roll"], ohio["leader"], ohio["margin"]) == (
+        50,
+        0.5,
+        "A",
+        10,
+    )
+    assert ohio["expected_reporting"] == 50 / 65
+    assert ohio["runner_up_needs"] == (15 + 10) / 30  # of the 15 votes still expected
+    nation = standings.national_reporting(snapshot, complete=False)
+    assert (nation.counted, nation.expected, nation.margin) == (55, 130, 15)
+    done = standings.national_reporting(snapshot, complete=True)
+    assert done.expected_reporting == 1.0 and done.runner_up_needs is None
+
+
+def test_the_projection_from_the_snapshot():
+    snapshot = snapshot_of(
+        [
+            result("a", 30, "Ohio"),
+            result("b", 20, "Ohio"),
+            result("a", 35),
+            result("b", 20),
+            turnout_message("Ohio", 50, 100),
+            turnout_message("Utah", 0, 100),
+        ]
+    )
+    projected = standings.projected_shares(snapshot)
+    assert projected["candidate_id"].tolist() == ["a", "b"]
+    assert (projected["low"] <= projected["share"]).all()
+    assert (projected["share"] <= projected["high"]).all()
+    assert projected["share"].sum() == pytest.approx(1.0)
+
+
+def test_the_closing_time_and_its_countdown():
+    from election.contract import Election
+    from streamlit_app.app import closing_line, countdown
+
+    now = datetime(2026, 11, 3, 19, 57, 30, tzinfo=UTC)
+    closes = datetime(2026, 11, 3, 20, 0, 0, tzinfo=UTC)
+    assert countdown(closes, now) == "2 min 30 s"
+    assert countdown(closes, closes - timedelta(seconds=9)) == "9 s"
+    assert countdown(closes, closes - timedelta(hours=2, minutes=3)) == "2 h 03 min"
+    assert countdown(closes, closes + timedelta(seconds=5)) == "0 s"  # a skewed clock
+    open_ = Election(1, "E", "open", now - timedelta(minutes=8), None, None)
+    board = ElectionBoard(election=open_, polls_close_at=closes)
+    assert closing_line(board, now) == "Polls close at 20:00:00 UTC · 2 min 30 s left"
+    assert closing_line(board, closes + timedelta(seconds=3)).startswith("The polls close now")
+    assert "by hand" in closing_line(ElectionBoard(election=open_), now)
+    closed = Election(1, "E", "closed", now - timedelta(minutes=8), closes, None)
+    assert closing_line(ElectionBoard(election=closed), now) == "Polls closed at 20:00:00 UTC"
+    assert closing_line(ElectionBoard(), now) is None

@@ -1,0 +1,194 @@
+"""A real short election driven through the Dagster webserver's GraphQL API, as a person would
+through the UI: register, open the polls for a short voting day, switch on the sensors, wait
+for the polls to close by themselves and the tally to drain, certify. For the browser test
+and scripts/screenshots.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import requests
+
+from election import contract
+from tests.election_assets.dagster_dev import running_dagster_dev
+
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+SENSORS = (contract.LIVE_VOTING_SENSOR, contract.LIVE_AGGREGATION_SENSOR)
+
+
+@dataclass
+class ElectionNight:
+    """One `dagster dev` and the election database it runs the election in."""
+
+    url: str
+    database_url: str
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        response = requests.post(
+            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60
+        )
+        response.raise_for_status()
+        body = response.json()
+        if body.get("errors"):
+            raise RuntimeError(f"GraphQL errors: {body['errors']}")
+        return body["data"]
+
+    def repository(self) -> dict:
+        data = self.graphql(
+            "{ repositoriesOrError { ... on RepositoryConnection "
+            "{ nodes { name location { name } } } } }"
+        )
+        node = data["repositoriesOrError"]["nodes"][0]
+        return {"repositoryName": node["name"], "repositoryLocationName": node["location"]["name"]}
+
+    def launch(self, job: str, run_config: dict | None = None) -> str:
+        """Launch a job as the UI's Launch button does; its run id."""
+        data = self.graphql(
+            """mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) {
+                __typename ... on LaunchRunSuccess { run { runId } }
+                ... on PythonError { message } ... on RunConfigValidationInvalid { errors { message } }
+            } }""",
+            {
+                "p": {
+                    "selector": {**self.repository(), "jobName": job},
+                    "runConfigData": run_config or {},
+                }
+            },
+        )["launchPipelineExecution"]
+        if data["__typename"] != "LaunchRunSuccess":
+            raise RuntimeError(f"launching {job} failed: {data}")
+        return data["run"]["runId"]
+
+    def status(self, run_id: str) -> str:
+        data = self.graphql(
+            "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }", {"id": run_id}
+        )
+        return data["runOrError"]["status"]
+
+    def wait(self, run_id: str, timeout: float = 300) -> str:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status = self.status(run_id)
+            if status in FINISHED:
+                return status
+            time.sleep(1)
+        raise TimeoutError(f"run {run_id} did not finish in {timeout:.0f} s")
+
+    def start_sensor(self, name: str) -> None:
+        data = self.graphql(
+            """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
+                __typename ... on Sensor { sensorState { status } } ... on PythonError { message }
+            } }""",
+            {"s": {**self.repository(), "sensorName": name}},
+        )["startSensor"]
+        if data["__typename"] != "Sensor":
+            raise RuntimeError(f"starting {name} failed: {data}")
+
+    def runs(self, job: str) -> list[dict]:
+        """The job's runs, newest first, with their status and tags."""
+        data = self.graphql(
+            """query($f: RunsFilter) { runsOrError(filter: $f) { ... on Runs {
+                results { runId status tags { key value } } } } }""",
+            {"f": {"pipelineName": job}},
+        )
+        return data["runsOrError"]["results"]
+
+    def election(self) -> tuple[str, bool]:
+        """The election's status, and whether every ballot on the log has been tallied."""
+        with psycopg.connect(self.database_url) as conn:
+            status = conn.execute(
+                "SELECT status FROM elections ORDER BY election_id DESC LIMIT 1"
+            ).fetchone()
+            (tallied,) = conn.execute(
+                "SELECT coalesce(sum(messages), 0) FROM tally_batches"
+            ).fetchone()
+            (cast,) = conn.execute("SELECT coalesce(sum(sent), 0) FROM vote_waves").fetchone()
+        return (status[0] if status else "none"), int(tallied) >= int(cast) > 0
+
+    # --- the election, step by step --------------------------------------------------------
+
+    def register(self, voters: int, candidates: int = 3, seed: int = 3) -> None:
+        run_id = self.launch(
+            contract.REGISTRATION_JOB,
+            {
+                "ops": {
+                    "candidates": {"config": {"source": "offline", "count": candidates}},
+                    "voters": {"config": {"source": "offline", "count": voters, "seed": seed}},
+                }
+            },
+        )
+        if self.wait(run_id) != "SUCCESS":
+            raise RuntimeError(f"registration_job run {run_id} failed")
+
+    def start_tally(self, timeout: float = 600) -> str:
+        """Launch the live tally as a person may before the polls open, so it is warm when they
+        do; returns once its streaming query has started (the sensor then keeps it alive)."""
+        run_id = self.launch(contract.LIVE_AGGREGATION_JOB)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            data = self.graphql(
+                """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection {
+                    events { ... on MessageEvent { message } } } } }""",
+                {"id": run_id},
+            )
+            messages = [e.get("message") or "" for e in data["logsForRun"]["events"]]
+            if any('"event":"started"' in m or '"event": "started"' in m for m in messages):
+                return run_id
+            if self.status(run_id) in FINISHED:
+                raise RuntimeError(f"the live tally run {run_id} ended before it started")
+            time.sleep(2)
+        raise TimeoutError(f"the live tally did not start in {timeout:.0f} s")
+
+    def open_polls(self, voting_day_minutes: float) -> None:
+        config = {"voting_day_minutes": voting_day_minutes}
+        run_id = self.launch(contract.OPEN_POLLS_JOB, {"ops": {"open_polls": {"config": config}}})
+        if self.wait(run_id) != "SUCCESS":
+            raise RuntimeError(f"open_polls_job run {run_id} failed")
+        for sensor in SENSORS:
+            self.start_sensor(sensor)
+
+    def drained(self) -> bool:
+        """The polls are closed, the tally has counted every ballot and stopped."""
+        status, tallied = self.election()
+        tally_runs = self.runs(contract.LIVE_AGGREGATION_JOB)
+        return (
+            status == contract.CLOSED
+            and tallied
+            and all(run["status"] in FINISHED for run in tally_runs)
+        )
+
+    def certify(self) -> None:
+        run_id = self.launch(contract.CERTIFY_RESULTS_JOB)
+        if self.wait(run_id, timeout=600) != "SUCCESS":
+            raise RuntimeError(f"certify_results_job run {run_id} failed")
+
+    def closed_by_sensor(self) -> bool:
+        """The polls were closed by polls_closing_sensor, not by a person."""
+        runs = self.runs(contract.CLOSE_POLLS_JOB)
+        return bool(runs) and all(
+            {"key": "dagster/sensor_name", "value": contract.POLLS_CLOSING_SENSOR} in run["tags"]
+            for run in runs
+        )
+
+
+@contextlib.contextmanager
+def election_night(
+    home: Path, database_url: str, bootstrap_servers: str
+) -> Iterator[ElectionNight]:
+    """`dagster dev` on a free port for this database and broker, with its own Dagster home."""
+    env = {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "SPARK_CHECKPOINT_DIR": str(home / "checkpoints"),
+        "RANDOMUSER_URL": "http://127.0.0.1:9/api/",  # never the internet
+        "VOTING_WAVE_RATE": os.environ.get("VOTING_WAVE_RATE", "5000"),
+    }
+    with running_dagster_dev(home, env) as url:
+        yield ElectionNight(url, database_url)
