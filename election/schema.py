@@ -201,3 +201,41 @@ ELECTION_TABLES = (
     "certified_recounts",
     "turnout_profile",
 )
+
+# Records a round of race calls (arrays, one element per race) in one statement. A race keeps
+# the moment it was first called; each row says whether this round called it.
+RACE_CALLS_UPSERT = """
+INSERT INTO race_calls AS r (scope, leader, runner_up, leader_votes, runner_up_votes,
+                             outstanding, called, final, called_at, updated_at)
+SELECT c.scope, c.leader, c.runner_up, c.leader_votes, c.runner_up_votes, c.outstanding,
+       c.called, %(final)s, CASE WHEN c.called THEN now() END, now()
+FROM unnest(%(scope)s::text[], %(leader)s::text[], %(runner_up)s::text[],
+            %(leader_votes)s::bigint[], %(runner_up_votes)s::bigint[],
+            %(outstanding)s::bigint[], %(called)s::boolean[])
+     AS c(scope, leader, runner_up, leader_votes, runner_up_votes, outstanding, called)
+ON CONFLICT (scope) DO UPDATE SET leader = excluded.leader, runner_up = excluded.runner_up,
+    leader_votes = excluded.leader_votes, runner_up_votes = excluded.runner_up_votes,
+    outstanding = excluded.outstanding, called = excluded.called, final = excluded.final,
+    called_at = coalesce(r.called_at, excluded.called_at), updated_at = now()
+RETURNING scope, called_at, updated_at, (called AND called_at = now()) AS newly_called
+"""
+
+
+def race_calls_parameters(calls, final: bool = False) -> dict:
+    """RACE_CALLS_UPSERT's parameters for {scope: election.race_call.RaceCall}."""
+    scopes = list(calls)
+    return {
+        "final": final,
+        "scope": scopes,
+        **{
+            column: [getattr(calls[s], column) for s in scopes]
+            for column in (
+                "leader",
+                "runner_up",
+                "leader_votes",
+                "runner_up_votes",
+                "outstanding",
+                "called",
+            )
+        },
+    }

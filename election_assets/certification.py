@@ -10,11 +10,13 @@ import psycopg
 from dagster._core.errors import DagsterPipesExecutionError  # what the Pipes client raises
 
 from election import contract, race_call
+from election.ballots import utc_iso
+from election.schema import RACE_CALLS_UPSERT, race_calls_parameters
 from election.settings import setting
 from election_assets import lifecycle
 from election_assets.registration import named_results
 from election_assets.resources import KafkaResource, PostgresResource
-from election_assets.tally import ROOT, call_races, live_results, tallied_and_cast
+from election_assets.tally import ROOT, live_results, tallied_and_cast
 
 CHECK_RECOUNT_CANDIDATES = "recount_equals_live_totals_per_candidate"
 CHECK_RECOUNT_STATES = "recount_equals_live_totals_per_state"
@@ -280,13 +282,50 @@ def reconciliation_checks(postgres: PostgresResource, kafka: KafkaResource):
     yield from named_results("certified_results", results)
 
 
+def final_race_calls(conn: psycopg.Connection, kafka: KafkaResource, actor: str) -> dict:
+    """The certified count's race calls: nothing is outstanding, so every untied race is called.
+
+    The live calls are the tally's own (spark_jobs.ledger_writer); these are the last word,
+    recorded (final) and published the same way.
+    """
+    names = dict(conn.execute("SELECT candidate_id, candidate_name FROM candidates ORDER BY 1"))
+    per_state = {
+        (s, c): int(n)
+        for s, c, n in conn.execute(
+            "SELECT address_state, candidate_id, total_votes FROM tally_by_state"
+        )
+    }
+    registered = dict(conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1"))
+    calls = race_call.call_nation(per_state, registered, names, polls_open=False, untallied=0)
+    election = lifecycle.current_election(conn)
+    rows = conn.execute(RACE_CALLS_UPSERT, race_calls_parameters(calls, final=True)).fetchall()
+    producer = kafka.producer(**{"linger.ms": 5})
+    for scope, called_at, updated_at, newly_called in rows:
+        call = calls[scope]
+        if newly_called:
+            lifecycle.audit(
+                conn,
+                election.election_id if election else None,
+                actor,
+                "race_call",
+                "called",
+                {"scope": scope, **call.to_dict()},
+            )
+        message = race_call.race_call_message(
+            scope, call, names, utc_iso(called_at) if called_at else None, utc_iso(updated_at)
+        )
+        producer.produce(contract.RACE_CALLS_TOPIC, json.dumps(message).encode(), scope.encode())
+    producer.flush(30)
+    return calls
+
+
 @dg.asset(group_name="certification", kinds={"postgres"}, deps=[certified_results])
 def certification(
     context: dg.AssetExecutionContext, postgres: PostgresResource, kafka: KafkaResource
 ) -> dg.MaterializeResult:
     """The election certified: runs only when every reconciliation check passed."""
     with postgres.connect() as conn:
-        calls = call_races(conn, kafka, context.run.run_id, final=True)
+        calls = final_race_calls(conn, kafka, context.run.run_id)
         election = lifecycle.transition(conn, contract.CERTIFIED, context.run.run_id)
         lifecycle.audit(
             conn,

@@ -1,31 +1,27 @@
 """The live tally: the Spark streaming application under Dagster, and its supervisor sensor.
 
 The Spark application runs as its own process (`python -m spark_jobs.live_tally`), one per
-run: a crash or a kill of that process never takes Dagster with it, the run's termination
-stops the query cleanly (SIGTERM), and the same command runs under spark-submit on a cluster.
+run, launched through Dagster Pipes: its progress reaches the run's log, a crash or a kill of
+that process never takes Dagster with it, the run's termination stops the query cleanly, and
+the same command runs under spark-submit on a cluster, where it publishes everything itself.
 """
 
-import contextlib
-import ctypes
-import json
-import os
-import signal
-import subprocess
+import re
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.errors import DagsterPipesExecutionError  # what the Pipes client raises
 
-from election import ballots, contract, race_call
+from election import contract
 from election_assets import lifecycle
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource
 from election_assets.voting import checkpoint_root, in_progress_runs, votes_topic
 
 ROOT = Path(__file__).resolve().parent.parent
-RACE_CALL_INTERVAL_S = 5.0  # live race calls follow the tally at most this often
 STATE_MISMATCH = 3  # the tally's exit code when no restart can help (spark_jobs.live_tally)
+TALLY_STOPPED = "tally_stopped"  # the audit_log action the tally writes then, with its cause
 
 
 class TallyConfig(dg.Config):
@@ -34,12 +30,6 @@ class TallyConfig(dg.Config):
     trigger_ms: int = 0
     max_offsets_per_trigger: int = 500_000
     query_name: str = "live_tally"
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM the tally if the run worker dies, so no orphan keeps counting."""
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def tally_command(config: TallyConfig) -> list[str]:
@@ -78,161 +68,68 @@ def live_results(
     postgres: PostgresResource,
     kafka: KafkaResource,
 ) -> dg.MaterializeResult:
-    """The live tally: counted ballots, the poll book and the aggregated_* result topics."""
+    """The live tally: counted ballots, the poll book, the result topics and the race calls."""
     postgres.ensure_schema()
     kafka.check()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     command = tally_command(config)
     context.log.info("starting the tally: " + " ".join(command[1:]))
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=_die_with_parent,
+    # the run's termination reaches the tally as SIGINT: it finishes its batch and stops
+    pipes = dg.PipesSubprocessClient(
+        cwd=str(ROOT), forward_termination=True, termination_timeout_seconds=90
     )
-    last_progress: dict = {}
-    batches = 0
-    last_call = 0.0
-    said = ""  # the tally's own last word on stderr ("live_tally: ...")
     try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            line = line.rstrip()
-            if line.startswith("{") and '"event"' in line:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    context.log.debug(line)
-                    continue
-                if event.get("event") == "progress":
-                    batches += 1
-                    last_progress = event
-                    if time.monotonic() - last_call > RACE_CALL_INTERVAL_S and event.get("counted"):
-                        last_call = time.monotonic()
-                        with postgres.connect() as conn:
-                            call_races(conn, kafka, context.run.run_id)
-                    context.log.info(
-                        "batch {batch_id}: {messages} messages, {counted} counted, {rejected} "
-                        "rejected, {batch_ms} ms, lag {lag}".format_map(DefaultDict(event))
-                    )
-                else:
-                    context.log.info(line)
-            elif line:
-                if line.startswith("live_tally: "):
-                    said = line.removeprefix("live_tally: ")
-                context.log.debug(line)
-        code = process.wait()
-    except BaseException:
-        # the run is being terminated: stop the query cleanly, then let Dagster finish
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        raise
-    if code == STATE_MISMATCH:
-        # our own message (no voter data): what disagrees and what to do about it
-        raise dg.Failure(
-            f"the checkpoint and the ledger disagree: {said}",
-            metadata={"exit_code": code, "cause": said},
+        invocation = pipes.run(
+            context=context,
+            command=command,
+            env={
+                "DATABASE_URL": postgres.database_url,
+                "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+                "PYTHONUNBUFFERED": "1",
+            },
         )
-    if code != 0:
-        raise dg.Failure(
-            f"the tally exited with code {code}; it resumes from its checkpoint",
-            metadata={"exit_code": code},
-        )
+    except DagsterPipesExecutionError as exc:
+        raise tally_failure(postgres, exit_code(exc)) from None
+    reported = invocation.get_materialize_result().metadata or {}
     tallied, cast = tallied_and_cast(postgres, kafka)
     with postgres.connect() as conn:
-        call_races(conn, kafka, context.run.run_id)
         counted = conn.execute("SELECT count(*) FROM voter_turnout").fetchone()[0]
         rejected = conn.execute("SELECT count(*) FROM rejected_ballots").fetchone()[0]
     return dg.MaterializeResult(
         metadata={
+            **reported,
             "messages_tallied": tallied,
             "messages_on_topic": cast,
             "ballots_counted": counted,
             "ballots_rejected": rejected,
-            "batches_this_run": batches,
-            "last_batch": dg.MetadataValue.json(last_progress or {}),
         }
     )
 
 
-def call_races(conn, kafka: KafkaResource, actor: str, final: bool = False) -> dict:
-    """Call the national race ('*') and each state's from the committed totals; record and publish.
+def exit_code(error: DagsterPipesExecutionError) -> int | None:
+    """The tally's exit code, as the Pipes client words its failure."""
+    found = re.search(r"failed with code (-?\d+)", str(error))
+    return int(found.group(1)) if found else None
 
-    A race is called only when the runner-up could not catch up even if every outstanding vote
-    went to them (election.race_call): the non-voters while the polls are open, the ballots
-    not yet tallied once they are closed, none at certification (the count is complete).
-    """
-    names = dict(conn.execute("SELECT candidate_id, candidate_name FROM candidates ORDER BY 1"))
-    per_state = {
-        (s, c): int(n)
-        for s, c, n in conn.execute(
-            "SELECT address_state, candidate_id, total_votes FROM tally_by_state"
+
+def tally_failure(postgres: PostgresResource, code: int | None) -> dg.Failure:
+    """The failure of a tally run: for good (exit 3, with the tally's own reason) or not."""
+    if code == STATE_MISMATCH:
+        with postgres.connect() as conn:
+            row = conn.execute(
+                "SELECT detail->>'cause' FROM audit_log WHERE action = %s "
+                "ORDER BY audit_id DESC LIMIT 1",
+                (TALLY_STOPPED,),
+            ).fetchone()
+        said = row[0] if row else "see the run's log"
+        # the tally's own message (no voter data): what disagrees and what to do about it
+        return dg.Failure(
+            f"the checkpoint and the ledger disagree: {said}",
+            metadata={"exit_code": code, "cause": said},
         )
-    }
-    registered = {
-        s: int(n) for s, n in conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1")
-    }
-    election = lifecycle.current_election(conn)
-    polls_open = election is not None and election.status == contract.OPEN
-    untallied = 0
-    if not polls_open and not final:
-        (tallied,) = conn.execute("SELECT coalesce(sum(messages), 0) FROM tally_batches").fetchone()
-        untallied = max(0, sum(kafka.end_offsets(contract.VOTES_TOPIC).values()) - int(tallied))
-    calls = race_call.call_nation(per_state, registered, names, polls_open, untallied)
-    previously = {
-        scope: called for scope, called in conn.execute("SELECT scope, called FROM race_calls")
-    }
-    producer = kafka.producer(**{"linger.ms": 5})
-    for scope, call in calls.items():
-        row = conn.execute(
-            "INSERT INTO race_calls AS r (scope, leader, runner_up, leader_votes, runner_up_votes, "
-            "outstanding, called, final, called_at, updated_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN now() END, now()) "
-            "ON CONFLICT (scope) DO UPDATE SET leader = excluded.leader, "
-            "runner_up = excluded.runner_up, leader_votes = excluded.leader_votes, "
-            "runner_up_votes = excluded.runner_up_votes, outstanding = excluded.outstanding, "
-            "called = excluded.called, final = excluded.final, "
-            "called_at = coalesce(r.called_at, excluded.called_at), updated_at = now() "
-            "RETURNING called_at, updated_at",
-            (
-                scope,
-                call.leader,
-                call.runner_up,
-                call.leader_votes,
-                call.runner_up_votes,
-                call.outstanding,
-                call.called,
-                final,
-                call.called,
-            ),
-        ).fetchone()
-        if call.called and not previously.get(scope):
-            lifecycle.audit(
-                conn,
-                election.election_id if election else None,
-                actor,
-                "race_call",
-                "called",
-                {"scope": scope, **call.to_dict()},
-            )
-        message = race_call.race_call_message(
-            scope, call, names, ballots.utc_iso(row[0]) if row[0] else None, ballots.utc_iso(row[1])
-        )
-        producer.produce(contract.RACE_CALLS_TOPIC, json.dumps(message).encode(), scope.encode())
-    producer.flush(30)
-    return calls
-
-
-class DefaultDict(dict):
-    def __missing__(self, key):
-        return "?"
+    return dg.Failure(
+        f"the tally exited with code {code}; it resumes from its checkpoint",
+        metadata={"exit_code": code if code is not None else -1},
+    )
 
 
 def permanent_failure(instance: dg.DagsterInstance, election_id: int) -> tuple[str, str] | None:

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 from election import contract
 from election.ballots import utc_iso
-from spark_jobs import ledger, sources
+from spark_jobs import ledger, reporting, sources
 
-_EMIT = threading.Lock()
+PROGRESS_SUMMARY = (
+    "batch {batch_id}: {messages} messages, {counted} counted, {rejected} rejected, "
+    "{batch_ms} ms, lag {lag}"
+)
 
 
 def emit(event: dict) -> None:
-    """One JSON line on stdout (the Dagster job reads these)."""
-    line = json.dumps(event, separators=(",", ":"))
-    with _EMIT:
-        print(line, flush=True)
+    """One event of the tally: a JSON line on stdout, and a line in Dagster's log under Pipes."""
+    summary = PROGRESS_SUMMARY.format_map(event) if event.get("event") == "progress" else None
+    reporting.current().event(event, summary)
 
 
 def on_log(offsets: dict[int, tuple[int, int]]) -> int:

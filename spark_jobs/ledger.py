@@ -17,7 +17,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from election.schema import TABLES
+from election.schema import RACE_CALLS_UPSERT, TABLES, race_calls_parameters
 
 # Advisory lock held by the one live tally writing this database's poll book (issue 5).
 TALLY_LOCK = 7_000_005
@@ -330,3 +330,39 @@ def registered_by_state(conn: psycopg.Connection) -> dict[str, int]:
     """Registered voters per state, from the roll."""
     rows = conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1").fetchall()
     return {state: int(n) for state, n in rows}
+
+
+def record_race_calls(
+    conn: psycopg.Connection, calls: dict, election_id: int | None, actor: str
+) -> dict[str, tuple[datetime | None, datetime]]:
+    """Record a round of race calls in one transaction; {scope: (called_at, updated_at)}.
+
+    A race called for the first time in this round gets an audit_log row, like every
+    change of the election's state.
+    """
+    with conn.transaction():
+        rows = conn.execute(RACE_CALLS_UPSERT, race_calls_parameters(calls)).fetchall()
+        for scope, _called_at, _updated_at, newly_called in rows:
+            if newly_called:
+                conn.execute(
+                    "INSERT INTO audit_log (election_id, actor, action, outcome, detail) "
+                    "VALUES (%s, %s, 'race_call', 'called', %s)",
+                    (election_id, actor, json.dumps({"scope": scope, **calls[scope].to_dict()})),
+                )
+    return {scope: (called_at, updated_at) for scope, called_at, updated_at, _ in rows}
+
+
+TALLY_STOPPED = "tally_stopped"  # audit_log action of a tally that no restart can help
+
+
+def record_stop(conn: psycopg.Connection, query_name: str, exit_code: int, cause: str) -> None:
+    """Write down why the tally stopped for good, for whoever supervises it."""
+    conn.execute(
+        "INSERT INTO audit_log (election_id, actor, action, outcome, detail) "
+        "VALUES ((SELECT max(election_id) FROM elections), %s, %s, 'failed', %s)",
+        (
+            f"live_tally:{query_name}",
+            TALLY_STOPPED,
+            json.dumps({"exit_code": exit_code, "cause": cause}),
+        ),
+    )

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from election import contract
+from election import contract, race_call
+from election.ballots import utc_iso
 from spark_jobs import drain, ledger, pending, results, sources
 from spark_jobs.batch_outcome import _renamed, check_window, duplicate_rejections, staged_ballots
 from spark_jobs.tally_options import Options
@@ -55,6 +56,8 @@ class LedgerWriter:
         self.candidates: dict[str, dict] = {}
         self.registered: dict[str, int] = {}
         self.published_all = False
+        self.batches = 0  # published in this run
+        self.last_progress: dict = {}
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-writer")
         self.in_flight: Future | None = None
 
@@ -142,24 +145,25 @@ class LedgerWriter:
             touched = None  # the first batch of this run: every key, so readers start complete
         sent = self.publish(touched, record.ranges, window)
         self.published_all = True
+        lag = drain.lag(self.offsets, self.conn, self.options.topic)
+        sent += self.call_races(window, lag)
         finished = time.monotonic()
         judged.phases["publish_ms"] = drain.ms_since(published)
-        lag = drain.lag(self.offsets, self.conn, self.options.topic)
-        drain.emit(
-            self.progress.event(
-                judged.batch_id,
-                record,
-                judged.started,
-                finished,
-                replayed=replayed,
-                recovered=judged.recovered,
-                published=sent,
-                lag=lag,
-                lag_s=lag_s,
-                phases=judged.phases,
-                at=window.read_at,
-            )
+        self.batches += 1
+        self.last_progress = self.progress.event(
+            judged.batch_id,
+            record,
+            judged.started,
+            finished,
+            replayed=replayed,
+            recovered=judged.recovered,
+            published=sent,
+            lag=lag,
+            lag_s=lag_s,
+            phases=judged.phases,
+            at=window.read_at,
         )
+        drain.emit(self.last_progress)
 
     def publish(self, touched: ledger.Touched | None, ranges, window: ledger.ElectionWindow) -> int:
         """Send the current totals of the keys a batch touched (all keys when touched is None)."""
@@ -215,6 +219,45 @@ class LedgerWriter:
         )
         self.publisher.flush()
         return sent
+
+    def call_races(self, window: ledger.ElectionWindow, lag: int | None) -> int:
+        """Call every race from the committed totals, record the calls and publish them.
+
+        Outstanding are the non-voters while the polls are open, and once they are closed the
+        ballots on the log not yet tallied (all non-voters while that is not known).
+        """
+        per_state = {(s, c): int(n) for s, c, n, _at in ledger.state_totals(self.conn)}
+        names = {c: d.get("candidate_name") for c, d in self.candidates.items()}
+        polls_open = window.status in (None, contract.REGISTRATION, contract.OPEN) or lag is None
+        calls = race_call.call_nation(per_state, self.registered, names, polls_open, lag or 0)
+        times = ledger.record_race_calls(
+            self.conn, calls, window.election_id, f"live_tally:{self.options.query_name}"
+        )
+        topic = self.options.result_topic(contract.RACE_CALLS_TOPIC)
+        sent = self.publisher.send(
+            topic,
+            (
+                (
+                    scope,
+                    race_call.race_call_message(
+                        scope,
+                        call,
+                        names,
+                        utc_iso(times[scope][0]) if times[scope][0] else None,
+                        utc_iso(times[scope][1]),
+                    ),
+                )
+                for scope, call in calls.items()
+            ),
+        )
+        self.publisher.flush()
+        return sent
+
+    def final_race_calls(self) -> None:
+        """The drained count's race calls: the polls closed and nothing left to tally."""
+        window = ledger.read_election(self.conn)
+        sent = self.call_races(window, drain.lag(self.offsets, self.conn, self.options.topic))
+        drain.emit({"event": "race_calls", "published": sent, "status": window.status})
 
     def _candidate(self, candidate_id: str) -> dict:
         return self.candidates.get(candidate_id) or {"candidate_id": candidate_id}

@@ -18,13 +18,14 @@ start resumes), 2 a service or the jars are missing, 3 the checkpoint and the le
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import re
 import signal
 import sys
 import time
 
 from election import contract
-from spark_jobs import drain, ledger, pending, recovery, results, sources, tally
+from spark_jobs import drain, ledger, pending, recovery, reporting, results, sources, tally
 from spark_jobs.batch_outcome import collect_outcome
 from spark_jobs.ledger_writer import JudgedBatch, LedgerWriter
 from spark_jobs.recovery import StateMismatch
@@ -190,6 +191,9 @@ class LiveTally:
                 drain.emit({"event": "stopping", "why": "signal"})
                 break
             if self.options.until_drained and self.watch.drained(self.query.lastProgress):
+                # no batch follows the last one: call the races once more, the count complete
+                self.writer.hand_over(self.writer.final_race_calls)
+                self.writer.wait()
                 drain.emit({"event": "stopping", "why": "drained"})
                 break
         self.stop_gracefully()
@@ -237,6 +241,21 @@ def judge(
 
 def main(argv=None) -> int:
     options = parse_args(argv)
+    reporter = reporting.use_pipes_if_launched()
+    die_with_parent()
+    try:
+        return run_tally(options, reporter)
+    finally:
+        reporter.close()
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM this tally when its launcher dies, so no orphan keeps counting."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def run_tally(options, reporter: reporting.Reporter) -> int:
     try:
         sources.check_postgres(options.database_url)
         sources.check_kafka(options.bootstrap)
@@ -248,7 +267,7 @@ def main(argv=None) -> int:
             extra_conf={"spark.sql.adaptive.enabled": "false"},
         )
     except (sources.ServiceMissing, SetupError) as exc:
-        print(f"live_tally: {exc}", file=sys.stderr)
+        reporter.error(f"live_tally: {exc}")
         return MISSING_SERVICE
     live = LiveTally(spark, options)
 
@@ -268,10 +287,13 @@ def main(argv=None) -> int:
                 "checkpoint": options.checkpoint,
             }
         )
-        return live.run()
+        code = live.run()
+        reporter.materialize(
+            {"batches_this_run": live.writer.batches, "last_batch": live.writer.last_progress}
+        )
+        return code
     except StateMismatch as exc:
-        print(f"live_tally: {exc}", file=sys.stderr)
-        return STATE_MISMATCH
+        return stopped_for_good(live, str(exc), reporter)
     except Exception as exc:
         if live.stop_requested:
             return (
@@ -279,14 +301,21 @@ def main(argv=None) -> int:
             )
         cause = _cause(exc)
         if isinstance(exc, StateMismatch) or "StateMismatch" in str(exc):
-            print(f"live_tally: {cause}", file=sys.stderr)
-            return STATE_MISMATCH
-        print(f"live_tally: the query failed: {cause}", file=sys.stderr)
+            return stopped_for_good(live, cause, reporter)
+        reporter.error(f"live_tally: the query failed: {cause}")
         return FAILED
     finally:
         live.close()
         with contextlib.suppress(Exception):
             spark.stop()
+
+
+def stopped_for_good(live: LiveTally, cause: str, reporter: reporting.Reporter) -> int:
+    """No restart can help: say why, and write it down where the supervisor will look."""
+    reporter.error(f"live_tally: {cause}")
+    with contextlib.suppress(Exception):  # the cause is on stderr either way
+        ledger.record_stop(live.reader, live.options.query_name, STATE_MISMATCH, cause)
+    return STATE_MISMATCH
 
 
 def _cause(exc: BaseException) -> str:

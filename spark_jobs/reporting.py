@@ -66,3 +66,17 @@ class Reporter:
             with contextlib.suppress(Exception):
                 self.pipes.close()
             self.pipes = None
+
+
+_current = Reporter()  # JSON lines on stdout until a main() opens Pipes (use_pipes_if_launched)
+
+
+def use_pipes_if_launched() -> Reporter:
+    """The process's reporter: Pipes when Dagster launched it. Call once, first thing in main()."""
+    global _current
+    _current = Reporter.open()
+    return _current
+
+
+def current() -> Reporter:
+    return _current

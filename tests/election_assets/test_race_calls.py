@@ -1,7 +1,9 @@
-"""The live and final race calls made from the committed tally, in the real PostgreSQL and Kafka."""
+"""The race calls: live ones by the tally's ledger writer, final ones at certification, from
+the committed totals, in the real PostgreSQL and Kafka."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -10,7 +12,9 @@ from confluent_kafka import Consumer, TopicPartition
 
 from election import contract
 from election.race_call import NATION
-from election_assets import lifecycle, tally
+from election_assets import certification, lifecycle
+from spark_jobs import ledger, tally_options
+from spark_jobs.ledger_writer import LedgerWriter
 from tests.election_assets.conftest import register
 
 pytestmark = pytest.mark.services
@@ -27,12 +31,31 @@ def commit_tally(conn, votes_by_state: dict[str, list[int]]) -> dict[str, int]:
     return dict(conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1"))
 
 
-def race_call_messages(bootstrap: str, start: dict[int, int], timeout: float = 20) -> dict:
+def live_race_calls(database_url: str, prefix: str, lag: int | None = 0) -> dict:
+    """One round of the ledger writer's race calls, as the tally makes them after a commit."""
+    options = tally_options.parse_args(["--results-prefix", prefix])
+    options = dataclasses.replace(options, database_url=database_url)
+    writer = LedgerWriter(options, None)
+    try:
+        names = dict(writer.conn.execute("SELECT candidate_id, candidate_name FROM candidates"))
+        candidates = {c: {"candidate_id": c, "candidate_name": n} for c, n in names.items()}
+        writer.roll_loaded(candidates, ledger.registered_by_state(writer.conn))
+        window = ledger.read_election(writer.conn)
+        published = writer.call_races(window, lag)
+        calls = dict(writer.conn.execute("SELECT scope, outstanding FROM race_calls"))
+    finally:
+        writer.close()
+    return {"published": published, "outstanding": calls}
+
+
+def race_call_messages(
+    bootstrap: str, start: dict[int, int], timeout: float = 20, topic=contract.RACE_CALLS_TOPIC
+) -> dict:
     """The race_calls messages written since `start` (end offsets before), latest per key."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "race-call-test"})
     consumer.assign(
-        [TopicPartition(contract.RACE_CALLS_TOPIC, p, o) for p, o in sorted(start.items())]
-        or [TopicPartition(contract.RACE_CALLS_TOPIC, 0, 0)]
+        [TopicPartition(topic, p, o) for p, o in sorted(start.items())]
+        or [TopicPartition(topic, 0, 0)]
     )
     latest: dict[str, dict] = {}
     deadline = time.time() + timeout
@@ -47,26 +70,30 @@ def race_call_messages(bootstrap: str, start: dict[int, int], timeout: float = 2
 
 
 def test_live_calls_count_the_non_voters_and_final_calls_call_every_untied_race(
-    postgres, kafka, scratch_database, bootstrap_servers
+    postgres, kafka, scratch_database, bootstrap_servers, unique_name
 ):
     register(scratch_database, voters=400, candidates=3)
     kafka.ensure_topic(contract.RACE_CALLS_TOPIC, 1, 1, {"cleanup.policy": "compact"})
+    live_topic = unique_name + contract.RACE_CALLS_TOPIC
+    kafka.ensure_topic(live_topic, 1, 1, {"cleanup.policy": "compact"})
     with postgres.connect() as conn:
         lifecycle.transition(conn, contract.OPEN, "test")
         registered = commit_tally(conn, {})
         big, small, *_ = sorted(registered, key=lambda s: -registered[s])
         # `big` is led by 3 votes, `small` is tied; everyone else has not voted yet
         commit_tally(conn, {big: [5, 2, 0], small: [1, 1, 0]})
-        live = tally.call_races(conn, kafka, "test")
         conn.commit()
-    assert live[big].outstanding == registered[big] - 7
-    assert live[NATION].outstanding == sum(registered.values()) - 9
-    assert not any(call.called for call in live.values())
+    live = live_race_calls(scratch_database, unique_name, lag=0)
+    assert live["outstanding"][big] == registered[big] - 7
+    assert live["outstanding"][NATION] == sum(registered.values()) - 9
+    published_live = race_call_messages(bootstrap_servers, {}, topic=live_topic)
+    assert live["published"] == len(published_live) == len(registered) + 1
+    assert not any(message["called"] for message in published_live.values())
 
     with postgres.connect() as conn:
         lifecycle.transition(conn, contract.CLOSED, "test")
         before = kafka.end_offsets(contract.RACE_CALLS_TOPIC)
-        final = tally.call_races(conn, kafka, "test", final=True)
+        final = certification.final_race_calls(conn, kafka, "test")
         conn.commit()
         stored = dict(conn.execute("SELECT scope, called FROM race_calls"))
     assert all(call.outstanding == 0 for call in final.values())
@@ -87,3 +114,28 @@ def test_live_calls_count_the_non_voters_and_final_calls_call_every_untied_race(
         ).fetchone()
     assert leader["candidate_name"] == name and leader["margin"] == 3
     assert published[small]["called"] is False and published[small]["called_at"] is None
+
+
+def test_the_tally_calls_races_once_the_polls_close_and_the_count_drains(
+    postgres, scratch_database, bootstrap_servers, unique_name, kafka
+):
+    register(scratch_database, voters=300, candidates=3)
+    kafka.ensure_topic(unique_name + contract.RACE_CALLS_TOPIC, 1, 1, {"cleanup.policy": "compact"})
+    with postgres.connect() as conn:
+        lifecycle.transition(conn, contract.OPEN, "test")
+        registered = commit_tally(conn, {})
+        state = max(registered, key=lambda s: registered[s])
+        commit_tally(conn, {state: [4, 1, 0]})
+        lifecycle.transition(conn, contract.CLOSED, "test")
+        conn.commit()
+    unknown = live_race_calls(scratch_database, unique_name, lag=None)
+    assert unknown["outstanding"][state] == registered[state] - 5  # the broker did not say
+    drained = live_race_calls(scratch_database, unique_name, lag=0)
+    assert set(drained["outstanding"].values()) == {0}
+    with postgres.connect() as conn:
+        called = dict(conn.execute("SELECT scope, called_at IS NOT NULL FROM race_calls"))
+        audits = conn.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'race_call' AND actor LIKE 'live_tally:%'"
+        ).fetchone()[0]
+    assert called[state] and called[NATION]
+    assert audits == sum(called.values())  # each race is audited once, when it is first called

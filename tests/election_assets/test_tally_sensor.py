@@ -46,10 +46,11 @@ def open_polls(postgres, scratch_database, monkeypatch, tmp_path):
     return tmp_path / "checkpoints"
 
 
-def test_a_missing_service_fails_the_run_and_the_sensor_launches_another(
+def test_a_tally_that_cannot_start_fails_the_run_and_the_sensor_launches_another(
     postgres, kafka, open_polls, monkeypatch
 ):
-    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres:postgres@localhost:1/voting")
+    # the tally cannot start (exit 2, as for a missing service): a restart may help
+    monkeypatch.setenv("SPARK_EXTRA_JARS", "/nowhere/spark-jars")
     with dg.instance_for_test() as instance:
         failed_tally_run(instance, postgres, kafka)
         assert tally.permanent_failure(instance, 1) is None
