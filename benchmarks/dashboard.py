@@ -26,8 +26,8 @@ from streamlit_app.reader import ResultReader, topic_names_from_env
 STATES = [name for name in US_STATE_CODES if name != "District of Columbia"][:50]
 BALLOTS_PER_TALLY_BATCH = 10_000  # one micro-batch republishes every key
 REJECTED_SHARE = 0.01
-REFRESHES = int(os.environ.get("BENCH_DASHBOARD_REFRESHES", "40"))
-BASELINE_REFRESHES = int(os.environ.get("BENCH_DASHBOARD_BASELINE_REFRESHES", "10"))
+REFRESHES = setting("BENCH_DASHBOARD_REFRESHES")
+BASELINE_REFRESHES = setting("BENCH_DASHBOARD_BASELINE_REFRESHES")
 
 # Filled by the script that AppTest runs in this same process (always this module's import,
 # also when it runs as __main__).
@@ -54,11 +54,10 @@ def refresh_live_sections(naive: bool) -> None:
 
 
 def _refresh_script() -> None:
-    import os
 
     from benchmarks.dashboard import refresh_live_sections
 
-    refresh_live_sections(naive=os.environ.get("BENCH_DASHBOARD_NAIVE") == "1")
+    refresh_live_sections(naive=setting("BENCH_DASHBOARD_NAIVE"))
 
 
 def percentile(values: list[float], q: float) -> float:

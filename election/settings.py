@@ -108,7 +108,13 @@ CATALOGUE: tuple[Setting, ...] = (
     Setting("TALLY_RESULTS_PREFIX", "", "prefix of the result topics' names (tests)"),
     Setting("LIVE_TALLY_FAULT", "", "crash tests: before_commit:N or after_commit:N"),
     # voting
-    Setting("VOTING_DAY_MINUTES", "10", "length of the voting day, minutes", "float", 0.05),
+    Setting(
+        "VOTING_DAY_MINUTES",
+        "10",
+        "length of the voting day, minutes (0: close by hand)",
+        "float",
+        0,
+    ),
     Setting("VOTING_WAVE_SIZE", "20000", "ballots in one wave of the vote generator", "int", 1),
     Setting("VOTING_WAVE_RATE", "5000", "ballots per second within a wave", "float", 1),
     Setting("VOTING_PROBLEM_SHARE", "0", "share of deliberately invalid ballots", "float", 0),
@@ -126,6 +132,11 @@ CATALOGUE: tuple[Setting, ...] = (
 SETTINGS: Mapping[str, Setting] = {s.name: s for s in CATALOGUE}
 # the services' defaults: the local ones work without any configuration
 DEFAULTS = {s.name: s.default for s in CATALOGUE if s.group == "services"}
+
+
+def setting_text(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """A variable's text as set (or its default), for a reader that parses it leniently."""
+    return (os.environ if environ is None else environ).get(name) or SETTINGS[name].default
 
 
 def setting(name: str, environ: Mapping[str, str] | None = None) -> Any:

@@ -1,6 +1,5 @@
 """Voting: the polls, the ballot topic, the vote generator's waves and the voting sensor."""
 
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ import numpy as np
 import psycopg
 
 from election import ballots, contract, turnout
+from election.settings import SettingError, setting
 from election_assets import lifecycle
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource
@@ -38,7 +38,7 @@ class TopicsConfig(dg.Config):
 def checkpoint_root() -> Path:
     """Where the Spark tally keeps its checkpoints (shared with the tally stage)."""
     default = Path(__file__).resolve().parent.parent / ".stack" / "checkpoints"
-    return Path(os.environ.get("SPARK_CHECKPOINT_DIR", default))
+    return Path(setting("SPARK_CHECKPOINT_DIR") or default)
 
 
 @dg.asset(group_name="voting", kinds={"kafka"}, deps=[voters, candidates])
@@ -88,9 +88,6 @@ def votes_topic(
 # --- the polls -------------------------------------------------------------------------------
 
 
-DEFAULT_VOTING_DAY_MINUTES = 10.0
-
-
 class PollsConfig(dg.Config):
     """How long the voting day lasts in wall-clock minutes; 0 = until a person closes the polls.
 
@@ -106,14 +103,10 @@ def voting_day_minutes(config: PollsConfig) -> float:
     if config.voting_day_minutes is not None:
         minutes, source = config.voting_day_minutes, "voting_day_minutes"
     else:
-        text = os.environ.get("VOTING_DAY_MINUTES", "").strip()
         try:
-            minutes = float(text) if text else DEFAULT_VOTING_DAY_MINUTES
-        except ValueError:
-            raise dg.Failure(
-                f"VOTING_DAY_MINUTES={text!r} is not a number of minutes (e.g. 10, or 0 to "
-                "close the polls by hand)"
-            ) from None
+            minutes = setting("VOTING_DAY_MINUTES")
+        except SettingError as exc:
+            raise dg.Failure(f"{exc} (minutes, e.g. 10, or 0 to close the polls by hand)") from None
         source = "VOTING_DAY_MINUTES"
     if not minutes >= 0 or minutes == float("inf"):
         raise dg.Failure(f"{source} must be 0 or a positive number of minutes, not {minutes}")
@@ -490,9 +483,9 @@ def in_progress_runs(instance: dg.DagsterInstance, job_name: str) -> list:
 def wave_run_config(paced: bool = False) -> dict:
     """Wave size and rate for the sensor's runs; the environment may change them."""
     config = {
-        "size": int(os.environ.get("VOTING_WAVE_SIZE", "20000")),
-        "rate": float(os.environ.get("VOTING_WAVE_RATE", "5000")),
-        "problem_share": float(os.environ.get("VOTING_PROBLEM_SHARE", "0")),
+        "size": setting("VOTING_WAVE_SIZE"),
+        "rate": setting("VOTING_WAVE_RATE"),
+        "problem_share": setting("VOTING_PROBLEM_SHARE"),
         "paced": paced,
     }
     return {"ops": {"cast_votes": {"config": config}}}

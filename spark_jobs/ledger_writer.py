@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from election import contract, race_call
 from election.ballots import utc_iso
+from election.settings import setting
 from spark_jobs import drain, ledger, pending, results, sources
 from spark_jobs.batch_outcome import _renamed, check_window, duplicate_rejections, staged_ballots
 from spark_jobs.tally_options import Options
@@ -38,7 +39,7 @@ class JudgedBatch:
 
 def fault_point(where: str, batch_id: int) -> None:
     """Crash tests: LIVE_TALLY_FAULT=before_commit:N or after_commit:N dies there by SIGKILL."""
-    if os.environ.get("LIVE_TALLY_FAULT") == f"{where}:{batch_id}":
+    if setting("LIVE_TALLY_FAULT") == f"{where}:{batch_id}":
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -21,7 +21,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-STACK = Path(os.environ.get("STACK_DIR", ROOT / ".stack"))
+sys.path.insert(0, str(ROOT))  # the settings catalogue, also before the venv exists (make stop)
+
+from election.settings import setting_text  # noqa: E402
+
+STACK = Path(setting_text("STACK_DIR") or ROOT / ".stack")
 PG_DIR = STACK / "postgres"
 PG_DATA = PG_DIR / "data"
 PG_LOG = PG_DIR / "postgres.log"
@@ -30,12 +34,9 @@ KAFKA_DATA = KAFKA_DIR / "data"
 KAFKA_LOG = KAFKA_DIR / "kafka.log"
 KAFKA_PID = KAFKA_DIR / "kafka.pid"
 # the jars are the same for every stack (make run's, the tests'), so they are resolved once
-JARS = Path(os.environ.get("STACK_JARS_DIR", ROOT / ".stack" / "jars"))
+JARS = Path(setting_text("STACK_JARS_DIR") or ROOT / ".stack" / "jars")
 KAFKA_JARS = JARS / "kafka"
 SPARK_JARS = JARS / "spark"
-
-DEFAULT_DATABASE_URL = "postgresql://postgres:postgres@localhost:5432/voting"
-DEFAULT_BOOTSTRAP = "localhost:9092"
 
 
 class StackError(Exception):
@@ -59,7 +60,7 @@ class Postgres:
 
     @classmethod
     def from_env(cls) -> Postgres:
-        url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        url = setting_text("DATABASE_URL")
         parsed = urlparse(url)
         if parsed.scheme not in ("postgresql", "postgres"):
             raise StackError(f"DATABASE_URL must start with postgresql://, got {url!r}")
@@ -86,12 +87,12 @@ class Kafka:
 
     @classmethod
     def from_env(cls) -> Kafka:
-        servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_BOOTSTRAP
+        servers = setting_text("KAFKA_BOOTSTRAP_SERVERS")
         first = servers.split(",")[0].strip()
         host, _, port = first.rpartition(":")
         if not host or not port.isdigit():
             raise StackError(f"KAFKA_BOOTSTRAP_SERVERS must look like host:port, got {servers!r}")
-        controller = os.environ.get("KAFKA_CONTROLLER_PORT", str(int(port) + 1))
+        controller = setting_text("KAFKA_CONTROLLER_PORT") or str(int(port) + 1)
         if not controller.isdigit():
             raise StackError(f"KAFKA_CONTROLLER_PORT must be a number, got {controller!r}")
         return cls(host=host, port=int(port), controller_port=int(controller))

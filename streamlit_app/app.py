@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,7 +10,7 @@ import streamlit as st
 
 from election import contract, results
 from election.results import human_count, results_status
-from election.settings import setting
+from election.settings import setting, setting_text
 from streamlit_app import charts, portraits, standings
 from streamlit_app.queries import ElectionBoard, Registration, election_board, registration
 from streamlit_app.reader import ResultReader, ResultSnapshot, topic_names_from_env
@@ -48,8 +47,8 @@ class DashboardConfig:
         return cls(
             bootstrap_servers=setting("KAFKA_BOOTSTRAP_SERVERS"),
             database_url=setting("DATABASE_URL"),
-            topic_prefix=os.environ.get("DASHBOARD_TOPIC_PREFIX", ""),
-            refresh_seconds=refresh_seconds(os.environ.get("DASHBOARD_REFRESH_SECONDS")),
+            topic_prefix=setting("DASHBOARD_TOPIC_PREFIX"),
+            refresh_seconds=refresh_seconds(setting_text("DASHBOARD_REFRESH_SECONDS")),
         )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 import uuid
@@ -17,6 +16,7 @@ from types import MappingProxyType
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from election import contract
+from election.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ EMPTY = MappingProxyType({})
 
 def topic_names_from_env(prefix: str | None = None) -> dict[str, str]:
     """Contract topic name -> topic actually read; DASHBOARD_TOPIC_PREFIX moves them all."""
-    prefix = os.environ.get("DASHBOARD_TOPIC_PREFIX", "") if prefix is None else prefix
+    prefix = setting("DASHBOARD_TOPIC_PREFIX") if prefix is None else prefix
     return {name: prefix + name for name in (contract.VOTES_TOPIC, *FOLLOWED_TOPICS)}
 
 
