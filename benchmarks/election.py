@@ -29,7 +29,7 @@ import yaml
 from benchmarks._common import bench_database, report
 from election import contract, turnout
 from election.settings import setting
-from election_assets import tally, voting
+from election_assets import shared, tally, voting
 from election_assets.resources import KafkaResource, PostgresResource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +158,7 @@ def run_scenario(scenario: Scenario) -> Outcome:
         while True:
             if time.monotonic() - began > scenario.timeout_s:
                 raise RuntimeError("the election did not finish in time")
-            tallied, cast = tally.tallied_and_cast(postgres, kafka)
+            tallied, cast = shared.tallied_and_cast(postgres, kafka)
             samples.append((time.monotonic(), cast, tallied))
             with postgres.connect() as conn:
                 wave = conn.execute(
@@ -177,7 +177,7 @@ def run_scenario(scenario: Scenario) -> Outcome:
                 running["voting"].wait()
                 for run in instance.get_runs(
                     filters=dg.RunsFilter(
-                        job_name=contract.CAST_VOTES_JOB, statuses=voting.IN_PROGRESS
+                        job_name=contract.CAST_VOTES_JOB, statuses=shared.IN_PROGRESS
                     )
                 ):
                     instance.report_run_failed(run)  # what run monitoring does for a dead worker

@@ -14,9 +14,9 @@ from election.ballots import utc_iso
 from election.schema import RACE_CALLS_UPSERT, race_calls_parameters
 from election.settings import setting
 from election_assets import lifecycle
-from election_assets.registration import named_results
 from election_assets.resources import KafkaResource, PostgresResource
-from election_assets.tally import ROOT, live_results, tallied_and_cast
+from election_assets.shared import ROOT, named_results, tallied_and_cast
+from election_assets.tally import live_results
 
 CHECK_RECOUNT_CANDIDATES = "recount_equals_live_totals_per_candidate"
 CHECK_RECOUNT_STATES = "recount_equals_live_totals_per_state"

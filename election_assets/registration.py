@@ -15,6 +15,7 @@ from election.age_bands import AGE_BANDS
 from election_assets import lifecycle
 from election_assets.resources import PostgresResource
 from election_assets.resources.randomuser import RandomUserClient, RandomUserError
+from election_assets.shared import named_results
 
 SOURCES = ("auto", "randomuser", "offline")
 
@@ -313,14 +314,6 @@ def check_distinct_parties(conn: psycopg.Connection) -> dg.AssetCheckResult:
 def election_day() -> date:
     """Election day is today (UTC): the polls open in real time."""
     return datetime.now(UTC).date()
-
-
-def named_results(asset_key: str, results: dict[str, dg.AssetCheckResult]):
-    """The check functions' results, addressed to their checks on `asset_key`."""
-    for name, result in results.items():
-        yield dg.AssetCheckResult(
-            asset_key=asset_key, check_name=name, passed=result.passed, metadata=result.metadata
-        )
 
 
 @dg.multi_asset_check(

@@ -8,7 +8,6 @@ the same command runs under spark-submit on a cluster, where it publishes everyt
 
 import re
 import sys
-from pathlib import Path
 
 import dagster as dg
 from dagster._core.errors import DagsterPipesExecutionError  # what the Pipes client raises
@@ -17,23 +16,24 @@ from election import contract
 from election_assets import lifecycle
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource
-from election_assets.voting import checkpoint_root, in_progress_runs, votes_topic
+from election_assets.shared import ROOT, checkpoint_root, in_progress_runs, tallied_and_cast
+from election_assets.voting import votes_topic
 
-ROOT = Path(__file__).resolve().parent.parent
 STATE_MISMATCH = 3  # the tally's exit code when no restart can help (spark_jobs.live_tally)
 TALLY_STOPPED = "tally_stopped"  # the audit_log action the tally writes then, with its cause
 
 
 class TallyConfig(dg.Config):
-    """How the streaming tally runs."""
+    """How the streaming tally runs; unset, the tally's own defaults (TALLY_TRIGGER_MS,
+    TALLY_MAX_OFFSETS in the settings catalogue) apply."""
 
-    trigger_ms: int = 0
-    max_offsets_per_trigger: int = 500_000
+    trigger_ms: int | None = None
+    max_offsets_per_trigger: int | None = None
     query_name: str = "live_tally"
 
 
 def tally_command(config: TallyConfig) -> list[str]:
-    return [
+    command = [
         sys.executable,
         "-m",
         "spark_jobs.live_tally",
@@ -42,19 +42,12 @@ def tally_command(config: TallyConfig) -> list[str]:
         str(checkpoint_root() / config.query_name),
         "--query-name",
         config.query_name,
-        "--trigger-ms",
-        str(config.trigger_ms),
-        "--max-offsets-per-trigger",
-        str(config.max_offsets_per_trigger),
     ]
-
-
-def tallied_and_cast(postgres: PostgresResource, kafka: KafkaResource) -> tuple[int, int]:
-    """Messages the tally has committed, and messages on the ballot log."""
-    with postgres.connect() as conn:
-        (tallied,) = conn.execute("SELECT coalesce(sum(messages), 0) FROM tally_batches").fetchone()
-    cast = sum(kafka.end_offsets(contract.VOTES_TOPIC).values())
-    return int(tallied), cast
+    if config.trigger_ms is not None:
+        command += ["--trigger-ms", str(config.trigger_ms)]
+    if config.max_offsets_per_trigger is not None:
+        command += ["--max-offsets-per-trigger", str(config.max_offsets_per_trigger)]
+    return command
 
 
 @dg.asset(

@@ -4,7 +4,6 @@ import shutil
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -15,30 +14,18 @@ from election.settings import SettingError, setting
 from election_assets import lifecycle
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource
+from election_assets.shared import checkpoint_root, in_progress_runs
 
 # A wave is sent in chunks, each confirmed delivered before the generator records it, so a
 # wave killed mid-way resumes from its last confirmed chunk.
 CHUNK = 50_000
 WAVE_LOCK = 7_000_001  # advisory lock: one wave at a time, whatever launched it
 WAVE_QUEUE_TIMEOUT_S = 300  # how long a paced wave waits for the one before it
-IN_PROGRESS = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
 
 
 class TopicsConfig(dg.Config):
     partitions: int = 4
     replication: int = 1
-
-
-def checkpoint_root() -> Path:
-    """Where the Spark tally keeps its checkpoints (shared with the tally stage)."""
-    default = Path(__file__).resolve().parent.parent / ".stack" / "checkpoints"
-    return Path(setting("SPARK_CHECKPOINT_DIR") or default)
 
 
 @dg.asset(group_name="voting", kinds={"kafka"}, deps=[voters, candidates])
@@ -474,10 +461,6 @@ def cast_votes_job():
 
 
 # --- the voting sensor -------------------------------------------------------------------------
-
-
-def in_progress_runs(instance: dg.DagsterInstance, job_name: str) -> list:
-    return list(instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=IN_PROGRESS)))
 
 
 def wave_run_config(paced: bool = False) -> dict:

@@ -1,0 +1,45 @@
+"""What the election's stages share: the project's folder, the tally's checkpoints, run
+lookups, the tally's progress against the ballot log, and check results addressed to checks."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from election import contract
+from election.settings import setting
+from election_assets.resources import KafkaResource, PostgresResource
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def checkpoint_root() -> Path:
+    """Where the Spark tally keeps its checkpoints: SPARK_CHECKPOINT_DIR, else .stack/."""
+    return Path(setting("SPARK_CHECKPOINT_DIR") or ROOT / ".stack" / "checkpoints")
+
+
+def in_progress_runs(instance: dg.DagsterInstance, job_name: str) -> list:
+    """The job's runs that are queued, starting or running."""
+    return list(instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=IN_PROGRESS)))
+
+
+def tallied_and_cast(postgres: PostgresResource, kafka: KafkaResource) -> tuple[int, int]:
+    """Messages the tally has committed, and messages on the ballot log."""
+    with postgres.connect() as conn:
+        (tallied,) = conn.execute("SELECT coalesce(sum(messages), 0) FROM tally_batches").fetchone()
+    cast = sum(kafka.end_offsets(contract.VOTES_TOPIC).values())
+    return int(tallied), cast
+
+
+def named_results(asset_key: str, results: dict[str, dg.AssetCheckResult]):
+    """The check functions' results, addressed to their checks on `asset_key`."""
+    for name, result in results.items():
+        yield dg.AssetCheckResult(
+            asset_key=asset_key, check_name=name, passed=result.passed, metadata=result.metadata
+        )
