@@ -210,7 +210,6 @@ class WaveReport:
     sent: int
     seconds: float
     remaining: int
-    failures: int
 
     @property
     def rate(self) -> float:
@@ -279,7 +278,7 @@ def cast_wave(
             f"(planned in {time.perf_counter() - started:.1f} s)"
         )
         if start >= stop:  # everything is cast, or (paced) nothing more is due yet
-            return WaveReport(wave, 0, 0.0, len(plan) - start, 0)
+            return WaveReport(wave, 0, 0.0, len(plan) - start)
         conn.execute(
             "INSERT INTO vote_waves (wave, run_id, plan_seed, plan_start, plan_stop, plan_size, "
             "status, target_rate) VALUES (%s, %s, %s, %s, %s, %s, 'running', %s)",
@@ -304,7 +303,7 @@ def cast_wave(
         conn.execute(
             "UPDATE vote_waves SET status = 'done', finished_at = now() WHERE wave = %s", (wave,)
         )
-    return WaveReport(wave, sent, seconds, len(plan) - stop, 0)
+    return WaveReport(wave, sent, seconds, len(plan) - stop)
 
 
 def paced_slice(
@@ -397,13 +396,13 @@ def send_chunk(
     producer, topic, chunk, rate: float, began: float, sent_before: int, delivered
 ) -> int:
     """Produce one chunk, pacing to `rate` ballots per second (0 = no pacing)."""
-    voting_time = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    voting_time = ballots.utc_iso(datetime.now(UTC))
     step = len(chunk) if rate <= 0 else max(1, int(rate / 20))
     produced = 0
     for part_start in range(0, len(chunk), step):
         part = chunk.slice(part_start, min(len(chunk), part_start + step))
         if rate > 0:
-            voting_time = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            voting_time = ballots.utc_iso(datetime.now(UTC))
             # wait until this part is due, so the wave keeps its target rate
             due = began + (sent_before + produced) / rate
             delay = due - time.perf_counter()
@@ -443,7 +442,6 @@ def cast_votes(
                 "wave": report.wave,
                 "ballots_sent": report.sent,
                 "rate_per_s": round(report.rate, 1),
-                "delivery_failures": report.failures,
                 "remaining_in_plan": report.remaining,
             },
         )

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from election import contract
+from election.ballots import utc_iso
 from election.settings import setting
 from spark_jobs import ledger, sources, tally
 from spark_jobs.reporting import Reporter
@@ -134,8 +135,8 @@ def recount(
         rejected_by_reason=rejected,
         seconds=time.monotonic() - started,
         polls={
-            "opened_at": polls_opened_at.isoformat() if polls_opened_at else None,
-            "closed_at": polls_closed_at.isoformat() if polls_closed_at else None,
+            "opened_at": utc_iso(polls_opened_at) if polls_opened_at else None,
+            "closed_at": utc_iso(polls_closed_at) if polls_closed_at else None,
         },
     )
 

@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
-from election import contract
+from election import ballots, contract
 from election.settings import setting
 
 log = logging.getLogger(__name__)
@@ -42,12 +42,9 @@ def parse_time(text: object) -> datetime | None:
     if not isinstance(text, str) or not text:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return ballots.parse_time(text)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _second(moment: datetime) -> datetime:

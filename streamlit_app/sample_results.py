@@ -14,6 +14,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from election import contract
+from election.ballots import utc_iso
 from streamlit_app.reader import FOLLOWED_TOPICS
 
 Message = tuple[str, str, dict | None]  # (contract topic, key, value or None for a tombstone)
@@ -62,7 +63,7 @@ def _split(total: int, weights: list[float]) -> list[int]:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return utc_iso(moment)
 
 
 def sample_election(
