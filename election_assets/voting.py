@@ -1,5 +1,6 @@
 """Voting: the polls, the ballot topic, the vote generator's waves and the voting sensor."""
 
+import contextlib
 import os
 import shutil
 import time
@@ -270,7 +271,7 @@ def cast_wave(
     topic: str = contract.VOTES_TOPIC,
 ) -> WaveReport:
     """Send the next slice of the plan to Kafka, recording each confirmed chunk."""
-    with postgres.connect(autocommit=True) as conn:
+    with postgres.connect(autocommit=True) as conn, contextlib.ExitStack() as held:
         if config.paced:
             # the next paced wave is launched while one casts, and starts the moment it ends
             try:
@@ -282,6 +283,9 @@ def cast_wave(
                 ) from None
         elif not conn.execute("SELECT pg_try_advisory_lock(%s)", (WAVE_LOCK,)).fetchone()[0]:
             raise dg.Failure("another wave is being cast right now; one wave at a time")
+        # released at the end, not when the server notices the closed connection: the next
+        # wave may be asking for it already
+        held.callback(release_wave_lock, conn)
         election = lifecycle.current_election(conn)
         if election is None or election.status != contract.OPEN:
             status = election.status if election else "not registered"
@@ -325,6 +329,11 @@ def cast_wave(
             "UPDATE vote_waves SET status = 'done', finished_at = now() WHERE wave = %s", (wave,)
         )
     return WaveReport(wave, sent, seconds, len(plan) - stop, 0)
+
+
+def release_wave_lock(conn: psycopg.Connection) -> None:
+    with contextlib.suppress(psycopg.Error):  # a broken connection releases it anyway
+        conn.execute("SELECT pg_advisory_unlock(%s)", (WAVE_LOCK,))
 
 
 def paced_slice(
