@@ -1,5 +1,6 @@
 """Voting: the polls, the ballot topic, the vote generator's waves and the voting sensor."""
 
+import contextlib
 import shutil
 import time
 from dataclasses import dataclass
@@ -249,7 +250,7 @@ def cast_wave(
     topic: str = contract.VOTES_TOPIC,
 ) -> WaveReport:
     """Send the next slice of the plan to Kafka, recording each confirmed chunk."""
-    with postgres.connect(autocommit=True) as conn:
+    with postgres.connect(autocommit=True) as conn, contextlib.ExitStack() as held:
         if config.paced:
             # the next paced wave is launched while one casts, and starts the moment it ends
             try:
@@ -261,6 +262,9 @@ def cast_wave(
                 ) from None
         elif not conn.execute("SELECT pg_try_advisory_lock(%s)", (WAVE_LOCK,)).fetchone()[0]:
             raise dg.Failure("another wave is being cast right now; one wave at a time")
+        # released at the end, not when the server notices the closed connection: the next
+        # wave may be asking for it already
+        held.callback(release_wave_lock, conn)
         election = lifecycle.current_election(conn)
         if election is None or election.status != contract.OPEN:
             status = election.status if election else "not registered"
@@ -295,7 +299,7 @@ def cast_wave(
             if due is None:
                 sent = send_ballots(producer, topic, wave_plan, config.rate, confirmed, log)
             else:
-                sent = send_on_time(producer, topic, wave_plan, due, config.rate, confirmed, log)
+                sent = send_on_time(producer, topic, wave_plan, *due, config.rate, confirmed, log)
         except DeliveryFailed as exc:
             conn.execute("UPDATE vote_waves SET status = 'failed' WHERE wave = %s", (wave,))
             raise dg.Failure(f"wave {wave}: {exc}") from exc
@@ -306,10 +310,16 @@ def cast_wave(
     return WaveReport(wave, sent, seconds, len(plan) - stop)
 
 
+def release_wave_lock(conn: psycopg.Connection) -> None:
+    with contextlib.suppress(psycopg.Error):  # a broken connection releases it anyway
+        conn.execute("SELECT pg_advisory_unlock(%s)", (WAVE_LOCK,))
+
+
 def paced_slice(
     conn: psycopg.Connection, election, plan: turnout.BallotPlan, start: int, stop: int, config
-) -> tuple[int, np.ndarray | None]:
-    """Where a paced wave stops, and when each of its ballots is due (time.monotonic()).
+) -> tuple[int, tuple[np.ndarray, float] | None]:
+    """Where a paced wave stops, when each of its ballots is due and when the polls close
+    (on time.monotonic()).
 
     Without a scheduled closing the day has no clock: the wave is not paced.
     """
@@ -317,6 +327,8 @@ def paced_slice(
     if closes_at is None:
         return stop, None
     (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
+    if now >= closes_at:  # the day is over: whoever has not voted by now does not
+        return start, (np.zeros(0), 0.0)
     opened = election.polls_opened_at
     day_s = (closes_at - opened).total_seconds()
     horizon_s = max(
@@ -333,7 +345,7 @@ def paced_slice(
     # the database's clock decides the day; the wave keeps time with its own monotonic clock
     since_opening = (now - opened).total_seconds()
     due = time.monotonic() + plan.day_fraction[start:stop] * day_s - since_opening
-    return stop, due
+    return stop, (due, time.monotonic() + (closes_at - now).total_seconds())
 
 
 def default_horizon(day_s: float) -> float:
@@ -345,8 +357,11 @@ def default_horizon(day_s: float) -> float:
 MIN_HORIZON_S = 30.0
 
 
-def send_on_time(producer, topic: str, plan, due: np.ndarray, rate: float, confirmed, log) -> int:
-    """Send each ballot of the slice at its moment of the day, half a second at a time."""
+def send_on_time(
+    producer, topic: str, plan, due: np.ndarray, closing: float, rate: float, confirmed, log
+) -> int:
+    """Send each ballot of the slice at its moment of the day, half a second at a time, and
+    nothing once the polls close (`closing`, like `due`, on time.monotonic())."""
     ticks = np.floor((due - due[0]) * 2) if len(due) else due
     bounds = [0, *(np.flatnonzero(np.diff(ticks)) + 1).tolist(), len(plan)]
     sent = 0
@@ -354,6 +369,8 @@ def send_on_time(producer, topic: str, plan, due: np.ndarray, rate: float, confi
         delay = due[a] - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        elif time.monotonic() > closing:
+            break  # the polls are closing: these voters came too late
         sent += send_ballots(
             producer, topic, plan.slice(a, b), rate, lambda n, before=sent: confirmed(before + n)
         )

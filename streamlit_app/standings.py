@@ -170,6 +170,8 @@ def count_over_time(snapshot: ResultSnapshot, names: Mapping[str, str]) -> pd.Da
     rows = []
     for minute, totals in snapshot.history:
         counted = sum(totals.values())
+        if not counted:  # before the first ballot there is no share to show
+            continue
         for candidate_id, total in totals.items():
             rows.append(
                 {
@@ -353,7 +355,9 @@ def _reporting_row(state: str, race: reporting.Reporting, names, call: Mapping) 
         "counted": race.counted,
         "share_of_roll": race.share_of_roll,
         "expected_reporting": race.expected_reporting,
-        "leader": names.get(race.leader, race.leader) if race.leader else "",
+        "leader": "Tied"
+        if race.runner_up and race.margin == 0
+        else (names.get(race.leader, race.leader) if race.leader else ""),
         "margin": race.margin,
         "runner_up": names.get(race.runner_up, race.runner_up) if race.runner_up else "",
         "runner_up_needs": race.runner_up_needs,

@@ -402,3 +402,13 @@ def test_a_paced_wave_waits_for_the_wave_before_it(postgres, kafka, scratch_data
             casting.execute("SELECT pg_advisory_unlock(%s)", (voting.WAVE_LOCK,))
             report = waiting.result(timeout=60)
     assert report.sent > 0 and time.monotonic() - began >= 2
+
+
+def test_a_paced_wave_after_the_closing_time_casts_nothing(
+    postgres, kafka, scratch_database, unique_name
+):
+    register(scratch_database, voters=500)
+    open_for(postgres, 1, started_ago_s=61)  # the day is over, the closing run not yet done
+    config = voting.WaveConfig(rate=0, paced=True)
+    report = voting.cast_wave(postgres, kafka, config, "late", log, topic=unique_name)
+    assert report.sent == 0 and report.remaining > 0

@@ -129,7 +129,8 @@ class ElectionNight:
 
     def start_tally(self, timeout: float = 600) -> str:
         """Launch the live tally as a person may before the polls open, so it is warm when they
-        do; returns once its streaming query has started (the sensor then keeps it alive)."""
+        do; returns once its query has finished its first (empty) batch, so that the opening
+        does not change the election under a batch in flight (the sensor keeps it alive)."""
         run_id = self.launch(contract.LIVE_AGGREGATION_JOB)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -139,7 +140,7 @@ class ElectionNight:
                 {"id": run_id},
             )
             messages = [e.get("message") or "" for e in data["logsForRun"]["events"]]
-            if any('"event":"started"' in m or '"event": "started"' in m for m in messages):
+            if any(m.startswith("batch 0:") or '"batch_id":0' in m for m in messages):
                 return run_id
             if self.status(run_id) in FINISHED:
                 raise RuntimeError(f"the live tally run {run_id} ended before it started")

@@ -224,10 +224,18 @@ def test_reporting_per_state_and_nationally():
     )
     assert ohio["expected_reporting"] == 50 / 65
     assert ohio["runner_up_needs"] == (15 + 10) / 30  # of the 15 votes still expected
+    assert desk.loc["Utah", "leader"] == "A"
     nation = standings.national_reporting(snapshot, complete=False)
     assert (nation.counted, nation.expected, nation.margin) == (55, 130, 15)
     done = standings.national_reporting(snapshot, complete=True)
     assert done.expected_reporting == 1.0 and done.runner_up_needs is None
+
+
+def test_a_tied_state_reports_a_tie():
+    snapshot = snapshot_of(
+        [result("a", 5, "Ohio"), result("b", 5, "Ohio"), turnout_message("Ohio", 10, 100)]
+    )
+    assert standings.reporting_by_state(snapshot, complete=True).loc[0, "leader"] == "Tied"
 
 
 def test_the_projection_from_the_snapshot():
