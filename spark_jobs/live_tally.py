@@ -42,6 +42,10 @@ from spark_jobs.session import ROOT, SetupError, build_session
 
 DEFAULT_CHECKPOINT = ROOT / ".stack" / "checkpoints" / "live_tally"
 DEFAULT_MAX_OFFSETS = 200_000
+# What one batch may bring to the driver: every message's record is bounded in bytes
+# (tally.RECORD_BYTES, plus registered ids and fixed columns), so this bounds the offsets.
+DEFAULT_BATCH_BYTES = 1 << 30
+MESSAGE_BYTES = tally.RECORD_BYTES + 512
 DEFAULT_TRIGGER_MS = 0
 DRAIN_CHECK_S = 2.0
 
@@ -94,6 +98,12 @@ def parse_args(argv=None) -> Options:
         type=int,
         default=int(os.environ.get("TALLY_MAX_OFFSETS", DEFAULT_MAX_OFFSETS)),
     )
+    parser.add_argument(
+        "--max-batch-bytes",
+        type=int,
+        default=int(os.environ.get("TALLY_MAX_BATCH_BYTES", DEFAULT_BATCH_BYTES)),
+        help="bytes a micro-batch may bring to the driver; caps --max-offsets-per-trigger",
+    )
     parser.add_argument("--query-name", default="live_tally")
     parser.add_argument(
         "--topic", default=os.environ.get("TALLY_VOTES_TOPIC", contract.VOTES_TOPIC)
@@ -125,7 +135,7 @@ def parse_args(argv=None) -> Options:
         query_name=args.query_name,
         checkpoint=args.checkpoint,
         trigger_ms=args.trigger_ms,
-        max_offsets_per_trigger=args.max_offsets_per_trigger,
+        max_offsets_per_trigger=bounded_offsets(args.max_offsets_per_trigger, args.max_batch_bytes),
         until_drained=args.until_drained,
         master=args.master,
         database_url=setting("DATABASE_URL"),
@@ -135,6 +145,12 @@ def parse_args(argv=None) -> Options:
         topic_partitions=args.topic_partitions,
         pipeline=not args.no_pipeline,
     )
+
+
+def bounded_offsets(requested: int, batch_bytes: int) -> int:
+    """maxOffsetsPerTrigger within the driver's byte budget (0 or less asks for the budget)."""
+    budget = max(1, batch_bytes // MESSAGE_BYTES)
+    return min(requested, budget) if requested > 0 else budget
 
 
 _EMIT = threading.Lock()

@@ -72,3 +72,36 @@ def test_a_batch_judged_before_the_polls_closed_is_refused_if_it_counted_later_b
         live_tally.check_window(window(), window(close), late)
     with pytest.raises(live_tally.WindowChanged):
         live_tally.check_window(window(), window(election_id=2), early)
+
+
+def test_a_ballot_received_at_the_closing_time_refuses_a_batch_judged_while_open():
+    close = OPENED + timedelta(hours=2)
+    with pytest.raises(live_tally.WindowChanged):
+        live_tally.check_window(window(), window(close), ballots_cast_at(close))
+
+
+def test_the_ledger_keeps_the_brokers_receipt_not_the_voters_claim():
+    received = datetime(2024, 11, 5, 9, 30, 0, 123000, tzinfo=UTC)
+    first = pa.table(
+        {
+            "partition": pa.array([0], pa.int32()),
+            "offset": pa.array([4], pa.int64()),
+            "kafka_timestamp": pa.array([received], pa.timestamp("us", tz="UTC")),
+            "voter_id": ["v1"],
+            "candidate_id": ["c1"],
+            "address_state": ["Ohio"],
+        }
+    )
+    staged = live_tally.staged_ballots(first)
+    assert staged["voting_us"].to_pylist() == [round(received.timestamp() * 1_000_000)]
+
+
+def test_offsets_per_batch_are_capped_by_the_bytes_a_batch_may_bring_to_the_driver():
+    budget = 64 * live_tally.MESSAGE_BYTES
+    assert live_tally.bounded_offsets(1_000, budget) == 64
+    assert live_tally.bounded_offsets(10, budget) == 10
+    assert live_tally.bounded_offsets(0, budget) == 64
+    default = live_tally.parse_args(["--max-offsets-per-trigger", "10000000"])
+    assert default.max_offsets_per_trigger * live_tally.MESSAGE_BYTES <= (
+        live_tally.DEFAULT_BATCH_BYTES
+    )

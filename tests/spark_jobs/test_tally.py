@@ -420,3 +420,32 @@ def test_text_kept_for_a_rejection_is_storable(spark):
     assert "\u0000" not in rows[0].detail + rows[0].vote_id
     assert rows[1].reason == contract.MALFORMED
     assert rows[1].raw.encode("utf-8").endswith(b'"candidate_id": "<secret>"}')
+
+
+def test_what_reaches_the_driver_is_bounded_in_bytes_whatever_a_message_carries(spark):
+    from spark_jobs import live_tally
+
+    wide = "\U0001f5f3" * 16_000  # 64,000 bytes of four-byte characters
+    messages = [
+        (0, 0, ballot(wide, "v1", "c1")),  # valid, with a huge vote_id
+        (0, 1, ballot("b1", "v2", "c1", wide)),  # malformed, the time in the detail
+        (0, 2, ballot("b2", wide, "c1")),  # unknown voter, the id in the detail and raw
+        (0, 3, b"\x00" * 60_000),  # NUL becomes U+FFFD: three bytes each
+    ]
+    judged = tally.first_ballot_per_voter(
+        tally.classify(
+            tally.parse_ballots(kafka_rows(spark, messages)),
+            roll_df(spark),
+            candidates_df(spark),
+            OPENED,
+            CLOSED,
+        )
+    )
+    outcome = live_tally.collect_outcome(judged)
+    assert outcome.num_rows == 4
+    for row in outcome.to_pylist():
+        text = [row[c] or "" for c in ("vote_id", "detail", "raw")]
+        assert sum(len(t.encode()) for t in text) <= tally.RECORD_BYTES
+        assert "\x00" not in "".join(text)
+    reasons = dict(zip(outcome["offset"].to_pylist(), outcome["reason"].to_pylist(), strict=True))
+    assert reasons == {0: None, 1: "malformed", 2: "unknown_voter", 3: "malformed"}
