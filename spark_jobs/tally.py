@@ -87,38 +87,36 @@ def parse_ballots(kafka_df: DataFrame) -> DataFrame:
     """
     raw = F.col("value").cast("string")
     parts = F.split(raw, '"')
-    voter = parts.getItem(7)
     plain = (
         F.is_valid_utf8(raw)
         & raw.rlike(CANONICAL_BALLOT)
-        & (F.col("key") == voter.cast("binary"))
+        & (F.col("key") == parts.getItem(7).cast("binary"))
         & parts.getItem(15).try_cast("timestamp").isNotNull()
     )
-    plain = F.coalesce(plain, F.lit(False))
-    parsed = kafka_df.select(
-        F.col("partition"),
-        F.col("offset"),
+    # only what the Python judging needs passes through it: Spark queues every row meanwhile
+    flagged = kafka_df.select(
+        "partition",
+        "offset",
         F.col("timestamp").alias("kafka_timestamp"),
-        raw.alias("raw"),
-        plain.alias("_plain"),
-        parts.alias("_parts"),
-        F.col("key"),
-        F.col("value"),
+        "key",
+        "value",
+        F.coalesce(plain, F.lit(False)).alias("_plain"),
     )
     slow = ~F.col("_plain")
     verdict = _judge_udf(slow, F.when(slow, F.col("key")), F.when(slow, F.col("value")))
-    parsed = parsed.withColumn("_v", verdict)
+    parsed = flagged.select(
+        "partition", "offset", "kafka_timestamp", "value", "_plain", verdict.alias("_v")
+    )
     fast = F.col("_plain")
+    parts = F.split(F.col("value").cast("string"), '"')  # again, past the Python judging
     return parsed.select(
         "partition",
         "offset",
         "kafka_timestamp",
-        "raw",
-        F.when(fast, F.col("_parts").getItem(3)).otherwise(F.col("_v.vote_id")).alias("vote_id"),
-        F.when(fast, F.col("_parts").getItem(7)).otherwise(F.col("_v.voter_id")).alias("voter_id"),
-        F.when(fast, F.col("_parts").getItem(11))
-        .otherwise(F.col("_v.candidate_id"))
-        .alias("candidate_id"),
+        F.col("value").cast("string").alias("raw"),
+        F.when(fast, parts.getItem(3)).otherwise(F.col("_v.vote_id")).alias("vote_id"),
+        F.when(fast, parts.getItem(7)).otherwise(F.col("_v.voter_id")).alias("voter_id"),
+        F.when(fast, parts.getItem(11)).otherwise(F.col("_v.candidate_id")).alias("candidate_id"),
         F.when(fast, F.lit(None).cast("string")).otherwise(F.col("_v.error")).alias("parse_error"),
     )
 
