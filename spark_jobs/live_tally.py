@@ -737,7 +737,11 @@ def main(argv=None) -> int:
             master=options.master,
             shuffle_partitions=options.shuffle_partitions,
             # micro-batches are planned every time: adaptive re-planning costs more than it saves
-            extra_conf={"spark.sql.adaptive.enabled": "false"},
+            extra_conf={
+                "spark.sql.adaptive.enabled": "false",
+                # messages judged in Python travel in Arrow batches bounded in bytes, not rows
+                "spark.sql.execution.arrow.maxBytesPerBatch": str(64 << 20),
+            },
         )
     except (sources.ServiceMissing, SetupError) as exc:
         print(f"live_tally: {exc}", file=sys.stderr)
