@@ -95,7 +95,13 @@ class ResultWatcher(threading.Thread):
 def offer_load(bootstrap, topic, voters, rate, seconds, sent_at, placed, candidates) -> float:
     """Produce `rate` ballots per second for `seconds`; returns the rate achieved."""
     producer = Producer(
-        {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 2}
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 2,
+            "batch.size": contract.BALLOT_BATCH_BYTES,  # under votes_topic's door
+        }
     )
     total = int(rate * seconds)
     step = max(1, int(rate / 100))  # a slice every 10 ms
@@ -154,8 +160,8 @@ def latencies(url, watcher, sent_at, placed, candidates, measured_from: int) -> 
 
 def run_trigger(url, bootstrap, trigger_ms, rate, seconds, voters, candidates, max_offsets) -> dict:
     topic = f"bench_latency_votes_{int(time.time())}"
-    bench.recreate_topic(bootstrap, topic, 4, {"retention.ms": "-1", "retention.bytes": "-1"})
-    bench.delete_topics(bootstrap, [PREFIX + t for t in contract.COMPACTED_TOPICS])
+    bench.recreate_topic(bootstrap, topic, 4, contract.VOTES_TOPIC_CONFIG)
+    bench.delete_topics(bootstrap, [PREFIX + t for t in contract.PUBLISHED_TOPICS])
     open_polls(url)
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", "SPARK_MASTER": "local[2]"}
     with tempfile.TemporaryDirectory(prefix="bench_latency_") as checkpoint:

@@ -20,6 +20,15 @@ from election import contract, ids
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 
 
+# Deeper nesting is malformed: a fixed bound, where Python's recursion limit would vary.
+MAX_NESTING = 64
+# ISO-8601 date and time, optional seconds and fraction, optional Z or offset; ASCII digits.
+VOTING_TIME_PATTERN = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 _TWO_DIGITS = np.array([list(f"{k:02d}".encode()) for k in range(100)], dtype=np.uint8)
 
 
@@ -140,34 +149,56 @@ def encode_ballots(
     ]
 
 
-def parse_ballot(raw: bytes | str | None) -> dict:
+def parse_ballot(value: bytes | str | None, key: bytes | str | None) -> dict:
     """A ballot read from votes_topic: the contract's fields, voting_time as an aware UTC datetime.
 
-    Raises BallotError (reason "malformed") for anything that is not a well-formed ballot: no
-    value, not UTF-8 JSON, not an object, a field missing, empty or not a string, or a voting
-    time that is not ISO-8601. Extra fields are ignored.
+    The one definition of well-formed (DESIGN.md, counting rules): the value is exactly one
+    UTF-8 JSON object, nothing after it but JSON whitespace, no byte order mark, no NaN or
+    Infinity, no name twice in any object, nested at most MAX_NESTING deep; the four fields are
+    non-empty JSON strings of valid Unicode, voting_time an ISO-8601 time (VOTING_TIME_PATTERN);
+    and the message's key is its voter_id. Anything else raises BallotError("malformed", what).
+    Extra fields are ignored.
     """
-    if raw is None:
+    if value is None:
         raise BallotError(contract.MALFORMED, "message has no value")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            text = bytes(value).decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise BallotError(contract.MALFORMED, f"not UTF-8 (byte {error.start})") from None
+    else:
+        text = value
+    if text.startswith("\ufeff"):
+        raise BallotError(contract.MALFORMED, "starts with a byte order mark")
     try:
-        message = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as error:
+        message = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_names)
+    except _DuplicateName as error:
+        raise BallotError(contract.MALFORMED, f"name {error.name!r} twice in an object") from None
+    except (json.JSONDecodeError, _NotJson) as error:
         raise BallotError(contract.MALFORMED, f"not JSON: {error}") from None
+    except RecursionError:  # far deeper than MAX_NESTING: the same verdict
+        raise BallotError(contract.MALFORMED, f"nested deeper than {MAX_NESTING}") from None
     if not isinstance(message, dict):
-        raise BallotError(contract.MALFORMED, f"not a JSON object but {type(message).__name__}")
+        raise BallotError(contract.MALFORMED, f"not a JSON object but {_json_type(message)}")
+    if _too_deep(message):
+        raise BallotError(contract.MALFORMED, f"nested deeper than {MAX_NESTING}")
     vote_id = message.get("vote_id")
-    vote_id = vote_id if isinstance(vote_id, str) and vote_id else None
+    vote_id = vote_id if isinstance(vote_id, str) and vote_id and _unicode(vote_id) else None
     ballot = {}
     for field in contract.BALLOT_FIELDS:
-        value = message.get(field)
-        if value is None:
+        field_value = message.get(field)
+        if field_value is None:
             raise BallotError(contract.MALFORMED, f"missing field {field!r}", vote_id)
-        if not isinstance(value, str):
+        if not isinstance(field_value, str):
             raise BallotError(contract.MALFORMED, f"field {field!r} is not a string", vote_id)
-        if value == "":
+        if field_value == "":
             raise BallotError(contract.MALFORMED, f"field {field!r} is empty", vote_id)
-        ballot[field] = value
+        if not _unicode(field_value):
+            raise BallotError(contract.MALFORMED, f"field {field!r} is not valid Unicode", vote_id)
+        ballot[field] = field_value
     try:
+        if not VOTING_TIME_PATTERN.fullmatch(ballot["voting_time"]):
+            raise ValueError("not the pattern")
         ballot["voting_time"] = parse_time(ballot["voting_time"])
     except ValueError:
         raise BallotError(
@@ -175,7 +206,67 @@ def parse_ballot(raw: bytes | str | None) -> dict:
             f"voting_time {ballot['voting_time']!r} is not an ISO-8601 time",
             vote_id,
         ) from None
+    if isinstance(key, (bytes, bytearray, memoryview)):
+        key_matches = bytes(key) == ballot["voter_id"].encode("utf-8")
+    else:
+        key_matches = key == ballot["voter_id"]
+    if not key_matches:
+        what = "has no key" if key is None else "is keyed by another id than its voter_id"
+        raise BallotError(contract.MALFORMED, f"the message {what}", vote_id)
     return ballot
+
+
+class _DuplicateName(ValueError):
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+def _unique_names(pairs: list[tuple[str, object]]) -> dict:
+    # JSON readers disagree on which of two equal names wins: a ballot may not have any
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise _DuplicateName(name)
+            seen.add(name)
+    return found
+
+
+class _NotJson(ValueError):
+    """NaN or Infinity: Python's reader accepts them, JSON does not."""
+
+
+def _no_constant(name: str):
+    raise _NotJson(f"{name} is not a JSON value")
+
+
+def _too_deep(value, level: int = 1) -> bool:
+    """Whether objects and arrays nest deeper than MAX_NESTING (a bare object is level 1)."""
+    for child in value.values() if isinstance(value, dict) else value:
+        if isinstance(child, (dict, list)) and (
+            level >= MAX_NESTING or _too_deep(child, level + 1)
+        ):
+            return True
+    return False
+
+
+def _unicode(text: str) -> bool:
+    """No lone surrogate (JSON's \\ud800 escapes allow one; UTF-8 and PostgreSQL do not)."""
+    return text.isascii() or not _SURROGATE.search(text)
+
+
+def _json_type(value) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return "a number"
 
 
 def _json_safe(texts: list[str]) -> bool:

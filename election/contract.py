@@ -15,7 +15,7 @@ VOTES_PER_CANDIDATE_TOPIC = "aggregated_votes_per_candidate"
 TURNOUT_BY_LOCATION_TOPIC = "aggregated_turnout_by_location"
 VOTES_PER_STATE_TOPIC = "aggregated_votes_per_state"
 REJECTED_VOTES_TOPIC = "rejected_votes"
-# Race calls are published too (issue 7); keyed by `address_state`, "*" for the whole race.
+# Race calls: keyed by the state, "*" for the nation.
 RACE_CALLS_TOPIC = "race_calls"
 
 RESULT_TOPICS = (
@@ -24,7 +24,37 @@ RESULT_TOPICS = (
     VOTES_PER_STATE_TOPIC,
 )
 # Compacted: the latest message per key is the current value.
-COMPACTED_TOPICS = (*RESULT_TOPICS, REJECTED_VOTES_TOPIC, RACE_CALLS_TOPIC)
+COMPACTED_TOPICS = (*RESULT_TOPICS, RACE_CALLS_TOPIC)
+# What the live tally publishes: the results, every rejection, the race calls.
+PUBLISHED_TOPICS = (*RESULT_TOPICS, REJECTED_VOTES_TOPIC, RACE_CALLS_TOPIC)
+# Logs of record: every message kept for the life of the election, so a recount reads them whole.
+LOG_TOPICS = (VOTES_TOPIC, REJECTED_VOTES_TOPIC)
+
+# --- Topic settings: the one place every creator of a topic takes them from ---------------
+# votes_topic refuses larger record batches at the door (Kafka's max.message.bytes).
+MAX_BALLOT_BYTES = 65_536
+# A producer's batch to votes_topic stays under the door, with room for framing and lz4.
+BALLOT_BATCH_BYTES = 60_000
+_KEPT_FOREVER = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
+VOTES_TOPIC_CONFIG = {
+    **_KEPT_FOREVER,
+    # a ballot's time is when the ballot box received it, whatever the sender's clock says
+    "message.timestamp.type": "LogAppendTime",
+    "max.message.bytes": str(MAX_BALLOT_BYTES),
+}
+REJECTED_VOTES_CONFIG = dict(_KEPT_FOREVER)
+COMPACTED_CONFIG = {"cleanup.policy": "compact"}
+
+
+def topic_config(name: str, prefix: str = "") -> dict[str, str]:
+    """The settings a topic is created with; name may carry a prefix (tests, benchmarks)."""
+    base = name.removeprefix(prefix) if prefix else name
+    if base == REJECTED_VOTES_TOPIC:
+        return dict(REJECTED_VOTES_CONFIG)
+    if base in COMPACTED_TOPICS:
+        return dict(COMPACTED_CONFIG)
+    return dict(VOTES_TOPIC_CONFIG)  # votes_topic, or a ballot log of another name
+
 
 # --- Message fields -----------------------------------------------------------------------
 BALLOT_FIELDS = ("vote_id", "voter_id", "candidate_id", "voting_time")
@@ -52,12 +82,27 @@ STATE_RESULT_FIELDS = (
     "total_votes",
     "updated_at",
 )
-REJECTION_FIELDS = ("vote_id", "reason", "detail", "raw", "detected_at")
+REJECTION_FIELDS = ("vote_id", "partition", "offset", "reason", "detail", "raw", "detected_at")
+RACE_CALL_FIELDS = (
+    "race",
+    "called",
+    "candidate_id",
+    "candidate_name",
+    "margin",
+    "outstanding",
+    "called_at",
+    "updated_at",
+)
 
 
 def state_result_key(address_state: str, candidate_id: str) -> str:
     """Key of a message on aggregated_votes_per_state."""
     return f"{address_state}|{candidate_id}"
+
+
+def rejection_key(partition: int, offset: int) -> str:
+    """Key of a message on rejected_votes: the rejected message's place on votes_topic."""
+    return f"{partition}:{offset}"
 
 
 # --- Rejection reasons, in the order a ballot is checked ----------------------------------

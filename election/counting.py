@@ -1,9 +1,10 @@
 """The counting rules, as a plain reference implementation: the oracle the tally is tested against.
 
-Each message is checked in this order, and the first rule it breaks is its rejection reason:
-malformed, unknown_voter, unknown_candidate, polls_closed; then one voter, one vote: of a
-voter's valid ballots, the first in (partition, offset) order counts and the rest are
-duplicates.
+Each message is judged from itself alone, in this order, and the first rule it breaks is its
+rejection reason: malformed (election.ballots.parse_ballot, key included), unknown_voter,
+unknown_candidate, polls_closed (by the broker's receipt time, never the voter's voting_time);
+then one voter, one vote: of a voter's valid ballots, the first in (partition, offset) order
+counts and the rest are duplicates.
 """
 
 from __future__ import annotations
@@ -15,7 +16,38 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from election import contract
-from election.ballots import BallotError, parse_ballot
+from election.ballots import BallotError, parse_ballot, utc_iso
+
+# The details of the rejections past well-formedness, as the tally writes them too. The
+# candidate is not named: the choice of a registered voter stays secret, even a wrong one.
+UNKNOWN_CANDIDATE_DETAIL = "the candidate is not registered"
+DUPLICATE_DETAIL = "the voter has already voted"
+NOT_OPENED_DETAIL = "received before the polls opened"
+
+
+def unknown_voter_detail(voter_id: str) -> str:
+    return f"voter '{voter_id}' is not on the roll"
+
+
+def polls_closed_detail(
+    received_at: dt.datetime, opened: dt.datetime | None, closed: dt.datetime | None
+) -> str:
+    """Why a ballot received at a moment is outside the polls, in the tally's words."""
+    if opened is None:
+        return NOT_OPENED_DETAIL
+    if received_at < opened:
+        return f"received at {utc_iso(received_at)}, before the polls opened at {utc_iso(opened)}"
+    return f"received at {utc_iso(received_at)}, after the polls closed at {utc_iso(closed)}"
+
+
+class Message(NamedTuple):
+    """One message of votes_topic as the broker holds it."""
+
+    partition: int
+    offset: int
+    key: bytes | str | None
+    value: bytes | str | None
+    received_at: dt.datetime  # the broker's LogAppendTime stamp
 
 
 class Rejection(NamedTuple):
@@ -25,6 +57,7 @@ class Rejection(NamedTuple):
     offset: int
     vote_id: str | None
     reason: str
+    detail: str
 
 
 @dataclass
@@ -47,42 +80,45 @@ class Count:
 
 
 def count(
-    messages: Iterable[tuple[int, int, bytes | None]],
+    messages: Iterable[Message],
     registered_voters: Mapping[str, str],
     candidate_ids: Iterable[str],
-    polls_opened_at: dt.datetime,
+    polls_opened_at: dt.datetime | None,
     polls_closed_at: dt.datetime | None,
 ) -> Count:
-    """Count (partition, offset, value) messages of votes_topic for a roll {voter_id: state}.
+    """Count messages of votes_topic (Message or equal tuples) for a roll {voter_id: state}.
 
-    A ballot cast exactly at the opening or the closing time is within the polls.
+    A ballot received exactly at the opening counts; one received at the closing time does not.
     """
     candidates = list(dict.fromkeys(candidate_ids))
     known_candidates = set(candidates)
-    opened = _aware(polls_opened_at)
+    opened = _aware(polls_opened_at) if polls_opened_at is not None else None
     closed = _aware(polls_closed_at) if polls_closed_at is not None else None
     result = Count(per_candidate=dict.fromkeys(candidates, 0))
     voted: set[str] = set()
-    for partition, offset, value in sorted(messages, key=lambda m: (m[0], m[1])):
+    for partition, offset, key, value, received_at in sorted(messages, key=lambda m: (m[0], m[1])):
+        received = _aware(received_at)
         try:
-            ballot = parse_ballot(value)
+            ballot = parse_ballot(value, key)
         except BallotError as error:
-            result.rejections.append(Rejection(partition, offset, error.vote_id, error.reason))
+            result.rejections.append(
+                Rejection(partition, offset, error.vote_id, error.reason, error.detail)
+            )
             continue
         voter_id, candidate_id = ballot["voter_id"], ballot["candidate_id"]
-        reason = None
+        reason = detail = None
         if voter_id not in registered_voters:
-            reason = contract.UNKNOWN_VOTER
+            reason, detail = contract.UNKNOWN_VOTER, unknown_voter_detail(voter_id)
         elif candidate_id not in known_candidates:
-            reason = contract.UNKNOWN_CANDIDATE
-        elif ballot["voting_time"] < opened or (
-            closed is not None and ballot["voting_time"] > closed
-        ):
-            reason = contract.POLLS_CLOSED
+            reason, detail = contract.UNKNOWN_CANDIDATE, UNKNOWN_CANDIDATE_DETAIL
+        elif opened is None or received < opened or (closed is not None and received >= closed):
+            reason, detail = contract.POLLS_CLOSED, polls_closed_detail(received, opened, closed)
         elif voter_id in voted:
-            reason = contract.DUPLICATE
+            reason, detail = contract.DUPLICATE, DUPLICATE_DETAIL
         if reason is not None:
-            result.rejections.append(Rejection(partition, offset, ballot["vote_id"], reason))
+            result.rejections.append(
+                Rejection(partition, offset, ballot["vote_id"], reason, detail)
+            )
             continue
         voted.add(voter_id)
         state = registered_voters[voter_id]

@@ -102,7 +102,14 @@ CATALOGUE: tuple[Setting, ...] = (
     # the live tally
     Setting("TALLY_CHECKPOINT", "", "checkpoint folder of a tally run by hand"),
     Setting("TALLY_TRIGGER_MS", "0", "pause between the tally's micro-batches, ms", "int", 0),
-    Setting("TALLY_MAX_OFFSETS", "200000", "most ballots in one micro-batch", "int", 1),
+    Setting("TALLY_MAX_OFFSETS", "200000", "most ballots in one micro-batch", "int", 0),
+    Setting(
+        "TALLY_MAX_BATCH_BYTES",
+        str(1 << 30),
+        "bytes one micro-batch may bring to the driver (caps TALLY_MAX_OFFSETS)",
+        "int",
+        1,
+    ),
     Setting("TALLY_PIPELINE", "1", "0 to commit each batch before judging the next", "flag"),
     Setting("TALLY_VOTES_TOPIC", "votes_topic", "the ballot log a tally run by hand reads"),
     Setting("TALLY_RESULTS_PREFIX", "", "prefix of the result topics' names (tests)"),

@@ -45,13 +45,13 @@ def votes_topic(
     if election is not None and election.status == contract.REGISTRATION and stale:
         # before the polls open the ballot log must be empty: these are an earlier election's
         context.log.info(f"removing {stale} ballots of an earlier election and its tally state")
-        kafka.delete_topics([contract.VOTES_TOPIC, *contract.COMPACTED_TOPICS])
+        kafka.delete_topics([contract.VOTES_TOPIC, *contract.PUBLISHED_TOPICS])
         shutil.rmtree(checkpoint_root(), ignore_errors=True)
     created = []
+    # each with its contract settings: the logs of record kept forever, the results compacted
     topics = {
-        # the ballot log keeps every ballot for the life of the election
-        contract.VOTES_TOPIC: {"retention.ms": "-1", "retention.bytes": "-1"},
-        **{name: {"cleanup.policy": "compact"} for name in contract.COMPACTED_TOPICS},
+        name: contract.topic_config(name)
+        for name in (contract.VOTES_TOPIC, *contract.PUBLISHED_TOPICS)
     }
     for name, topic_config in topics.items():
         for attempt in range(30):  # a topic being deleted cannot be created yet

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from election import contract
+from election import contract, counting
 from spark_jobs import ledger, tally
 
 OUTCOME_COLUMNS = (
@@ -19,7 +19,6 @@ OUTCOME_COLUMNS = (
     "voter_id",
     "candidate_id",
     "address_state",
-    "voting_time",
     "vote_id",
     "reason",
     "detail",
@@ -28,7 +27,12 @@ OUTCOME_COLUMNS = (
 
 
 def collect_outcome(judged):
-    """Every message of the batch, to the driver with Arrow: ballot fields for the valid, a record for the rejected."""
+    """Every message of the batch, to the driver with Arrow: ballot fields for the valid, a record for the rejected.
+
+    Only bounded text reaches the driver (tally.RECORD_BYTES per message beside registered
+    ids): the record's vote_id, detail and raw, the raw masked and cut for valid ballots too,
+    as the poll book may find one a duplicate.
+    """
     from pyspark.sql import functions as F
 
     valid = F.col("reason").isNull()
@@ -39,20 +43,19 @@ def collect_outcome(judged):
         F.when(valid, F.col("voter_id")).alias("voter_id"),
         F.when(valid, F.col("candidate_id")).alias("candidate_id"),
         F.when(valid, F.col("address_state")).alias("address_state"),
-        F.when(valid, F.col("voting_time")).alias("voting_time"),
-        tally.storable(F.col("vote_id")).alias("vote_id"),
+        tally.record_vote_id(F.col("vote_id")).alias("vote_id"),
         "reason",
-        tally.storable(F.col("detail")).alias("detail"),
-        # the valid ballots' raw stays in the driver: it is kept (masked) only if the poll
-        # book shows a duplicate, which saves a second pass over the batch
-        F.when(valid, F.col("raw"))
-        .otherwise(tally.secret_raw(F.col("raw"), F.col("reason")))
-        .alias("raw"),
+        tally.record_detail(F.col("detail")).alias("detail"),
+        tally.secret_raw(F.col("raw"), F.col("reason")).alias("raw"),
     ).toArrow()
 
 
 def staged_ballots(first: pa.Table) -> pa.Table:
-    """First valid ballots in the staging table's shape (times as epoch microseconds)."""
+    """First valid ballots in the staging table's shape (times as epoch microseconds).
+
+    The ledger's time of a ballot is the broker's receipt, the time the counting rules use;
+    the voter's own voting_time is not kept.
+    """
     return pa.table(
         {
             "topic_partition": first["partition"],
@@ -60,7 +63,9 @@ def staged_ballots(first: pa.Table) -> pa.Table:
             "voter_id": first["voter_id"],
             "candidate_id": first["candidate_id"],
             "address_state": first["address_state"],
-            "voting_us": first["voting_time"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()),
+            "voting_us": first["kafka_timestamp"]
+            .cast(pa.timestamp("us", tz="UTC"))
+            .cast(pa.int64()),
         }
     )
 
@@ -86,8 +91,8 @@ def duplicate_rejections(outcome: pa.Table, places: list[tuple[int, int]]) -> pa
             "topic_offset": found["offset"],
             "vote_id": found["vote_id"],
             "reason": pa.array([contract.DUPLICATE] * n, pa.string()),
-            "detail": pa.array(["the voter has already voted"] * n, pa.string()),
-            "raw": tally.secret_raw_arrow(found["raw"]),
+            "detail": pa.array([counting.DUPLICATE_DETAIL] * n, pa.string()),
+            "raw": found["raw"],  # masked, cut and storable in Spark already
         }
     )
 
@@ -97,9 +102,10 @@ def check_window(used: ledger.ElectionWindow, now: ledger.ElectionWindow, first_
     if now.election_id != used.election_id or now.polls_opened_at != used.polls_opened_at:
         raise WindowChanged(f"the election changed from {used} to {now} during a batch")
     if now.polls_closed_at is not None and used.polls_closed_at is None and first_ballots.num_rows:
+        # the broker's receipt time, as staged_ballots carries it
         latest = pc.max(first_ballots["voting_us"]).as_py()
         closed_us = round(now.polls_closed_at.timestamp() * 1_000_000)
-        if latest is not None and latest > closed_us:
+        if latest is not None and latest >= closed_us:
             raise WindowChanged(
                 "the polls closed while a batch was judged, before ballots it counted; "
                 "the batch is judged again on restart"

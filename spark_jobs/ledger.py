@@ -66,17 +66,6 @@ class ElectionWindow:
     polls_closed_at: datetime | None
     read_at: datetime
 
-    @property
-    def closing_bound(self) -> datetime | None:
-        """Latest voting_time that can count now: the closing time, or now while the polls are open.
-
-        A ballot stamped after the moment it was tallied cannot have been cast yet; judging it by
-        "now" keeps the live tally equal to the recount, which knows the closing time.
-        """
-        if self.polls_opened_at is None:
-            return None
-        return self.polls_closed_at or self.read_at
-
 
 @dataclass(frozen=True)
 class BatchRecord:

@@ -212,8 +212,8 @@ class LedgerWriter:
             opt.result_topic(contract.REJECTED_VOTES_TOPIC),
             (
                 (
-                    results.rejection_key(vote_id, p, o),
-                    results.rejection_message(vote_id, reason, detail, raw, at),
+                    results.rejection_key(p, o),
+                    results.rejection_message(vote_id, p, o, reason, detail, raw, at),
                 )
                 for p, o, vote_id, reason, detail, raw, at in ledger.rejections_in(conn, ranges)
             ),

@@ -69,9 +69,11 @@ class LiveTally:
                     f"(advisory lock {ledger.TALLY_LOCK}); stop it first"
                 )
             time.sleep(1)
-        compacted = [self.options.result_topic(t) for t in contract.COMPACTED_TOPICS]
         created = results.ensure_topics(
-            self.options.bootstrap, self.options.topic, self.options.topic_partitions, compacted
+            self.options.bootstrap,
+            self.options.topic,
+            self.options.topic_partitions,
+            self.options.results_prefix,
         )
         if created:
             drain.emit({"event": "topics_created", "topics": created})
@@ -228,7 +230,7 @@ def judge(
             roll,
             candidates_df,
             window.polls_opened_at,
-            window.closing_bound,
+            window.polls_closed_at,  # receipt times need no "now": the recount's bound
             roll_join="shuffle_hash",
         )
     )
@@ -264,7 +266,11 @@ def run_tally(options, reporter: reporting.Reporter) -> int:
             master=options.master,
             shuffle_partitions=options.shuffle_partitions,
             # micro-batches are planned every time: adaptive re-planning costs more than it saves
-            extra_conf={"spark.sql.adaptive.enabled": "false"},
+            extra_conf={
+                "spark.sql.adaptive.enabled": "false",
+                # messages judged in Python travel in Arrow batches bounded in bytes, not rows
+                "spark.sql.execution.arrow.maxBytesPerBatch": str(64 << 20),
+            },
         )
     except (sources.ServiceMissing, SetupError) as exc:
         reporter.error(f"live_tally: {exc}")

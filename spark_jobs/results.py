@@ -16,18 +16,18 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from election import contract
 from election.ballots import utc_iso
 
-VOTES_TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1"}
-COMPACTED_CONFIG = {"cleanup.policy": "compact"}
 
+def ensure_topics(bootstrap: str, votes_topic: str, partitions: int, prefix: str = "") -> list[str]:
+    """Create the ballot log and the published topics (names prefixed) when missing.
 
-def ensure_topics(
-    bootstrap: str, votes_topic: str, partitions: int, compacted=contract.COMPACTED_TOPICS
-) -> list[str]:
-    """Create the ballot log and the (compacted) result topics when missing; the names created."""
+    Each is created with its contract settings (contract.topic_config); returns the names created.
+    """
     admin = AdminClient({"bootstrap.servers": bootstrap})
     existing = set(admin.list_topics(timeout=10).topics)
-    wanted = {votes_topic: VOTES_TOPIC_CONFIG}
-    wanted.update({name: COMPACTED_CONFIG for name in compacted})
+    wanted = {votes_topic: contract.VOTES_TOPIC_CONFIG}
+    wanted.update(
+        {prefix + name: contract.topic_config(name) for name in contract.PUBLISHED_TOPICS}
+    )
     new = [
         NewTopic(name, num_partitions=partitions, replication_factor=1, config=config)
         for name, config in wanted.items()
@@ -44,9 +44,9 @@ def ensure_topics(
     return created
 
 
-def rejection_key(vote_id: str | None, partition: int, offset: int) -> str:
-    """The key of a rejection: its vote_id, or its place on the log when it has none."""
-    return vote_id if vote_id else f"offset:{partition}:{offset}"
+def rejection_key(partition: int, offset: int) -> str:
+    """The key of a rejection: the rejected message's place on votes_topic, never shared."""
+    return contract.rejection_key(partition, offset)
 
 
 def candidate_message(candidate: Mapping, total_votes: int, updated_at: datetime) -> dict:
@@ -82,9 +82,13 @@ def turnout_message(state: str, total_votes: int, registered: int, updated_at: d
     }
 
 
-def rejection_message(vote_id, reason, detail, raw, detected_at: datetime) -> dict:
+def rejection_message(
+    vote_id, partition: int, offset: int, reason, detail, raw, detected_at: datetime
+) -> dict:
     return {
         "vote_id": vote_id,
+        "partition": int(partition),
+        "offset": int(offset),
         "reason": reason,
         "detail": detail,
         "raw": raw,

@@ -16,30 +16,40 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from election import contract
-from election.ballots import utc_iso
+from election import contract, counting
+from election.ballots import BallotError, parse_ballot, utc_iso
 
-_CORRUPT = "_corrupt_record"
-_BALLOT_SCHEMA = T.StructType(
-    [T.StructField(name, T.StringType()) for name in contract.BALLOT_FIELDS]
-    + [T.StructField(_CORRUPT, T.StringType())]
+# The vote generator's own compact form: judged in the JVM when it is plainly well-formed
+# (ids without quotes, backslashes or control characters, a strict UTC time, nothing after
+# the object). Every other message is judged by election.ballots.parse_ballot itself, in a
+# Python worker, so the live tally, the recount and the oracle share one definition.
+_PLAIN_ID = r'([^"\\\x00-\x1f]+)'
+_STRICT_TIME = (
+    r"([1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?Z)"
 )
-# ISO-8601 date and time, optional seconds and fraction, optional Z or offset.
-_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?$"
+CANONICAL_BALLOT = (
+    r'\A\{"vote_id":"' + _PLAIN_ID + r'","voter_id":"' + _PLAIN_ID + r'","candidate_id":"'
+    r"" + _PLAIN_ID + r'","voting_time":"' + _STRICT_TIME + r'"\}\z'
+)
+_VERDICT = T.StructType(
+    [
+        T.StructField(name, T.StringType())
+        for name in ("vote_id", "voter_id", "candidate_id", "error")
+    ]
+)
 # The value of "candidate_id" inside a raw message: a JSON string or a bare token.
 _CHOICE_PATTERN = r'("candidate_id"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}\]\s]+)'
 SECRET = '"<secret>"'
-RAW_LIMIT = 16_384  # characters of a rejected message kept for the record
+# What a record keeps, in UTF-8 bytes: the driver collects every batch, so each row's text is
+# bounded whatever a message carries (votes_topic's door is 64 KiB).
+RAW_LIMIT = 1_024
+DETAIL_LIMIT = 512
+VOTE_ID_LIMIT = 128  # a longer vote_id is unusable for the record (it stays in raw)
+# At most this many bytes of text per message reach the driver (a cut character grows by 2).
+RECORD_BYTES = RAW_LIMIT + DETAIL_LIMIT + VOTE_ID_LIMIT + 3 * 2
 
 ROLL_JOINS = ("broadcast", "shuffle_hash")
-
-
-def _is_json_string(raw: Column, field: str) -> Column:
-    """True when the message writes `field` as a JSON string (from_json would stringify 5 too).
-
-    The compact form is a plain substring search; only other spacing needs the regex.
-    """
-    return raw.contains(f'"{field}":"') | raw.rlike(f'"{field}"\\s*:\\s*"')
 
 
 def storable(text: Column) -> Column:
@@ -47,55 +57,67 @@ def storable(text: Column) -> Column:
     return F.translate(F.make_valid_utf8(text), "\u0000", "\ufffd")
 
 
+def _judge_in_python(slow: pa.Array, keys: pa.Array, values: pa.Array) -> pa.Array:
+    """parse_ballot's verdict for the messages marked slow; null for the others."""
+    n = len(slow)
+    columns = {name: [None] * n for name in ("vote_id", "voter_id", "candidate_id", "error")}
+    marked = pc.fill_null(slow, False)
+    for i in pc.indices_nonzero(marked).to_pylist():
+        try:
+            ballot = parse_ballot(values[i].as_py(), keys[i].as_py())
+        except BallotError as error:
+            columns["vote_id"][i] = error.vote_id
+            columns["error"][i] = error.detail
+            continue
+        columns["vote_id"][i] = ballot["vote_id"]
+        columns["voter_id"][i] = ballot["voter_id"]
+        columns["candidate_id"][i] = ballot["candidate_id"]
+    arrays = [pa.array(values_, pa.string()) for values_ in columns.values()]
+    return pa.StructArray.from_arrays(arrays, names=list(columns), mask=pc.invert(marked))
+
+
+_judge_udf = F.arrow_udf(_judge_in_python, _VERDICT)
+
+
 def parse_ballots(kafka_df: DataFrame) -> DataFrame:
-    """Kafka rows -> one row per message with the ballot's fields and parse_error (null if well-formed)."""
-    parsed = kafka_df.select(
-        F.col("partition"),
-        F.col("offset"),
+    """Kafka rows -> one row per message: ids, parse_error (null if well-formed), receipt time.
+
+    Well-formed is election.ballots.parse_ballot's definition, key included; this only
+    decides the generator's plain form faster, and the property test holds the two equal.
+    """
+    raw = F.col("value").cast("string")
+    parts = F.split(raw, '"')
+    plain = (
+        F.is_valid_utf8(raw)
+        & raw.rlike(CANONICAL_BALLOT)
+        & (F.col("key") == parts.getItem(7).cast("binary"))
+        & parts.getItem(15).try_cast("timestamp").isNotNull()
+    )
+    # only what the Python judging needs passes through it: Spark queues every row meanwhile
+    flagged = kafka_df.select(
+        "partition",
+        "offset",
         F.col("timestamp").alias("kafka_timestamp"),
-        F.col("value").cast("string").alias("raw"),
+        "key",
+        "value",
+        F.coalesce(plain, F.lit(False)).alias("_plain"),
     )
-    raw = F.col("raw")
-    parsed = parsed.withColumn(
-        "_m", F.from_json(raw, _BALLOT_SCHEMA, {"columnNameOfCorruptRecord": _CORRUPT})
+    slow = ~F.col("_plain")
+    verdict = _judge_udf(slow, F.when(slow, F.col("key")), F.when(slow, F.col("value")))
+    parsed = flagged.select(
+        "partition", "offset", "kafka_timestamp", "value", "_plain", verdict.alias("_v")
     )
-    text = F.col("_m.voting_time")
-    # Spark reads "Z" but not "z" as UTC; Python reads both
-    utc = F.when(text.endswith("z"), F.regexp_replace(text, "z$", "Z")).otherwise(text)
-    parsed = parsed.withColumn("_t", F.when(text.rlike(_TIME_PATTERN), utc.try_cast("timestamp")))
-    error = (
-        F.when(raw.isNull(), F.lit("message has no value"))
-        .when(~F.is_valid_utf8(raw), F.lit("not UTF-8"))
-        .when(
-            F.col("_m").isNull() | F.col(f"_m.{_CORRUPT}").isNotNull(), F.lit("not a JSON object")
-        )
-    )
-    for field in contract.BALLOT_FIELDS:
-        value = F.col(f"_m.{field}")
-        error = (
-            error.when(value.isNull(), F.lit(f"missing field '{field}'"))
-            .when(~_is_json_string(raw, field), F.lit(f"field '{field}' is not a string"))
-            .when(value == "", F.lit(f"field '{field}' is empty"))
-        )
-    error = error.when(
-        F.col("_t").isNull(),
-        F.concat(F.lit("voting_time '"), text, F.lit("' is not an ISO-8601 time")),
-    )
-    parsed = parsed.withColumn("parse_error", error)
-    well_formed = F.col("parse_error").isNull()
-    vote_id = F.col("_m.vote_id")
-    usable_vote_id = (vote_id != "") & F.is_valid_utf8(raw) & _is_json_string(raw, "vote_id")
+    fast = F.col("_plain")
+    parts = F.split(F.col("value").cast("string"), '"')  # again, past the Python judging
     return parsed.select(
         "partition",
         "offset",
         "kafka_timestamp",
-        "raw",
-        # a malformed message keeps its vote_id when it has a usable one: it keys the rejection
-        F.when(usable_vote_id, vote_id).alias("vote_id"),
-        F.when(well_formed, F.col("_m.voter_id")).alias("voter_id"),
-        F.when(well_formed, F.col("_m.candidate_id")).alias("candidate_id"),
-        F.when(well_formed, F.col("_t")).alias("voting_time"),
-        "parse_error",
+        F.col("value").cast("string").alias("raw"),
+        F.when(fast, parts.getItem(3)).otherwise(F.col("_v.vote_id")).alias("vote_id"),
+        F.when(fast, parts.getItem(7)).otherwise(F.col("_v.voter_id")).alias("voter_id"),
+        F.when(fast, parts.getItem(11)).otherwise(F.col("_v.candidate_id")).alias("candidate_id"),
+        F.when(fast, F.lit(None).cast("string")).otherwise(F.col("_v.error")).alias("parse_error"),
     )
 
 
@@ -128,16 +150,32 @@ def classify(
     running = candidates_df.select("candidate_id", F.lit(True).alias("_running"))
     df = with_state.join(F.broadcast(running), "candidate_id", "left")
 
-    voting_time = F.col("voting_time")
+    # the broker's receipt time decides (LogAppendTime); the voter's voting_time never does
+    received = F.col("kafka_timestamp")
+    stamp = F.date_format(received, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
     if polls_opened_at is None:
-        outside, window = F.lit(True), "the polls have not opened"
+        outside = F.lit(True)
+        why = F.lit(counting.NOT_OPENED_DETAIL)
     else:
-        outside = voting_time < F.lit(polls_opened_at)
-        if polls_closed_at is not None:
-            outside = outside | (voting_time > F.lit(polls_closed_at))
-        window = f"the polls are open from {utc_iso(polls_opened_at)} to " + (
-            utc_iso(polls_closed_at) if polls_closed_at is not None else "now"
+        early = received < F.lit(polls_opened_at)
+        late = received >= F.lit(polls_closed_at) if polls_closed_at is not None else F.lit(False)
+        outside = early | late
+        why = F.when(
+            early,
+            F.concat(
+                F.lit("received at "),
+                stamp,
+                F.lit(f", before the polls opened at {utc_iso(polls_opened_at)}"),
+            ),
         )
+        if polls_closed_at is not None:
+            why = why.otherwise(
+                F.concat(
+                    F.lit("received at "),
+                    stamp,
+                    F.lit(f", after the polls closed at {utc_iso(polls_closed_at)}"),
+                )
+            )
     reason = (
         F.when(F.col("parse_error").isNotNull(), F.lit(contract.MALFORMED))
         .when(F.col("_state").isNull(), F.lit(contract.UNKNOWN_VOTER))
@@ -150,18 +188,8 @@ def classify(
             F.col("_state").isNull(),
             F.concat(F.lit("voter '"), F.col("voter_id"), F.lit("' is not on the roll")),
         )
-        .when(
-            F.col("_running").isNull(),
-            F.concat(F.lit("candidate '"), F.col("candidate_id"), F.lit("' is not registered")),
-        )
-        .when(
-            outside,
-            F.concat(
-                F.lit("cast at "),
-                F.date_format(voting_time, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"),
-                F.lit(f"; {window}"),
-            ),
-        )
+        .when(F.col("_running").isNull(), F.lit(counting.UNKNOWN_CANDIDATE_DETAIL))
+        .when(outside, why)
     )
     return df.select(
         "partition",
@@ -171,7 +199,6 @@ def classify(
         "vote_id",
         "voter_id",
         "candidate_id",
-        "voting_time",
         F.col("_state").alias("address_state"),
         reason.alias("reason"),
         detail.alias("detail"),
@@ -190,9 +217,7 @@ def first_ballot_per_voter(classified: DataFrame) -> DataFrame:
     return ranked.select(
         *[c for c in classified.columns if c not in ("reason", "detail")],
         F.when(later, F.lit(contract.DUPLICATE)).otherwise(F.col("reason")).alias("reason"),
-        F.when(later, F.lit("the voter has already voted"))
-        .otherwise(F.col("detail"))
-        .alias("detail"),
+        F.when(later, F.lit(counting.DUPLICATE_DETAIL)).otherwise(F.col("detail")).alias("detail"),
     )
 
 
@@ -202,34 +227,46 @@ def counted(judged: DataFrame) -> DataFrame:
 
 
 def rejections(judged: DataFrame) -> DataFrame:
-    """The rejected messages as rejection records, the voter's choice masked (ballot secrecy)."""
+    """The rejected messages as rejection records: storable, bounded, the choice masked."""
     rejected = judged.where(F.col("reason").isNotNull())
     return rejected.select(
         "partition",
         "offset",
-        storable(F.col("vote_id")).alias("vote_id"),
+        record_vote_id(F.col("vote_id")).alias("vote_id"),
         "reason",
-        storable(F.col("detail")).alias("detail"),
+        record_detail(F.col("detail")).alias("detail"),
         secret_raw(F.col("raw"), F.col("reason")).alias("raw"),
     )
 
 
+def first_bytes(text: Column, limit: int) -> Column:
+    """Storable text cut to at most limit UTF-8 bytes (+2 where a character is cut: U+FFFD)."""
+    cut = F.substring(text.cast("binary"), 1, limit).cast("string")
+    return F.make_valid_utf8(cut)
+
+
+def record_vote_id(vote_id: Column) -> Column:
+    """The vote_id a record keeps: storable, or null when longer than VOTE_ID_LIMIT bytes."""
+    return F.when(F.octet_length(vote_id) <= VOTE_ID_LIMIT, storable(vote_id))
+
+
+def record_detail(detail: Column) -> Column:
+    """A rejection's detail as kept: storable, at most DETAIL_LIMIT bytes."""
+    return first_bytes(storable(detail), DETAIL_LIMIT)
+
+
 def secret_raw(raw: Column, reason: Column) -> Column:
-    """The raw message kept for the record, with the candidate masked unless that is the fault."""
+    """The raw message kept for the record: storable, bounded, the choice masked.
+
+    Only a voter who is not on the roll keeps the choice (it is nobody's secret ballot); a
+    valid ballot (reason null) is masked too, in case the poll book finds it a duplicate.
+    """
     raw = storable(raw)
-    masked = F.when(reason == contract.UNKNOWN_CANDIDATE, raw).otherwise(
+    unregistered = F.coalesce(reason == contract.UNKNOWN_VOTER, F.lit(False))
+    masked = F.when(unregistered, raw).otherwise(
         F.regexp_replace(raw, _CHOICE_PATTERN, "$1" + SECRET)
     )
-    return F.substring(masked, 1, RAW_LIMIT)
-
-
-def secret_raw_arrow(raw: pa.Array) -> pa.Array:
-    """secret_raw for a rejection decided outside Spark (a duplicate found in the poll book).
-
-    A duplicate was a well-formed ballot, so its raw text is already valid UTF-8 without NUL.
-    """
-    masked = pc.replace_substring_regex(raw, _CHOICE_PATTERN, r"\1" + SECRET)
-    return pc.utf8_slice_codeunits(masked, 0, RAW_LIMIT)
+    return first_bytes(masked, RAW_LIMIT)  # masked first: a cut value would not match
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass
 
 from election import contract
 from election.settings import setting
-from spark_jobs import sources
+from spark_jobs import sources, tally
 from spark_jobs.session import ROOT
 
 PROG = "python -m spark_jobs.live_tally"
@@ -17,8 +16,9 @@ DESCRIPTION = (
     "result topics."
 )
 DEFAULT_CHECKPOINT = ROOT / ".stack" / "checkpoints" / "live_tally"
-DEFAULT_MAX_OFFSETS = 200_000
-DEFAULT_TRIGGER_MS = 0
+# What one batch may bring to the driver: every message's record is bounded in bytes
+# (tally.RECORD_BYTES, plus registered ids and fixed columns), so this bounds the offsets.
+MESSAGE_BYTES = tally.RECORD_BYTES + 512
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Options:
 def parse_args(argv=None) -> Options:
     parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
     parser.add_argument(
-        "--checkpoint", default=os.environ.get("TALLY_CHECKPOINT", str(DEFAULT_CHECKPOINT))
+        "--checkpoint", default=setting("TALLY_CHECKPOINT") or str(DEFAULT_CHECKPOINT)
     )
     parser.add_argument(
         "--until-drained",
@@ -54,24 +54,28 @@ def parse_args(argv=None) -> Options:
     parser.add_argument(
         "--trigger-ms",
         type=int,
-        default=int(os.environ.get("TALLY_TRIGGER_MS", DEFAULT_TRIGGER_MS)),
+        default=setting("TALLY_TRIGGER_MS"),
     )
     parser.add_argument(
         "--max-offsets-per-trigger",
         type=int,
-        default=int(os.environ.get("TALLY_MAX_OFFSETS", DEFAULT_MAX_OFFSETS)),
+        default=setting("TALLY_MAX_OFFSETS"),
+    )
+    parser.add_argument(
+        "--max-batch-bytes",
+        type=int,
+        default=setting("TALLY_MAX_BATCH_BYTES"),
+        help="bytes a micro-batch may bring to the driver; caps --max-offsets-per-trigger",
     )
     parser.add_argument(
         "--query-name",
         default="live_tally",
         help="names this checkpoint's run of the count; a new name resumes where the ledger stands",
     )
-    parser.add_argument(
-        "--topic", default=os.environ.get("TALLY_VOTES_TOPIC", contract.VOTES_TOPIC)
-    )
+    parser.add_argument("--topic", default=setting("TALLY_VOTES_TOPIC") or contract.VOTES_TOPIC)
     parser.add_argument(
         "--results-prefix",
-        default=os.environ.get("TALLY_RESULTS_PREFIX", ""),
+        default=setting("TALLY_RESULTS_PREFIX"),
         help="prefix of the result topics' names (tests)",
     )
     parser.add_argument("--master", help="default: SPARK_MASTER (or spark-submit's)")
@@ -87,7 +91,7 @@ def parse_args(argv=None) -> Options:
     parser.add_argument(
         "--no-pipeline",
         action="store_true",
-        default=os.environ.get("TALLY_PIPELINE", "1") == "0",
+        default=not setting("TALLY_PIPELINE"),
         help="commit each batch before Spark judges the next (slower; no pending records)",
     )
     args = parser.parse_args(argv)
@@ -96,7 +100,7 @@ def parse_args(argv=None) -> Options:
         query_name=args.query_name,
         checkpoint=args.checkpoint,
         trigger_ms=args.trigger_ms,
-        max_offsets_per_trigger=args.max_offsets_per_trigger,
+        max_offsets_per_trigger=bounded_offsets(args.max_offsets_per_trigger, args.max_batch_bytes),
         until_drained=args.until_drained,
         master=args.master,
         database_url=setting("DATABASE_URL"),
@@ -106,3 +110,9 @@ def parse_args(argv=None) -> Options:
         topic_partitions=args.topic_partitions,
         pipeline=not args.no_pipeline,
     )
+
+
+def bounded_offsets(requested: int, batch_bytes: int) -> int:
+    """maxOffsetsPerTrigger within the driver's byte budget (0 or less asks for the budget)."""
+    budget = max(1, batch_bytes // MESSAGE_BYTES)
+    return min(requested, budget) if requested > 0 else budget

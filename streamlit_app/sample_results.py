@@ -168,14 +168,11 @@ def create_topics(
 ) -> None:
     """Create the followed result topics (compacted) and the ballot log under their given names."""
     admin = AdminClient({"bootstrap.servers": bootstrap_servers})
-    compacted = {"cleanup.policy": "compact"}
     wanted = [
-        NewTopic(topic_names[name], partitions, 1, config=compacted)
-        for name in FOLLOWED_TOPICS
+        NewTopic(topic_names[name], partitions, 1, config=contract.topic_config(name))
+        for name in (*FOLLOWED_TOPICS, contract.VOTES_TOPIC)
         if name in topic_names
     ]
-    if contract.VOTES_TOPIC in topic_names:
-        wanted.append(NewTopic(topic_names[contract.VOTES_TOPIC], partitions, 1))
     for future in admin.create_topics(wanted, operation_timeout=30).values():
         future.result()
 

@@ -9,6 +9,7 @@ import dagster as dg
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from election import contract
 from election_assets.resources.postgres import ServiceUnavailable
 
 _quiet = logging.getLogger("election.kafka.client")
@@ -28,14 +29,18 @@ class KafkaResource(dg.ConfigurableResource):
         return AdminClient(self._base())
 
     def producer(self, **overrides) -> Producer:
-        """An idempotent, batching producer: acks=all, lz4, linger for throughput."""
+        """An idempotent, batching producer: acks=all, lz4, linger for throughput.
+
+        Its batches stay under votes_topic's door (max.message.bytes), which the broker
+        applies to a whole record batch.
+        """
         config = {
             **self._base(),
             "enable.idempotence": True,
             "acks": "all",
             "compression.type": "lz4",
             "linger.ms": 20,
-            "batch.size": 1_000_000,
+            "batch.size": contract.BALLOT_BATCH_BYTES,
             "queue.buffering.max.messages": 2_000_000,
             "queue.buffering.max.kbytes": 2_097_151,
         }

@@ -52,7 +52,7 @@ def test_encode_matches_json_dumps_and_round_trips():
         expected = ballots.ballot_message(str(vote_id), voter_id, candidate_id, AT)
         assert json.loads(value) == expected
         assert tuple(json.loads(value)) == contract.BALLOT_FIELDS
-        parsed = ballots.parse_ballot(value)
+        parsed = ballots.parse_ballot(value, voter_id)
         assert parsed == {**expected, "voting_time": AT}
 
 
@@ -93,10 +93,10 @@ def test_extra_fields_are_ignored_and_offsets_understood():
             "name": "Jo",
         }
     )
-    parsed = ballots.parse_ballot(raw.encode())
+    parsed = ballots.parse_ballot(raw.encode(), b"a")
     assert set(parsed) == set(contract.BALLOT_FIELDS)
     assert parsed["voting_time"] == dt.datetime(2024, 11, 5, 14, 3, 27, tzinfo=dt.UTC)
-    naive = ballots.parse_ballot(raw.replace("+01:00", "").encode())
+    naive = ballots.parse_ballot(raw.replace("+01:00", "").encode(), b"a")
     assert naive["voting_time"] == dt.datetime(2024, 11, 5, 15, 3, 27, tzinfo=dt.UTC)
 
 
@@ -109,7 +109,7 @@ GOOD = {"vote_id": "v", "voter_id": "a", "candidate_id": "x", "voting_time": "20
         (None, "no value", None),
         (b"", "not JSON", None),
         (b"{not json", "not JSON", None),
-        (b"\xff\xfe\x00garbage", "not JSON", None),
+        (b"\xff\xfe\x00garbage", "not UTF-8", None),
         (b"[1, 2]", "not a JSON object", None),
         (b'"just a string"', "not a JSON object", None),
         (
@@ -126,11 +126,75 @@ GOOD = {"vote_id": "v", "voter_id": "a", "candidate_id": "x", "voting_time": "20
 )
 def test_malformed_ballots(raw, detail, vote_id):
     with pytest.raises(ballots.BallotError, match=detail) as caught:
-        ballots.parse_ballot(raw)
+        ballots.parse_ballot(raw, b"a")
     assert caught.value.reason == contract.MALFORMED
     assert detail in caught.value.detail
     assert caught.value.vote_id == vote_id
 
 
 def test_parse_accepts_text_as_well_as_bytes():
-    assert ballots.parse_ballot(json.dumps(GOOD))["vote_id"] == "v"
+    assert ballots.parse_ballot(json.dumps(GOOD), "a")["vote_id"] == "v"
+
+
+WELL_FORMED = json.dumps(GOOD, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "detail"),
+    [
+        # Spark's JSON reader stops at the first value; the definition reads the whole message
+        (WELL_FORMED + b"\x00", b"a", "not JSON: Extra data"),
+        (WELL_FORMED + b" trailing text", b"a", "not JSON: Extra data"),
+        (WELL_FORMED + WELL_FORMED, b"a", "not JSON: Extra data"),
+        (b"\xef\xbb\xbf" + WELL_FORMED, b"a", "starts with a byte order mark"),
+        (WELL_FORMED[:-1] + b',"x":NaN}', b"a", "not JSON: NaN is not a JSON value"),
+        (WELL_FORMED[:-1] + b',"x":-Infinity}', b"a", "not JSON: -Infinity is not a JSON value"),
+        (WELL_FORMED[:-1] + b',"voter_id":"b"}', b"b", "name 'voter_id' twice in an object"),
+        (WELL_FORMED[:-1] + b',"x":{"k":1,"k":2}}', b"a", "name 'k' twice in an object"),
+        (WELL_FORMED[:-1] + b',"x":' + b"[" * 64 + b"]" * 64 + b"}", b"a", "nested deeper than 64"),
+        (WELL_FORMED[:-1] + b',"x":' + b"[" * 99999 + b"}", b"a", "nested deeper than 64"),
+        (
+            b'{"vote_id":"v","voter_id":"\\ud800","candidate_id":"x","voting_time":"2024-11-05T14:03:27Z"}',
+            b"a",
+            "field 'voter_id' is not valid Unicode",
+        ),
+        (b"\xed\xa0\x80", b"a", "not UTF-8 (byte 0)"),
+        (
+            b'{"vote_id":"v","voter_id":"a","candidate_id":"x","voting_time":"2024-11-05T14:03:27Z\xc0"}',
+            b"a",
+            "not UTF-8",
+        ),
+        (WELL_FORMED, None, "the message has no key"),
+        (WELL_FORMED, b"b", "keyed by another id than its voter_id"),
+        (WELL_FORMED, b"a\x00", "keyed by another id than its voter_id"),
+        (json.dumps({**GOOD, "voting_time": "2024-11-05"}).encode(), b"a", "not an ISO-8601 time"),
+        (
+            json.dumps({**GOOD, "voting_time": "2024-11-05T14:03:27Z\n"}).encode(),
+            b"a",
+            "not an ISO-8601 time",
+        ),
+        (
+            json.dumps({**GOOD, "voting_time": "٢٠٢٤-11-05T14:03:27Z"}).encode(),
+            b"a",
+            "not an ISO-8601 time",
+        ),
+        (
+            json.dumps({**GOOD, "candidate_id": ["x"]}).encode(),
+            b"a",
+            "'candidate_id' is not a string",
+        ),
+        (b"null", b"a", "not a JSON object but null"),
+    ],
+)
+def test_hostile_messages_are_malformed_with_what_is_wrong(value, key, detail):
+    with pytest.raises(ballots.BallotError) as caught:
+        ballots.parse_ballot(value, key)
+    assert caught.value.reason == contract.MALFORMED
+    assert detail in caught.value.detail
+
+
+def test_escaped_nul_and_whitespace_after_the_object_are_well_formed():
+    # "\u0000" is a JSON string's escape, not a NUL byte: the ballot is well-formed (and its
+    # voter cannot be on the roll); JSON whitespace may follow the object
+    value = json.dumps({**GOOD, "vote_id": "v\u0000"}).encode() + b" \t\r\n"
+    assert ballots.parse_ballot(value, b"a")["vote_id"] == "v\x00"

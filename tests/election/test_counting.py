@@ -15,14 +15,29 @@ ROLL = {"alice": "Ohio", "bob": "Ohio", "carol": "Texas"}
 CANDIDATES = ["x", "y"]
 
 
-def ballot(vote_id, voter_id, candidate_id, at="2024-11-05T12:00:00.000000Z") -> bytes:
-    return json.dumps(
-        {"vote_id": vote_id, "voter_id": voter_id, "candidate_id": candidate_id, "voting_time": at}
+NOON = dt.datetime(2024, 11, 5, 12, tzinfo=dt.UTC)
+
+
+def ballot(vote_id, voter_id, candidate_id, at=NOON, claimed="2024-11-05T12:00:00.000000Z"):
+    """A ballot keyed by its voter, received by the broker at `at`; `claimed` is its voting_time."""
+    value = json.dumps(
+        {
+            "vote_id": vote_id,
+            "voter_id": voter_id,
+            "candidate_id": candidate_id,
+            "voting_time": claimed,
+        }
     ).encode()
+    return voter_id.encode(), value, at
 
 
 def tally(messages, closed=CLOSE):
-    return counting.count(messages, ROLL, CANDIDATES, OPEN, closed)
+    """(partition, offset, ballot(...) or a bare value with no key, received at noon)."""
+    log = [
+        counting.Message(p, o, *sent) if isinstance(sent, tuple) else (p, o, None, sent, NOON)
+        for p, o, sent in messages
+    ]
+    return counting.count(log, ROLL, CANDIDATES, OPEN, closed)
 
 
 def test_valid_ballots_count_per_candidate_and_state():
@@ -44,8 +59,8 @@ def test_every_reason():
         (0, 0, b"not json"),
         (0, 1, ballot("2", "mallory", "x")),
         (0, 2, ballot("3", "alice", "z")),
-        (0, 3, ballot("4", "alice", "x", at="2024-11-05T06:59:59.999999Z")),
-        (0, 4, ballot("5", "alice", "x", at="2024-11-05T20:00:00.000001Z")),
+        (0, 3, ballot("4", "alice", "x", at=OPEN - dt.timedelta(microseconds=1))),
+        (0, 4, ballot("5", "alice", "x", at=CLOSE)),
         (0, 5, ballot("6", "alice", "x")),
         (0, 6, ballot("7", "alice", "y")),
         (0, 7, None),
@@ -76,7 +91,7 @@ def test_first_valid_ballot_wins_not_the_first_ballot():
     result = tally(
         [
             (0, 0, ballot("1", "alice", "nobody")),
-            (0, 1, ballot("2", "alice", "x", at="2024-11-05T06:00:00Z")),
+            (0, 1, ballot("2", "alice", "x", at=OPEN - dt.timedelta(hours=1))),
             (0, 2, ballot("3", "alice", "y")),
             (0, 3, ballot("4", "alice", "x")),
         ]
@@ -97,46 +112,77 @@ def test_order_is_partition_then_offset_whatever_the_input_order():
     ]
     result = tally(messages)
     assert result.per_candidate == {"x": 2, "y": 0}
-    assert result.rejections == [counting.Rejection(0, 5, "late", contract.DUPLICATE)]
+    assert result.rejections == [
+        counting.Rejection(0, 5, "late", contract.DUPLICATE, counting.DUPLICATE_DETAIL)
+    ]
 
 
 def test_checks_run_in_the_contract_order():
     # Unknown voter and unknown candidate and too late: the voter check comes first.
     assert (
-        tally([(0, 0, ballot("1", "mallory", "z", at="2030-01-01T00:00:00Z"))]).rejections[0].reason
+        tally([(0, 0, ballot("1", "mallory", "z", at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)))])
+        .rejections[0]
+        .reason
         == contract.UNKNOWN_VOTER
     )
     # Unknown candidate and too late: the candidate check comes first.
     assert (
-        tally([(0, 0, ballot("1", "alice", "z", at="2030-01-01T00:00:00Z"))]).rejections[0].reason
+        tally([(0, 0, ballot("1", "alice", "z", at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)))])
+        .rejections[0]
+        .reason
         == contract.UNKNOWN_CANDIDATE
     )
     # Too late and already voted: polls_closed before duplicate.
     result = tally(
         [
             (0, 0, ballot("1", "alice", "x")),
-            (0, 1, ballot("2", "alice", "x", at="2030-01-01T00:00:00Z")),
+            (0, 1, ballot("2", "alice", "x", at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))),
         ]
     )
     assert result.rejections[0].reason == contract.POLLS_CLOSED
 
 
-def test_polls_window_is_inclusive_and_open_ended_while_open():
+def test_polls_open_at_opening_and_are_closed_at_closing_and_open_ended_while_open():
     edge = [
-        (0, 0, ballot("1", "alice", "x", at="2024-11-05T07:00:00Z")),
-        (0, 1, ballot("2", "bob", "x", at="2024-11-05T20:00:00Z")),
-        (0, 2, ballot("3", "carol", "x", at="2099-01-01T00:00:00Z")),
+        (0, 0, ballot("1", "alice", "x", at=OPEN)),
+        (0, 1, ballot("2", "bob", "x", at=CLOSE - dt.timedelta(microseconds=1))),
+        (0, 2, ballot("3", "carol", "x", at=CLOSE)),
     ]
     closed = tally(edge)
-    assert closed.per_candidate["x"] == 2 and closed.rejections[0].reason == contract.POLLS_CLOSED
+    assert closed.per_candidate["x"] == 2
+    assert closed.rejections == [
+        counting.Rejection(
+            0,
+            2,
+            "3",
+            contract.POLLS_CLOSED,
+            "received at 2024-11-05T20:00:00.000000Z, after the polls closed at "
+            "2024-11-05T20:00:00.000000Z",
+        )
+    ]
     still_open = tally(edge, closed=None)
     assert still_open.per_candidate["x"] == 3 and not still_open.rejections
 
 
-def test_times_in_other_offsets_are_compared_in_utc():
-    # 08:30 in New York is 13:30 UTC, inside the polls.
-    result = tally([(0, 0, ballot("1", "alice", "x", at="2024-11-05T08:30:00-05:00"))])
-    assert result.counted == 1
+def test_the_voters_own_voting_time_decides_nothing():
+    # stamped years ahead or before the polls, but received while they were open: counts
+    ahead = ballot("1", "alice", "x", claimed="2099-01-01T00:00:00Z")
+    behind = ballot("2", "bob", "x", claimed="2001-01-01T00:00:00-05:00")
+    # stamped inside the polls but received after they closed: does not
+    late = ballot("3", "carol", "x", at=CLOSE + dt.timedelta(seconds=1))
+    result = tally([(0, 0, ahead), (0, 1, behind), (0, 2, late)])
+    assert result.counted == 2
+    assert [r.reason for r in result.rejections] == [contract.POLLS_CLOSED]
+
+
+def test_a_message_keyed_by_another_id_is_malformed():
+    key, value, at = ballot("1", "alice", "x")
+    result = tally([(0, 0, (b"bob", value, at)), (1, 0, (None, value, at))])
+    assert [(r.reason, r.detail) for r in result.rejections] == [
+        (contract.MALFORMED, "the message is keyed by another id than its voter_id"),
+        (contract.MALFORMED, "the message has no key"),
+    ]
+    assert result.counted == 0
 
 
 def test_duplicate_reason_is_kept_whichever_candidate_it_names():
@@ -153,7 +199,11 @@ def test_duplicate_reason_is_kept_whichever_candidate_it_names():
 
 def test_naive_poll_times_are_utc():
     result = counting.count(
-        [(0, 0, ballot("1", "alice", "x"))], ROLL, CANDIDATES, OPEN.replace(tzinfo=None), None
+        [counting.Message(0, 0, *ballot("1", "alice", "x"))],
+        ROLL,
+        CANDIDATES,
+        OPEN.replace(tzinfo=None),
+        None,
     )
     assert result.counted == 1
 

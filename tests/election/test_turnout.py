@@ -170,9 +170,11 @@ def _messages(plan: turnout.BallotPlan, partitions: int = 3):
     next_offset = [0] * partitions
     times = plan.voting_times(POLLS_OPEN, VOTING_DAY)
     values = ballots.encode_ballots(plan.vote_id, plan.voter_id, plan.candidate_id, times)
-    for voter, value in zip(plan.voter_id.tolist(), values, strict=True):
+    for voter, value, at in zip(plan.voter_id.tolist(), values, times, strict=True):
         partition = zlib.crc32(voter.encode()) % partitions
-        yield partition, next_offset[partition], value
+        # received when cast: the broker's stamp is the time the counting rules use
+        received = ballots.parse_time(at)
+        yield counting.Message(partition, next_offset[partition], voter.encode(), value, received)
         next_offset[partition] += 1
 
 

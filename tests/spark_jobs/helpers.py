@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from election import contract
+from election import contract, counting
 
 OPENED = datetime(2024, 11, 5, 7, 0, tzinfo=UTC)
 CLOSED = datetime(2024, 11, 5, 20, 0, tzinfo=UTC)
 ROLL = {"v1": "Ohio", "v2": "Texas", "v3": "Ohio", "v4": "Utah", "v5": "Texas"}
 CANDIDATES = ("c1", "c2", "c3")
+RECEIVED = datetime(2024, 11, 5, 12, 0, 1, tzinfo=UTC)  # when the broker stamped a test ballot
 KAFKA_SCHEMA = (
     "key binary, value binary, topic string, partition int, offset long, "
     "timestamp timestamp, timestampType int"
@@ -35,12 +36,40 @@ def ballot(
     return json.dumps(message, separators=separators).encode()
 
 
+def keyed(messages, received_at: datetime = RECEIVED) -> list[counting.Message]:
+    """(partition, offset, value) triples as votes_topic holds them: keyed by the voter_id the
+    value names (as the generator keys them), received at one moment; full Messages pass."""
+    out = []
+    for message in messages:
+        if len(message) == 5:
+            out.append(counting.Message(*message))
+            continue
+        partition, offset, value = message
+        out.append(counting.Message(partition, offset, _named_voter(value), value, received_at))
+    return out
+
+
+def _named_voter(value) -> bytes | None:
+    try:
+        voter_id = json.loads(value).get("voter_id")
+    except (TypeError, ValueError, AttributeError, RecursionError):
+        return None
+    return voter_id.encode("utf-8", "surrogatepass") if isinstance(voter_id, str) else None
+
+
 def kafka_rows(spark, messages):
-    """A DataFrame shaped like Spark's Kafka source from (partition, offset, value) triples."""
-    stamp = datetime(2024, 11, 5, 12, 0, 1)
+    """A DataFrame shaped like Spark's Kafka source from Messages or (partition, offset, value)."""
     rows = [
-        (None, value, contract.VOTES_TOPIC, partition, offset, stamp, 0)
-        for partition, offset, value in messages
+        (
+            m.key.encode() if isinstance(m.key, str) else m.key,
+            m.value.encode() if isinstance(m.value, str) else m.value,
+            contract.VOTES_TOPIC,
+            m.partition,
+            m.offset,
+            m.received_at.astimezone(UTC).replace(tzinfo=None),  # the session is in UTC
+            1,  # LogAppendTime
+        )
+        for m in keyed(messages)
     ]
     return spark.createDataFrame(rows, KAFKA_SCHEMA)
 

@@ -18,7 +18,7 @@ import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from election import counting
+from election import contract, counting
 from election.schema import TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ def polls(database_url: str) -> tuple[datetime, datetime | None]:
 
 def create_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    config = {"retention.ms": "-1", "retention.bytes": "-1"}
+    config = contract.VOTES_TOPIC_CONFIG
     admin.create_topics([NewTopic(topic, partitions, 1, config=config)])[topic].result()
 
 
@@ -108,7 +108,9 @@ def ballot_set(roll: Roll, n_voters: int, seed: int = 11) -> list[tuple[str | No
             }
         ).encode()
 
-    voters = rng.sample(sorted(roll.voters), n_voters)
+    everyone = sorted(roll.voters)
+    voters = rng.sample(everyone, n_voters)
+    unvoted = sorted(set(everyone) - set(voters))[:17]
     out: list[tuple[str | None, bytes | None]] = []
     for i, voter in enumerate(voters):
         out.append((voter, message(f"vote-{i}", voter, rng.choice(roll.candidates), now)))
@@ -147,27 +149,55 @@ def ballot_set(roll: Roll, n_voters: int, seed: int = 11) -> list[tuple[str | No
             ).encode(),
         ),
         (None, b"[]"),
+        # hostile: trailing bytes from voters who have not voted (Spark's JSON reader stops at
+        # the first value), keys that are not the voter_id, a clock 40 s ahead, one vote_id
+        # shared by two rejected messages, a near-limit ballot
+        *[(v, message(f"nul-{v}", v, roll.candidates[0], now) + b"\x00") for v in unvoted[:5]],
+        *[(v, message(f"text-{v}", v, roll.candidates[0], now) + b" x") for v in unvoted[5:8]],
+        *[
+            (w, message(f"key-{v}", v, roll.candidates[0], now))
+            for v, w in zip(unvoted[8:12], unvoted[12:16], strict=True)
+        ],
+        (voters[8], message("skewed", voters[8], roll.candidates[0], now + timedelta(seconds=40))),
+        ("stranger-3", message("shared", "stranger-3", roll.candidates[0], now)),
+        ("stranger-4", message("shared", "stranger-4", roll.candidates[0], now)),
+        (unvoted[16], near_limit(f"big-{k}", unvoted[16], roll.candidates[2], stamp(now))),
     ]
     out += problems
     rng.shuffle(out)
     return out
 
 
-def produce(
-    bootstrap: str, topic: str, messages, rate: float = 0.0
-) -> list[tuple[int, int, bytes | None]]:
-    """Produce messages in order (rate per second, 0 = as fast as possible); (partition, offset, value)."""
+def near_limit(vote_id: str, voter: str, candidate: str, at: str) -> bytes:
+    """A well-formed ballot just under votes_topic's door, padded by an ignored field."""
+    head = {"vote_id": vote_id, "voter_id": voter, "candidate_id": candidate, "voting_time": at}
+    room = contract.MAX_BALLOT_BYTES - len(json.dumps(head)) - 400  # record and batch framing
+    return json.dumps({**head, "padding": "p" * room}).encode()
+
+
+def produce(bootstrap: str, topic: str, messages, rate: float = 0.0) -> list[counting.Message]:
+    """Produce messages in order (rate per second, 0 = as fast as possible), as the broker holds them."""
     producer = Producer(
-        {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5}
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 5,
+            "batch.size": contract.BALLOT_BATCH_BYTES,  # under votes_topic's door
+        }
     )
-    placed: list[tuple[int, int, bytes | None]] = []
+    placed: list[counting.Message] = []
     errors: list[str] = []
 
     def delivered(err, msg):
         if err is not None:
             errors.append(str(err))
         else:
-            placed.append((msg.partition(), msg.offset(), msg.value()))
+            _, stamp_ms = msg.timestamp()  # the broker's LogAppendTime
+            received = datetime.fromtimestamp(stamp_ms / 1000, UTC)
+            placed.append(
+                counting.Message(msg.partition(), msg.offset(), msg.key(), msg.value(), received)
+            )
 
     began = time.monotonic()
     for i, (key, value) in enumerate(messages):
@@ -181,6 +211,19 @@ def produce(
     assert not errors, errors
     assert len(placed) == len(messages)
     return placed
+
+
+def refused(bootstrap: str, topic: str, key: bytes, value: bytes) -> str:
+    """Produce one message that the broker should refuse; the delivery error it gave."""
+    # the client's own limit is above the topic's, so the broker's door is what refuses it
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "acks": "all", "message.max.bytes": 1_000_000}
+    )
+    errors: list[str] = []
+    producer.produce(topic, value, key, on_delivery=lambda err, _msg: errors.append(str(err)))
+    producer.flush(30)
+    assert errors and errors[0] != "None", "the broker accepted a message over its door"
+    return errors[0]
 
 
 def truth(placed, roll: Roll, database_url: str) -> counting.Count:
@@ -304,13 +347,11 @@ def ledger_state(database_url: str) -> dict:
 
 
 def first_ballots(placed, result: counting.Count) -> dict[str, datetime]:
-    """voter_id -> voting_time of the ballot that counted (what the poll book must hold)."""
+    """voter_id -> broker receipt of the ballot that counted (what the poll book must hold)."""
     rejected = {(r.partition, r.offset) for r in result.rejections}
     poll_book: dict[str, datetime] = {}
-    for partition, offset, value in placed:
-        if (partition, offset) in rejected:
+    for message in placed:
+        if (message.partition, message.offset) in rejected:
             continue
-        ballot = json.loads(value)
-        moment = datetime.fromisoformat(ballot["voting_time"].replace("Z", "+00:00"))
-        poll_book[ballot["voter_id"]] = moment
+        poll_book[json.loads(message.value)["voter_id"]] = message.received_at
     return poll_book

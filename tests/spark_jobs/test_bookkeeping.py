@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from spark_jobs import batch_outcome, ledger, pending
+from election.settings import setting
+from spark_jobs import batch_outcome, ledger, pending, tally_options
 
 OPENED = datetime(2024, 11, 5, 7, tzinfo=UTC)
 
@@ -49,14 +50,6 @@ def test_a_batch_record_keeps_its_offsets_through_the_database_json():
     assert ledger.BatchRecord.from_row(12, 10, 2, document) == record
 
 
-def test_while_the_polls_are_open_a_ballot_cannot_be_cast_after_it_was_tallied():
-    assert window().closing_bound == window().read_at
-    closed = OPENED + timedelta(hours=13)
-    assert window(closed).closing_bound == closed
-    before = ledger.ElectionWindow(1, "registration", None, None, OPENED)
-    assert before.closing_bound is None
-
-
 def ballots_cast_at(*moments):
     micros = [round(m.timestamp() * 1_000_000) for m in moments]
     return pa.table({"voting_us": pa.array(micros, pa.int64())})
@@ -72,3 +65,36 @@ def test_a_batch_judged_before_the_polls_closed_is_refused_if_it_counted_later_b
         batch_outcome.check_window(window(), window(close), late)
     with pytest.raises(batch_outcome.WindowChanged):
         batch_outcome.check_window(window(), window(election_id=2), early)
+
+
+def test_a_ballot_received_at_the_closing_time_refuses_a_batch_judged_while_open():
+    close = OPENED + timedelta(hours=2)
+    with pytest.raises(batch_outcome.WindowChanged):
+        batch_outcome.check_window(window(), window(close), ballots_cast_at(close))
+
+
+def test_the_ledger_keeps_the_brokers_receipt_not_the_voters_claim():
+    received = datetime(2024, 11, 5, 9, 30, 0, 123000, tzinfo=UTC)
+    first = pa.table(
+        {
+            "partition": pa.array([0], pa.int32()),
+            "offset": pa.array([4], pa.int64()),
+            "kafka_timestamp": pa.array([received], pa.timestamp("us", tz="UTC")),
+            "voter_id": ["v1"],
+            "candidate_id": ["c1"],
+            "address_state": ["Ohio"],
+        }
+    )
+    staged = batch_outcome.staged_ballots(first)
+    assert staged["voting_us"].to_pylist() == [round(received.timestamp() * 1_000_000)]
+
+
+def test_offsets_per_batch_are_capped_by_the_bytes_a_batch_may_bring_to_the_driver():
+    budget = 64 * tally_options.MESSAGE_BYTES
+    assert tally_options.bounded_offsets(1_000, budget) == 64
+    assert tally_options.bounded_offsets(10, budget) == 10
+    assert tally_options.bounded_offsets(0, budget) == 64
+    default = tally_options.parse_args(["--max-offsets-per-trigger", "10000000"])
+    assert default.max_offsets_per_trigger * tally_options.MESSAGE_BYTES <= setting(
+        "TALLY_MAX_BATCH_BYTES"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from election.settings import setting
 from spark_jobs import tally_options
 
 
@@ -17,7 +18,7 @@ def test_defaults_come_from_the_environment_and_flags_win(monkeypatch):
     assert options.database_url == "postgresql://u:p@db:5/voting"
     assert options.bootstrap == "broker:9"
     assert options.max_offsets_per_trigger == 1234
-    assert options.trigger_ms == tally_options.DEFAULT_TRIGGER_MS
+    assert options.trigger_ms == setting("TALLY_TRIGGER_MS") == 0
     assert options.query_name == "live_tally"
     assert options.pipeline and not options.until_drained
     flagged = tally_options.parse_args(
