@@ -152,17 +152,5 @@ CERTIFY_RESULTS_JOB = "certify_results_job"
 LIVE_VOTING_SENSOR = "live_voting_sensor"
 LIVE_AGGREGATION_SENSOR = "live_aggregation_sensor"
 
-# --- Race calls (issue 11): the value of a race_calls message, keyed by state or "*" --------
-RACE_CALL_FIELDS = (
-    "race",
-    "called",
-    "candidate_id",
-    "candidate_name",
-    "margin",
-    "outstanding",
-    "called_at",
-    "updated_at",
-)
-
 # --- The voting day (issue 11) ---------------------------------------------------------------
 POLLS_CLOSING_SENSOR = "polls_closing_sensor"

@@ -129,23 +129,3 @@ def call_nation(
 
 
 NATION = "*"  # the race_calls key of the whole election
-
-
-def race_call_message(
-    race: str,
-    call: RaceCall,
-    candidate_names: Mapping[str, str],
-    called_at: str | None,
-    updated_at: str,
-) -> dict:
-    """The race_calls topic's value for one race (fields as in contract.RACE_CALL_FIELDS)."""
-    return {
-        "race": race,
-        "called": call.called,
-        "candidate_id": call.leader,
-        "candidate_name": candidate_names.get(call.leader) if call.leader else None,
-        "margin": call.margin,
-        "outstanding": call.outstanding,
-        "called_at": called_at if call.called else None,
-        "updated_at": updated_at,
-    }

@@ -151,3 +151,16 @@ def setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
     entry = SETTINGS[name]
     raw = (os.environ if environ is None else environ).get(name) or entry.default
     return entry.parse(raw) if raw != "" else ""
+
+
+def markdown_table() -> str:
+    """The catalogue as the README's configuration table (python -m election.settings)."""
+    rows = ["| variable | meaning | default |", "| --- | --- | --- |"]
+    for entry in CATALOGUE:
+        default = f"`{entry.default}`" if entry.default else "—"
+        rows.append(f"| `{entry.name}` | {entry.meaning} | {default} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -9,8 +9,7 @@ import dagster as dg
 import psycopg
 from dagster._core.errors import DagsterPipesExecutionError  # what the Pipes client raises
 
-from election import contract, race_call
-from election.ballots import utc_iso
+from election import contract, messages, race_call
 from election.schema import RACE_CALLS_UPSERT, race_calls_parameters
 from election.settings import setting
 from election_assets import lifecycle
@@ -311,10 +310,8 @@ def final_race_calls(conn: psycopg.Connection, kafka: KafkaResource, actor: str)
                 "called",
                 {"scope": scope, **call.to_dict()},
             )
-        message = race_call.race_call_message(
-            scope, call, names, utc_iso(called_at) if called_at else None, utc_iso(updated_at)
-        )
-        producer.produce(contract.RACE_CALLS_TOPIC, json.dumps(message).encode(), scope.encode())
+        key, message = messages.race_call(scope, call, names, called_at, updated_at)
+        producer.produce(contract.RACE_CALLS_TOPIC, json.dumps(message).encode(), key.encode())
     producer.flush(30)
     return calls
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from election import contract, race_call
-from election.ballots import utc_iso
+from election import contract, messages, race_call
 from election.settings import setting
 from spark_jobs import drain, ledger, pending, results, sources
 from spark_jobs.batch_outcome import _renamed, check_window, duplicate_rejections, staged_ballots
@@ -187,34 +186,25 @@ class LedgerWriter:
         sent = self.publisher.send(
             opt.result_topic(contract.VOTES_PER_CANDIDATE_TOPIC),
             (
-                (c, results.candidate_message(self._candidate(c), n, at))
+                messages.candidate_result(self._candidate(c), n, at)
                 for c, (n, at) in sorted(by_candidate.items())
             ),
         )
         sent += self.publisher.send(
             opt.result_topic(contract.VOTES_PER_STATE_TOPIC),
-            (
-                (
-                    contract.state_result_key(s, c),
-                    results.state_message(self._candidate(c), s, n, at),
-                )
-                for s, c, n, at in state_rows
-            ),
+            (messages.state_result(self._candidate(c), s, n, at) for s, c, n, at in state_rows),
         )
         sent += self.publisher.send(
             opt.result_topic(contract.TURNOUT_BY_LOCATION_TOPIC),
             (
-                (s, results.turnout_message(s, n, self.registered.get(s, 0), at))
+                messages.turnout_result(s, n, self.registered.get(s, 0), at)
                 for s, (n, at) in sorted(turnout.items())
             ),
         )
         sent += self.publisher.send(
             opt.result_topic(contract.REJECTED_VOTES_TOPIC),
             (
-                (
-                    results.rejection_key(p, o),
-                    results.rejection_message(vote_id, p, o, reason, detail, raw, at),
-                )
+                messages.rejection(p, o, vote_id, reason, detail, raw, at)
                 for p, o, vote_id, reason, detail, raw, at in ledger.rejections_in(conn, ranges)
             ),
         )
@@ -227,6 +217,8 @@ class LedgerWriter:
         Outstanding are the non-voters while the polls are open, and once they are closed the
         ballots on the log not yet tallied (all non-voters while that is not known).
         """
+        if not self.registered:
+            return 0  # no roll loaded yet: there is no race to call
         per_state = {(s, c): int(n) for s, c, n, _at in ledger.state_totals(self.conn)}
         names = {c: d.get("candidate_name") for c, d in self.candidates.items()}
         polls_open = window.status in (None, contract.REGISTRATION, contract.OPEN) or lag is None
@@ -238,16 +230,7 @@ class LedgerWriter:
         sent = self.publisher.send(
             topic,
             (
-                (
-                    scope,
-                    race_call.race_call_message(
-                        scope,
-                        call,
-                        names,
-                        utc_iso(times[scope][0]) if times[scope][0] else None,
-                        utc_iso(times[scope][1]),
-                    ),
-                )
+                messages.race_call(scope, call, names, *times[scope])
                 for scope, call in calls.items()
             ),
         )

@@ -20,7 +20,7 @@ class Reporter:
 
     def __init__(self, pipes: PipesContext | None = None, stream=None):
         self.pipes = pipes
-        self.stream = stream or sys.stdout
+        self._stream = stream  # None: whatever sys.stdout is when an event is written
         self._lock = threading.Lock()
 
     @classmethod
@@ -38,7 +38,7 @@ class Reporter:
         """One event: a JSON line on stdout, and in Dagster's log (as `summary` when given)."""
         line = json.dumps(event, separators=(",", ":"), default=str)
         with self._lock:
-            print(line, file=self.stream, flush=True)
+            print(line, file=self._stream or sys.stdout, flush=True)
             if self.pipes is not None:
                 self.pipes.log.info(summary or line)
 

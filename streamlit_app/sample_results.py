@@ -14,6 +14,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from election import contract
+from election import messages as result_messages
 from election.ballots import utc_iso
 from streamlit_app.reader import FOLLOWED_TOPICS
 
@@ -29,6 +30,16 @@ class SampleCandidate:
     party_affiliation: str
     strength: float
     color: str
+
+    @property
+    def record(self) -> dict:
+        """The candidate as the tally knows one (the candidates table's columns)."""
+        return {
+            "candidate_id": self.candidate_id,
+            "candidate_name": self.candidate_name,
+            "party_affiliation": self.party_affiliation,
+            "photo_url": self.photo_url,
+        }
 
     @property
     def photo_url(self) -> str:
@@ -105,34 +116,16 @@ def sample_election(
         }
         for state in states:
             for candidate, n in zip(candidates, so_far[state], strict=True):
-                key = contract.state_result_key(state, candidate.candidate_id)
-                value = {
-                    "address_state": state,
-                    "candidate_id": candidate.candidate_id,
-                    "candidate_name": candidate.candidate_name,
-                    "party_affiliation": candidate.party_affiliation,
-                    "total_votes": n,
-                    "updated_at": moment,
-                }
+                key, value = result_messages.state_result(candidate.record, state, n, moment)
                 messages.append((contract.VOTES_PER_STATE_TOPIC, key, value))
-            value = {
-                "address_state": state,
-                "total_votes": sum(so_far[state]),
-                "registered_voters": registered[state],
-                "turnout_pct": round(100 * sum(so_far[state]) / registered[state], 2),
-                "updated_at": moment,
-            }
-            messages.append((contract.TURNOUT_BY_LOCATION_TOPIC, state, value))
+            key, value = result_messages.turnout_result(
+                state, sum(so_far[state]), registered[state], moment
+            )
+            messages.append((contract.TURNOUT_BY_LOCATION_TOPIC, key, value))
         for i, candidate in enumerate(candidates):
-            value = {
-                "candidate_id": candidate.candidate_id,
-                "candidate_name": candidate.candidate_name,
-                "party_affiliation": candidate.party_affiliation,
-                "photo_url": candidate.photo_url,
-                "total_votes": sum(so_far[state][i] for state in states),
-                "updated_at": moment,
-            }
-            messages.append((contract.VOTES_PER_CANDIDATE_TOPIC, candidate.candidate_id, value))
+            total = sum(so_far[state][i] for state in states)
+            key, value = result_messages.candidate_result(candidate.record, total, moment)
+            messages.append((contract.VOTES_PER_CANDIDATE_TOPIC, key, value))
     reasons = [
         contract.DUPLICATE,
         contract.UNKNOWN_VOTER,
@@ -142,15 +135,16 @@ def sample_election(
     ]
     reason_weights = [50, 20, 15, 10, 5]
     for n in range(rejected):
-        vote_id = f"rejected-{seed}-{n}"
-        value = {
-            "vote_id": vote_id,
-            "reason": rng.choices(reasons, reason_weights)[0],
-            "detail": "made up for the dashboard",
-            "raw": None,
-            "detected_at": _iso(start + timedelta(minutes=1 + n * batches // max(1, rejected))),
-        }
-        messages.append((contract.REJECTED_VOTES_TOPIC, vote_id, value))
+        key, value = result_messages.rejection(
+            n % 4,
+            n // 4,
+            f"rejected-{seed}-{n}",
+            rng.choices(reasons, reason_weights)[0],
+            "made up for the dashboard",
+            None,
+            _iso(start + timedelta(minutes=1 + n * batches // max(1, rejected))),
+        )
+        messages.append((contract.REJECTED_VOTES_TOPIC, key, value))
     return messages
 
 

@@ -58,12 +58,12 @@ def pytest_configure(config):
     """Point every test (and every process it starts) at the suite's own services, and start them."""
     os.environ.update(suite_services_environment())
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    config.stash[_STARTED] = True  # from here on, stopping stops the suite's own stack only
     started = _stack("start")
     if started.returncode != 0:
         raise pytest.UsageError(
             "the test services did not start: " + (started.stderr.strip() or started.stdout)
         )
+    config.stash[_STARTED] = True  # this run started them: it stops them at the end
 
 
 def pytest_unconfigure(config):

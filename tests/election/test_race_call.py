@@ -85,12 +85,10 @@ def test_more_voted_than_registered_is_an_error():
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from election import contract  # noqa: E402
 from election.race_call import (  # noqa: E402
     NATION,
     call_nation,
     outstanding_votes,
-    race_call_message,
 )
 
 
@@ -124,16 +122,6 @@ def test_closed_and_drained_every_untied_race_is_called():
     assert all(call.outstanding == 0 for call in final.values())
     assert (final[NATION].leader, final[NATION].margin) == ("x", 14)
     assert not final["Iowa"].called and not final["Maine"].called  # a tie, and no votes
-
-
-def test_the_message_has_exactly_the_contract_fields():
-    call = call_race({"x": 3, "y": 1}, 0)
-    message = race_call_message("Ohio", call, {"x": "Ann"}, "2026-11-03T20:00:00Z", "t")
-    assert tuple(message) == contract.RACE_CALL_FIELDS
-    assert message["candidate_name"] == "Ann" and message["called_at"] == "2026-11-03T20:00:00Z"
-    uncalled = race_call_message("Ohio", call_race({"x": 3, "y": 1}, 5), {}, "t", "t")
-    assert uncalled["called"] is False and uncalled["called_at"] is None
-    assert race_call_message("*", call_race({}, 5), {}, None, "t")["candidate_id"] is None
 
 
 @given(

@@ -27,11 +27,11 @@ def options(database_url: str, bootstrap: str, topic: str, query_name: str = "q"
 
 
 def result_topics(opts: Options) -> list[str]:
-    return [opts.result_topic(t) for t in contract.COMPACTED_TOPICS]
+    return [opts.result_topic(t) for t in contract.PUBLISHED_TOPICS]
 
 
 def create_result_topics(opts: Options) -> None:
-    results.ensure_topics(opts.bootstrap, opts.topic, 1, result_topics(opts))
+    results.ensure_topics(opts.bootstrap, opts.topic, 1, opts.results_prefix)
 
 
 class Judge:
@@ -57,7 +57,7 @@ def split(placed, at: int) -> tuple[dict, dict]:
     """Offsets of the placed messages before and from the at-th one (produced order)."""
     before: dict[int, list[int]] = {}
     after: dict[int, list[int]] = {}
-    for i, (partition, offset, _) in enumerate(placed):
+    for i, (partition, offset, *_) in enumerate(placed):
         (before if i < at else after).setdefault(partition, []).append(offset)
 
     def ranges(found):

@@ -11,10 +11,12 @@ import json
 import signal
 import time
 import zlib
+from datetime import UTC, datetime
 
 import pytest
 from confluent_kafka import Producer
 
+from election import counting
 from tests.spark_jobs import stack
 from tests.spark_jobs.test_live_tally import RESULT_TOPICS, assert_matches_the_truth, run_to_the_end
 
@@ -46,13 +48,19 @@ def home(voter: str | None) -> int:
     return zlib.crc32((voter or "").encode()) % 4
 
 
-def into_partitions(election, messages, partitions) -> list[tuple[int, int, bytes | None]]:
+def into_partitions(election, messages, partitions) -> list[counting.Message]:
     """Produce the messages of voters at home in the given partitions; the rest stay empty."""
     producer = Producer({"bootstrap.servers": election["bootstrap"], "acks": "all"})
     placed, errors = [], []
 
     def delivered(err, msg):
-        (errors if err else placed).append(err or (msg.partition(), msg.offset(), msg.value()))
+        if err:
+            errors.append(err)
+            return
+        received = datetime.fromtimestamp(msg.timestamp()[1] / 1000, UTC)  # LogAppendTime
+        placed.append(
+            counting.Message(msg.partition(), msg.offset(), msg.key(), msg.value(), received)
+        )
 
     for key, value in messages:
         partition = home(key) if key is not None else partitions[0]

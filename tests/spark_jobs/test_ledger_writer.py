@@ -45,7 +45,7 @@ def test_batches_commit_in_order_and_a_later_ballot_of_a_voter_is_a_duplicate(
         truth = stack.truth(placed, roll, opts.database_url)
         state = stack.ledger_state(opts.database_url)
         assert state["per_state"] == state["ledger"] == truth.per_state
-        assert state["rejections"] == [tuple(r) for r in truth.rejections]
+        assert state["rejections"] == [tuple(r)[:4] for r in truth.rejections]
         assert state["poll_book"] == stack.first_ballots(placed, truth)
         assert state["batches"] == (2, len(placed), truth.counted, len(truth.rejections))
         # a voter of batch 0 voting again in batch 1 was found by the poll book, not by Spark

@@ -45,7 +45,7 @@ def test_a_pending_batch_over_partitions_without_messages_is_committed(election,
     voter = sorted(roll.voters)[0]
     ballots = ballots_of(voter, ["cand-a", "cand-b", "nobody", "cand-a"])
     placed = stack.produce(opts.bootstrap, opts.topic, ballots)
-    assert len({p for p, _, _ in placed}) == 1  # one key, one partition; three are empty
+    assert len({m.partition for m in placed}) == 1  # one key, one partition; three are empty
     assert len(sources.topic_offsets(opts.bootstrap, opts.topic)) == 4
     everything, _ = batches.split(placed, len(placed))
     book = pending.PendingBatches(str(tmp_path / "checkpoint"))
@@ -63,7 +63,7 @@ def test_a_pending_batch_over_partitions_without_messages_is_committed(election,
     assert book.all() == []
     truth = stack.truth(placed, roll, opts.database_url)
     state = stack.ledger_state(opts.database_url)
-    assert state["rejections"] == [tuple(r) for r in truth.rejections]
+    assert state["rejections"] == [tuple(r)[:4] for r in truth.rejections]
     assert state["per_state"] == truth.per_state
     assert state["batches"] == (1, len(placed), truth.counted, len(truth.rejections))
 
