@@ -139,7 +139,9 @@ def stop(processes: list[subprocess.Popen]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def prepare_election(database_url: str, bootstrap: str, topic: str, voters: int, cast: int):
+def prepare_election(
+    database_url: str, bootstrap: str, topic: str, prefix: str, voters: int, cast: int
+):
     """A registered roll, open polls, `cast` valid ballots on `topic`; the count per candidate."""
     from election_assets import lifecycle  # the setup side has Dagster; the cluster has not
     from election_assets.registration import register_offline
@@ -151,7 +153,7 @@ def prepare_election(database_url: str, bootstrap: str, topic: str, voters: int,
         lifecycle.transition(conn, contract.OPEN, "cluster_tally")
         roll = [v for (v,) in conn.execute("SELECT voter_id FROM voters")]
         running = [c for (c,) in conn.execute("SELECT candidate_id FROM candidates ORDER BY 1")]
-    ensure_topics(bootstrap, topic, 3, [])
+    ensure_topics(bootstrap, topic, 3, prefix)  # the ballot log and the result topics
     rng = random.Random(5)
     chosen = {voter: rng.choice(running) for voter in rng.sample(roll, cast)}
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
@@ -206,7 +208,9 @@ def main(argv=None) -> int:
         conn.execute(f'CREATE DATABASE "{name}"')
     processes = []
     try:
-        expected = prepare_election(database_url, bootstrap, topic, args.voters, args.ballots)
+        expected = prepare_election(
+            database_url, bootstrap, topic, prefix, args.voters, args.ballots
+        )
         say(f"{args.ballots:,} ballots cast on {topic}; polls closed")
         processes = start_cluster(home, python)
         from spark_jobs.session import extra_jars
