@@ -12,7 +12,13 @@ from election import contract, results
 from election.results import human_count, results_status
 from election.settings import setting, setting_text
 from streamlit_app import charts, portraits, standings
-from streamlit_app.queries import ElectionBoard, Registration, election_board, registration
+from streamlit_app.queries import (
+    ElectionBoard,
+    Registration,
+    election_board,
+    registration,
+    turnout_profile,
+)
 from streamlit_app.reader import ResultReader, ResultSnapshot, topic_names_from_env
 
 # Badge colour and short label per results status; the sentence comes from election.results.
@@ -79,6 +85,26 @@ def load_board(database_url: str) -> ElectionBoard:
 def load_registration(database_url: str) -> Registration:
     """The roll's counts, only shown before ballots are counted."""
     return registration(database_url)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_turnout_profile(database_url: str) -> list[dict]:
+    """Turnout by age band and gender, once the turnout_profile asset has run."""
+    return turnout_profile(database_url)
+
+
+def render_turnout_profile(database_url: str) -> None:
+    """Who turned out, by age band and gender (from Spark, after the polls closed)."""
+    rows = load_turnout_profile(database_url)
+    if not rows:
+        return
+    st.subheader("Turnout by age and gender")
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={"turnout": st.column_config.NumberColumn("turnout %", format="%.1f")},
+    )
+    st.caption("Counts from the poll book and the roll, computed in Spark after the polls closed.")
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
@@ -448,6 +474,8 @@ def render_live_sections(
     render_over_time(snapshot, colors, names)
     render_rejections(snapshot)
     render_race_calls(snapshot)
+    if complete:
+        render_turnout_profile(config.database_url)
 
 
 def main() -> None:

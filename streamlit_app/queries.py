@@ -110,3 +110,27 @@ def registration(database_url: str) -> Registration:
         candidates=[dict(zip(keys, row, strict=True)) for row in candidates],
         voters_by_state={state: int(count) for state, count in voters},
     )
+
+
+def turnout_profile(database_url: str) -> list[dict]:
+    """Turnout by age band and gender, nationally (the turnout_profile asset's table, summed
+    over states); empty until that asset exists. Counts only, never a choice."""
+    try:
+        with _connect(database_url) as conn:
+            rows = _rows(
+                conn,
+                "SELECT age_band, gender, sum(registered_voters), sum(voters_voted)"
+                " FROM turnout_profile GROUP BY 1, 2 ORDER BY 1, 2",
+            )
+    except psycopg.Error:
+        return []
+    return [
+        {
+            "age band": band,
+            "gender": gender,
+            "registered": int(registered),
+            "voted": int(voted),
+            "turnout": round(100.0 * int(voted) / int(registered), 1) if registered else 0.0,
+        }
+        for band, gender, registered, voted in rows
+    ]

@@ -170,6 +170,31 @@ def test_certified_with_the_race_called(
     assert f"Winner: {winner}" in shown
 
 
+@pytest.mark.services
+def test_the_turnout_profile_shows_once_the_asset_has_run(
+    monkeypatch, bootstrap_servers, result_topics, election_database
+):
+    messages = sample_results.sample_election(1_000, SAMPLE_STATES)
+    sample_results.publish(bootstrap_servers, result_topics, messages)
+    set_election(election_database, contract.CERTIFIED)
+    app = page(monkeypatch, bootstrap_servers, election_database, prefix_of(result_topics))
+    assert "Turnout by age and gender" not in [h.value for h in app.subheader]
+
+    with psycopg.connect(election_database, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO turnout_profile VALUES ('Ohio', '18-29', 'female', 40, 10),"
+            " ('Utah', '18-29', 'female', 60, 20), ('Ohio', '65+', 'male', 50, 45)"
+        )
+    st.cache_data.clear()
+    app = page(monkeypatch, bootstrap_servers, election_database, prefix_of(result_topics))
+    assert "Turnout by age and gender" in [h.value for h in app.subheader]
+    table = app.dataframe[-1].value
+    rows = {
+        (r["age band"], r["gender"]): (r["registered"], r["voted"]) for _, r in table.iterrows()
+    }
+    assert rows == {("18-29", "female"): (100, 30), ("65+", "male"): (50, 45)}
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
