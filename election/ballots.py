@@ -83,8 +83,8 @@ def utc_iso_many(moments: np.ndarray) -> np.ndarray:
 
 def parse_time(text: str) -> dt.datetime:
     """An ISO-8601 time as an aware UTC datetime; a time without an offset is taken as UTC."""
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"  # fromisoformat before Python 3.11 does not read "Z"
+    if text.endswith("z"):
+        text = text[:-1] + "Z"  # ISO-8601 allows a lowercase z; fromisoformat reads only "Z"
     moment = dt.datetime.fromisoformat(text)
     if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
