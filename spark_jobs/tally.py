@@ -7,7 +7,6 @@ then a voter's first valid ballot by (partition, offset) counts and later ones a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import pyarrow as pa
@@ -221,24 +220,6 @@ def first_ballot_per_voter(classified: DataFrame) -> DataFrame:
     )
 
 
-def counted(judged: DataFrame) -> DataFrame:
-    """The ballots that count."""
-    return judged.where(F.col("reason").isNull())
-
-
-def rejections(judged: DataFrame) -> DataFrame:
-    """The rejected messages as rejection records: storable, bounded, the choice masked."""
-    rejected = judged.where(F.col("reason").isNotNull())
-    return rejected.select(
-        "partition",
-        "offset",
-        record_vote_id(F.col("vote_id")).alias("vote_id"),
-        "reason",
-        record_detail(F.col("detail")).alias("detail"),
-        secret_raw(F.col("raw"), F.col("reason")).alias("raw"),
-    )
-
-
 def first_bytes(text: Column, limit: int) -> Column:
     """Storable text cut to at most limit UTF-8 bytes (+2 where a character is cut: U+FFFD)."""
     cut = F.substring(text.cast("binary"), 1, limit).cast("string")
@@ -267,28 +248,3 @@ def secret_raw(raw: Column, reason: Column) -> Column:
         F.regexp_replace(raw, _CHOICE_PATTERN, "$1" + SECRET)
     )
     return first_bytes(masked, RAW_LIMIT)  # masked first: a cut value would not match
-
-
-@dataclass(frozen=True)
-class Tallies:
-    """Vote counts of counted ballots: per candidate, per (state, candidate), per state."""
-
-    by_candidate: DataFrame  # candidate_id, total_votes
-    by_state_candidate: DataFrame  # address_state, candidate_id, total_votes
-    by_state: DataFrame  # address_state, total_votes
-
-
-def tally(counted_df: DataFrame) -> Tallies:
-    """Counts per candidate, per (state, candidate) and per state."""
-    by_state_candidate = counted_df.groupBy("address_state", "candidate_id").agg(
-        F.count(F.lit(1)).alias("total_votes")
-    )
-    return Tallies(
-        by_candidate=by_state_candidate.groupBy("candidate_id").agg(
-            F.sum("total_votes").cast("long").alias("total_votes")
-        ),
-        by_state_candidate=by_state_candidate,
-        by_state=by_state_candidate.groupBy("address_state").agg(
-            F.sum("total_votes").cast("long").alias("total_votes")
-        ),
-    )

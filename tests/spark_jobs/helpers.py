@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
 from election import contract, counting
+from spark_jobs import tally
 
 OPENED = datetime(2024, 11, 5, 7, 0, tzinfo=UTC)
 CLOSED = datetime(2024, 11, 5, 20, 0, tzinfo=UTC)
@@ -84,4 +89,50 @@ def candidates_df(spark, candidates=CANDIDATES):
     return spark.createDataFrame(
         rows,
         "candidate_id string, candidate_name string, party_affiliation string, photo_url string",
+    )
+
+
+# --- what the tests count the judged messages with (the recount counts in one pass itself) ---
+
+
+def counted(judged: DataFrame) -> DataFrame:
+    """The ballots that count."""
+    return judged.where(F.col("reason").isNull())
+
+
+def rejections(judged: DataFrame) -> DataFrame:
+    """The rejected messages as rejection records: storable, bounded, the choice masked."""
+    rejected = judged.where(F.col("reason").isNotNull())
+    return rejected.select(
+        "partition",
+        "offset",
+        tally.record_vote_id(F.col("vote_id")).alias("vote_id"),
+        "reason",
+        tally.record_detail(F.col("detail")).alias("detail"),
+        tally.secret_raw(F.col("raw"), F.col("reason")).alias("raw"),
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Vote counts of counted ballots: per candidate, per (state, candidate), per state."""
+
+    by_candidate: DataFrame  # candidate_id, total_votes
+    by_state_candidate: DataFrame  # address_state, candidate_id, total_votes
+    by_state: DataFrame  # address_state, total_votes
+
+
+def totals(counted_df: DataFrame) -> Totals:
+    """Counts per candidate, per (state, candidate) and per state."""
+    by_state_candidate = counted_df.groupBy("address_state", "candidate_id").agg(
+        F.count(F.lit(1)).alias("total_votes")
+    )
+    return Totals(
+        by_candidate=by_state_candidate.groupBy("candidate_id").agg(
+            F.sum("total_votes").cast("long").alias("total_votes")
+        ),
+        by_state_candidate=by_state_candidate,
+        by_state=by_state_candidate.groupBy("address_state").agg(
+            F.sum("total_votes").cast("long").alias("total_votes")
+        ),
     )

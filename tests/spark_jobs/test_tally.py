@@ -11,6 +11,7 @@ import pytest
 from election import contract, counting
 from election.ballots import BallotError, parse_ballot
 from spark_jobs import tally
+from tests.spark_jobs import helpers
 from tests.spark_jobs.helpers import (
     CANDIDATES,
     CLOSED,
@@ -296,7 +297,7 @@ def test_rejections_mask_the_choice_of_every_registered_voter(spark):
             CLOSED,
         )
     )
-    rows = {r.offset: r for r in tally.rejections(judged).collect()}
+    rows = {r.offset: r for r in helpers.rejections(judged).collect()}
     assert sorted(rows) == [1, 2, 3, 4, 5, 6]
     assert '"candidate_id": "<secret>"' in rows[1].raw and "c2" not in rows[1].raw
     # an unknown candidate is a registered voter's choice too
@@ -306,7 +307,7 @@ def test_rejections_mask_the_choice_of_every_registered_voter(spark):
     # only a voter who is not on the roll keeps the choice: nobody's secret ballot
     assert '"candidate_id": "c3"' in rows[5].raw
     assert '"candidate_id": "<secret>"' in rows[6].raw
-    assert [r.candidate_id for r in tally.counted(judged).collect()] == ["c1"]
+    assert [r.candidate_id for r in helpers.counted(judged).collect()] == ["c1"]
 
 
 def test_tally_counts_per_candidate_state_and_both(spark):
@@ -326,7 +327,7 @@ def test_tally_counts_per_candidate_state_and_both(spark):
             CLOSED,
         )
     )
-    result = tally.tally(tally.counted(judged))
+    result = helpers.totals(helpers.counted(judged))
     assert {r.candidate_id: r.total_votes for r in result.by_candidate.collect()} == {
         "c1": 3,
         "c2": 1,
@@ -383,7 +384,7 @@ def test_the_tally_equals_the_reference_count(spark, seed):
             CLOSED,
         )
     ).cache()
-    result = tally.tally(tally.counted(judged))
+    result = helpers.totals(helpers.counted(judged))
     per_candidate = dict.fromkeys(CANDIDATES, 0)
     per_candidate.update({r.candidate_id: r.total_votes for r in result.by_candidate.collect()})
     assert per_candidate == truth.per_candidate
@@ -395,7 +396,7 @@ def test_the_tally_equals_the_reference_count(spark, seed):
         r.address_state: r.total_votes for r in result.by_state.collect()
     } == truth.turnout_by_state
     rejected = sorted(
-        (r.partition, r.offset, r.vote_id, r.reason) for r in tally.rejections(judged).collect()
+        (r.partition, r.offset, r.vote_id, r.reason) for r in helpers.rejections(judged).collect()
     )
     assert rejected == [tuple(r)[:4] for r in truth.rejections]
     assert {reason for *_, reason in rejected} == set(contract.REJECTION_REASONS)
@@ -415,7 +416,7 @@ def test_text_kept_for_a_rejection_is_storable(spark):
             CLOSED,
         )
     )
-    rows = {r.offset: r for r in tally.rejections(judged).collect()}
+    rows = {r.offset: r for r in helpers.rejections(judged).collect()}
     assert rows[0].reason == contract.UNKNOWN_VOTER
     assert "\u0000" not in rows[0].detail + rows[0].vote_id
     assert rows[1].reason == contract.MALFORMED
