@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient  # noqa: E402
 
 from election import ballots, contract  # noqa: E402
 from election.settings import setting  # noqa: E402
@@ -261,6 +262,9 @@ def main(argv=None) -> int:
         stop(processes)
         with psycopg.connect(base_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        AdminClient({"bootstrap.servers": bootstrap}).delete_topics(
+            [topic, *(prefix + t for t in contract.PUBLISHED_TOPICS)]
+        )
         shutil.rmtree(CLUSTER / "checkpoints" / name, ignore_errors=True)
 
 
