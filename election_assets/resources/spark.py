@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 import dagster as dg
@@ -27,8 +29,11 @@ class ElectionSpark(PySparkResource):
             jars = extra_jars()
         except SetupError as exc:
             raise dg.Failure(str(exc)) from None
+        # Python workers must import pyarrow and the election: this interpreter, as the tally's
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         defaults = {
             "spark.master": setting("SPARK_MASTER"),
+            "spark.pyspark.python": sys.executable,
             "spark.app.name": "election_assets",
             "spark.jars": ",".join(jars),
             "spark.ui.enabled": "false",
