@@ -87,7 +87,9 @@ def test_a_short_voting_day_end_to_end_offline(
             assert portrait.is_visible()
             assert page.locator('[data-testid="stException"]').count() == 0
 
-    assert [status for _, status in network.served("/app/static/topojson/")] == [200]
+    # the outlines come from the app itself (a map drawn again may fetch them again)
+    outlines = [status for _, status in network.served("/app/static/topojson/")]
+    assert outlines and set(outlines) == {200}
     avatars = network.served("/app/static/avatars/")
     assert avatars and all(status == 200 for _, status in avatars)
     assert network.blocked == [], f"the page reached outside the machine: {network.blocked[:5]}"
