@@ -7,14 +7,12 @@ values, and totals on the compacted topics never go down.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Iterable
 
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from election import contract
-from election.ballots import utc_iso
 
 
 def ensure_topics(bootstrap: str, votes_topic: str, partitions: int, prefix: str = "") -> list[str]:
@@ -42,58 +40,6 @@ def ensure_topics(bootstrap: str, votes_topic: str, partitions: int, prefix: str
             if "TOPIC_ALREADY_EXISTS" not in str(exc):  # another process made it meanwhile
                 raise
     return created
-
-
-def rejection_key(partition: int, offset: int) -> str:
-    """The key of a rejection: the rejected message's place on votes_topic, never shared."""
-    return contract.rejection_key(partition, offset)
-
-
-def candidate_message(candidate: Mapping, total_votes: int, updated_at: datetime) -> dict:
-    return {
-        "candidate_id": candidate["candidate_id"],
-        "candidate_name": candidate.get("candidate_name"),
-        "party_affiliation": candidate.get("party_affiliation"),
-        "photo_url": candidate.get("photo_url"),
-        "total_votes": int(total_votes),
-        "updated_at": utc_iso(updated_at),
-    }
-
-
-def state_message(candidate: Mapping, state: str, total_votes: int, updated_at: datetime) -> dict:
-    return {
-        "address_state": state,
-        "candidate_id": candidate["candidate_id"],
-        "candidate_name": candidate.get("candidate_name"),
-        "party_affiliation": candidate.get("party_affiliation"),
-        "total_votes": int(total_votes),
-        "updated_at": utc_iso(updated_at),
-    }
-
-
-def turnout_message(state: str, total_votes: int, registered: int, updated_at: datetime) -> dict:
-    pct = round(100.0 * total_votes / registered, 2) if registered else 0.0
-    return {
-        "address_state": state,
-        "total_votes": int(total_votes),
-        "registered_voters": int(registered),
-        "turnout_pct": pct,
-        "updated_at": utc_iso(updated_at),
-    }
-
-
-def rejection_message(
-    vote_id, partition: int, offset: int, reason, detail, raw, detected_at: datetime
-) -> dict:
-    return {
-        "vote_id": vote_id,
-        "partition": int(partition),
-        "offset": int(offset),
-        "reason": reason,
-        "detail": detail,
-        "raw": raw,
-        "detected_at": utc_iso(detected_at),
-    }
 
 
 class ResultPublisher:
