@@ -37,8 +37,13 @@ _VERDICT = T.StructType(
         for name in ("vote_id", "voter_id", "candidate_id", "error")
     ]
 )
-# The value of "candidate_id" inside a raw message: a JSON string or a bare token.
-_CHOICE_PATTERN = r'("candidate_id"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}\]\s]+)'
+# The value of "candidate_id" inside a raw message: a JSON string or a bare token. A key with
+# an escape in it may decode to "candidate_id" ("candidate\u005fid"): its value is masked too
+# (the possessive runs keep a hostile key's matching linear).
+_CHOICE_PATTERN = (
+    r'("(?:candidate_id|[^"\\]*+\\.(?:[^"\\]|\\.)*+)"\s*:\s*)'
+    r'("(?:[^"\\]|\\.)*"|[^,}\]\s]+)'
+)
 SECRET = '"<secret>"'
 # What a record keeps, in UTF-8 bytes: the driver collects every batch, so each row's text is
 # bounded whatever a message carries (votes_topic's door is 64 KiB).

@@ -74,3 +74,30 @@ def test_duplicates_found_in_the_poll_book_become_masked_rejections(outcome):
     assert row["reason"] == contract.DUPLICATE
     assert "c2" not in row["raw"] and tally.SECRET in row["raw"]
     assert batch_outcome.duplicate_rejections(outcome, []).num_rows == 0
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        rb'"candidate\u005fid"',  # the same key to a JSON parser, not to a plain pattern
+        rb'"c\u0061ndidate_id"',
+        rb'"\u0063\u0061\u006e\u0064\u0069\u0064\u0061\u0074\u0065\u005f\u0069\u0064"',
+    ],
+)
+def test_a_choice_under_an_escaped_key_stays_secret(spark, key):
+    second = (
+        b'{"vote_id":"b9","voter_id":"v2",' + key + b':"c3","voting_time":"2024-11-05T12:00:00Z"}'
+    )
+    messages = [(0, 0, ballot("b1", "v2", "c1")), (0, 1, second)]
+    judged = tally.first_ballot_per_voter(
+        tally.classify(
+            tally.parse_ballots(kafka_rows(spark, messages)),
+            roll_df(spark),
+            candidates_df(spark),
+            OPENED,
+            CLOSED,
+        )
+    )
+    rows = {r["offset"]: r for r in batch_outcome.collect_outcome(judged).to_pylist()}
+    assert rows[1]["reason"] == contract.DUPLICATE  # a well-formed ballot: v2's second
+    assert "c3" not in rows[1]["raw"] and tally.SECRET in rows[1]["raw"], rows[1]["raw"]
