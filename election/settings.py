@@ -98,6 +98,13 @@ CATALOGUE: tuple[Setting, ...] = (
     Setting("SPARK_CONF", "", "extra Spark settings, key=value,key=value"),
     Setting("SPARK_UI", "0", "1 to serve the Spark UI", "flag"),
     Setting("SPARK_LOG_LEVEL", "ERROR", "Spark's log level"),
+    Setting(
+        "SPARK_SUBMIT",
+        "0",
+        "1: Dagster launches the tally and the recount with spark-submit to SPARK_MASTER",
+        "flag",
+    ),
+    Setting("SPARK_SUBMIT_PYTHON", "", "the Python spark-submit runs them on (this one)"),
     Setting("SPARK_CHECKPOINT_DIR", "", "the tally's checkpoints (.stack/checkpoints)"),
     # the live tally
     Setting("TALLY_CHECKPOINT", "", "checkpoint folder of a tally run by hand"),

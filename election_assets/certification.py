@@ -2,7 +2,6 @@
 
 import csv
 import json
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -13,7 +12,7 @@ from election import contract, messages, race_call
 from election.schema import RACE_CALLS_UPSERT, race_calls_parameters
 from election.settings import setting
 from election_assets import lifecycle
-from election_assets.resources import KafkaResource, PostgresResource
+from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.shared import ROOT, named_results, tallied_and_cast
 from election_assets.tally import live_results
 
@@ -30,7 +29,10 @@ def export_root() -> Path:
 
 
 def run_recount(
-    context: dg.AssetExecutionContext, postgres: PostgresResource, kafka: KafkaResource
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+    spark_launcher: SparkLauncher,
 ) -> dict:
     """The Spark recount in its own process (spark_jobs.recount), through Dagster Pipes.
 
@@ -38,9 +40,10 @@ def run_recount(
     it goes, and its result comes back as a Pipes message.
     """
     try:
-        invocation = dg.PipesSubprocessClient(cwd=str(ROOT)).run(
-            context=context,
-            command=[sys.executable, "-m", "spark_jobs.recount"],
+        invocation = spark_launcher.run(
+            context,
+            "spark_jobs.recount",
+            [],
             env={
                 "DATABASE_URL": postgres.database_url,
                 "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
@@ -67,7 +70,10 @@ def recount_rows(recount: dict) -> list[tuple[str, str, int]]:
 
 @dg.asset(group_name="certification", kinds={"spark", "postgres"}, deps=[live_results])
 def certified_results(
-    context: dg.AssetExecutionContext, postgres: PostgresResource, kafka: KafkaResource
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+    spark_launcher: SparkLauncher,
 ) -> dg.MaterializeResult:
     """The recounted result: totals per candidate and per state, turnout, winner and margin."""
     postgres.ensure_schema()
@@ -84,7 +90,7 @@ def certified_results(
         )
     out = export_root() / f"election-{election.election_id}"
     out.mkdir(parents=True, exist_ok=True)
-    recount = run_recount(context, postgres, kafka)
+    recount = run_recount(context, postgres, kafka, spark_launcher)
     rows = recount_rows(recount)
     registered = recount["registered_by_state"]
     voted = recount["turnout_by_state"]

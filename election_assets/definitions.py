@@ -6,9 +6,9 @@ import os
 
 import dagster as dg
 
-from election.settings import DEFAULTS
+from election.settings import DEFAULTS, setting
 from election_assets import certification, registration, tally, turnout_profile, voting
-from election_assets.resources import KafkaResource, PostgresResource
+from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.resources.randomuser import RandomUserClient
 from election_assets.resources.spark import ElectionSpark
 
@@ -45,5 +45,9 @@ defs = dg.Definitions(
         "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("KAFKA_BOOTSTRAP_SERVERS")),
         "randomuser": RandomUserClient(base_url=dg.EnvVar("RANDOMUSER_URL")),
         "pyspark": ElectionSpark(),
+        # the tally and the recount: local Spark, or spark-submit to SPARK_MASTER (SPARK_SUBMIT=1)
+        "spark_launcher": SparkLauncher(
+            submit=setting("SPARK_SUBMIT"), python=setting("SPARK_SUBMIT_PYTHON")
+        ),
     },
 )

@@ -7,7 +7,6 @@ the same command runs under spark-submit on a cluster, where it publishes everyt
 """
 
 import re
-import sys
 
 import dagster as dg
 from dagster._core.errors import DagsterPipesExecutionError  # what the Pipes client raises
@@ -15,8 +14,8 @@ from dagster._core.errors import DagsterPipesExecutionError  # what the Pipes cl
 from election import contract
 from election_assets import lifecycle
 from election_assets.registration import candidates, voters
-from election_assets.resources import KafkaResource, PostgresResource
-from election_assets.shared import ROOT, checkpoint_root, in_progress_runs, tallied_and_cast
+from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
+from election_assets.shared import checkpoint_root, in_progress_runs, tallied_and_cast
 from election_assets.voting import votes_topic
 
 STATE_MISMATCH = 3  # the tally's exit code when no restart can help (spark_jobs.live_tally)
@@ -32,11 +31,8 @@ class TallyConfig(dg.Config):
     query_name: str = "live_tally"
 
 
-def tally_command(config: TallyConfig) -> list[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "spark_jobs.live_tally",
+def tally_arguments(config: TallyConfig) -> list[str]:
+    arguments = [
         "--until-drained",
         "--checkpoint",
         str(checkpoint_root() / config.query_name),
@@ -44,10 +40,10 @@ def tally_command(config: TallyConfig) -> list[str]:
         config.query_name,
     ]
     if config.trigger_ms is not None:
-        command += ["--trigger-ms", str(config.trigger_ms)]
+        arguments += ["--trigger-ms", str(config.trigger_ms)]
     if config.max_offsets_per_trigger is not None:
-        command += ["--max-offsets-per-trigger", str(config.max_offsets_per_trigger)]
-    return command
+        arguments += ["--max-offsets-per-trigger", str(config.max_offsets_per_trigger)]
+    return arguments
 
 
 @dg.asset(
@@ -60,25 +56,21 @@ def live_results(
     config: TallyConfig,
     postgres: PostgresResource,
     kafka: KafkaResource,
+    spark_launcher: SparkLauncher,
 ) -> dg.MaterializeResult:
     """The live tally: counted ballots, the poll book, the result topics and the race calls."""
     postgres.ensure_schema()
     kafka.check()
-    command = tally_command(config)
-    context.log.info("starting the tally: " + " ".join(command[1:]))
-    # the run's termination reaches the tally as SIGINT: it finishes its batch and stops
-    pipes = dg.PipesSubprocessClient(
-        cwd=str(ROOT), forward_termination=True, termination_timeout_seconds=90
-    )
     try:
-        invocation = pipes.run(
-            context=context,
-            command=command,
+        invocation = spark_launcher.run(
+            context,
+            "spark_jobs.live_tally",
+            tally_arguments(config),
             env={
                 "DATABASE_URL": postgres.database_url,
                 "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-                "PYTHONUNBUFFERED": "1",
             },
+            stop_on_termination=True,
         )
     except DagsterPipesExecutionError as exc:
         raise tally_failure(postgres, exit_code(exc)) from None

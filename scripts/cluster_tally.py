@@ -6,9 +6,10 @@ Starts a Spark master and worker on loopback with pyspark's own `spark-class`, i
 environment that has nothing of Dagster but `dagster-pipes` (the `cluster` extra of
 pyproject.toml, installed into .stack/cluster/venv). It registers a small election in a
 database of its own on the local PostgreSQL, casts ballots to a topic of its own, then
-`spark-submit`s spark_jobs/live_tally.py to the cluster with the domain and the Spark jobs
-as --py-files, and checks that the result topics hold the totals and the race calls the
-page needs. The last line is one JSON object.
+runs the live tally on the cluster with `python -m spark_jobs.launch` (spark-submit, the
+domain and the Spark jobs as --py-files: the command Dagster's SparkLauncher runs when
+SPARK_SUBMIT=1), on the cluster's Python, and checks that the result topics hold the totals
+and the race calls the page needs. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import sys
 import time
 import tomllib
 import uuid
-import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from confluent_kafka.admin import AdminClient  # noqa: E402
 
 from election import ballots, contract  # noqa: E402
 from election.settings import setting  # noqa: E402
+from spark_jobs.launch import spark_home  # noqa: E402
 
 CLUSTER = ROOT / ".stack" / "cluster"
 VENV = CLUSTER / "venv"
@@ -69,26 +70,6 @@ def cluster_python() -> Path:
     if dagster != ["dagster-pipes"]:
         raise SystemExit(f"the cluster's Python must have only dagster-pipes of Dagster: {dagster}")
     return python
-
-
-def spark_home(python: Path) -> Path:
-    out = subprocess.run(
-        [str(python), "-c", "import pyspark, os; print(os.path.dirname(pyspark.__file__))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(out.stdout.strip())
-
-
-def application_zip() -> Path:
-    """The domain and the Spark jobs, as spark-submit's --py-files (nothing of Dagster)."""
-    target = CLUSTER / "election_jobs.zip"
-    with zipfile.ZipFile(target, "w") as archive:
-        for package in ("election", "spark_jobs"):
-            for path in sorted((ROOT / package).rglob("*.py")):
-                archive.write(path, path.relative_to(ROOT))
-    return target
 
 
 def wait_for_port(port: int, seconds: float) -> None:
@@ -204,7 +185,7 @@ def main(argv=None) -> int:
     topic, prefix = f"{name}_votes", f"{name}_"
     CLUSTER.mkdir(parents=True, exist_ok=True)
     python = cluster_python()
-    home = spark_home(python)
+    home = spark_home(str(python))
     with psycopg.connect(base_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     processes = []
@@ -214,20 +195,17 @@ def main(argv=None) -> int:
         )
         say(f"{args.ballots:,} ballots cast on {topic}; polls closed")
         processes = start_cluster(home, python)
-        from spark_jobs.session import extra_jars
-
         checkpoint = CLUSTER / "checkpoints" / name
         began = time.monotonic()
+        # the command Dagster's SparkLauncher runs with SPARK_SUBMIT=1, on the cluster's Python
         submitted = subprocess.run(
-            [str(home / "bin" / "spark-submit"), "--master", f"spark://127.0.0.1:{MASTER_PORT}",
-             "--jars", ",".join(extra_jars()), "--py-files", str(application_zip()),
-             "--conf", "spark.driver.memory=1g", "--conf", "spark.executor.memory=1g",
-             "--conf", "spark.sql.shuffle.partitions=4",
-             str(ROOT / "spark_jobs" / "live_tally.py"), "--until-drained",
+            [str(python), "-m", "spark_jobs.launch", "--master", f"spark://127.0.0.1:{MASTER_PORT}",
+             "--python", str(python), "spark_jobs.live_tally", "--until-drained",
              "--topic", topic, "--results-prefix", prefix, "--checkpoint", str(checkpoint)],
-            env={**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": str(python),
-                 "PYSPARK_DRIVER_PYTHON": str(python), "DATABASE_URL": database_url,
-                 "SPARK_LOCAL_IP": "127.0.0.1", "PYTHONPATH": ""},
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": database_url, "SPARK_LOCAL_IP": "127.0.0.1",
+                 "SPARK_DRIVER_MEMORY": "1g", "SPARK_SHUFFLE_PARTITIONS": "4",
+                 "SPARK_CONF": "spark.executor.memory=1g", "PYTHONPATH": ""},
             capture_output=True, text=True, timeout=900,
         )  # fmt: skip
         seconds = time.monotonic() - began

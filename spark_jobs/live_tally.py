@@ -18,14 +18,13 @@ start resumes), 2 a service or the jars are missing, 3 the checkpoint and the le
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import re
 import signal
 import sys
 import time
 
 from election import contract
-from spark_jobs import drain, ledger, pending, recovery, reporting, results, sources, tally
+from spark_jobs import drain, launch, ledger, pending, recovery, reporting, results, sources, tally
 from spark_jobs.batch_outcome import collect_outcome
 from spark_jobs.ledger_writer import JudgedBatch, LedgerWriter
 from spark_jobs.recovery import StateMismatch
@@ -244,17 +243,11 @@ def judge(
 def main(argv=None) -> int:
     options = parse_args(argv)
     reporter = reporting.use_pipes_if_launched()
-    die_with_parent()
+    launch.die_with_parent()  # SIGTERM when the launcher dies: no orphan keeps counting
     try:
         return run_tally(options, reporter)
     finally:
         reporter.close()
-
-
-def die_with_parent() -> None:
-    """Ask Linux to SIGTERM this tally when its launcher dies, so no orphan keeps counting."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def run_tally(options, reporter: reporting.Reporter) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from election.settings import DEFAULTS
+from election.settings import DEFAULTS, setting
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -293,6 +293,15 @@ def test_spark_workers_join_the_master_and_can_be_scaled(services):
     assert "container_name" not in worker
     assert not list(published_ports(worker))
     assert int(worker.get("deploy", {}).get("replicas", 1)) >= 1
+
+
+def test_dagster_sends_the_tally_and_the_recount_to_the_cluster_with_spark_submit(services):
+    for name in DAGSTER_SERVICES:
+        env = environment_of(services[name])
+        assert setting("SPARK_SUBMIT", env) is True, (
+            f"{name}: SPARK_SUBMIT={env.get('SPARK_SUBMIT')}"
+        )
+        assert env["SPARK_MASTER"].startswith("spark://")
 
 
 def test_streamlit_serves_the_dashboard_on_all_interfaces_of_its_container(services):

@@ -2,5 +2,6 @@
 
 from election_assets.resources.kafka import KafkaResource
 from election_assets.resources.postgres import PostgresResource
+from election_assets.resources.spark_launcher import SparkLauncher
 
-__all__ = ["KafkaResource", "PostgresResource"]
+__all__ = ["KafkaResource", "PostgresResource", "SparkLauncher"]

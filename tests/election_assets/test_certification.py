@@ -1,5 +1,6 @@
 """certified_results on a small real election: the live tally drains, the recount runs through
-Dagster Pipes, and the certified totals equal the oracle's count of what was sent."""
+Dagster Pipes under spark-submit, and the certified totals equal the oracle's count of what
+was sent."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from election import contract
 from election_assets import certification
-from election_assets.resources import KafkaResource, PostgresResource
+from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from tests.spark_jobs import stack
 
 
@@ -43,6 +44,8 @@ def test_certified_results_equal_the_truth(
         resources={
             "postgres": PostgresResource(database_url=scratch_database),
             "kafka": KafkaResource(bootstrap_servers=bootstrap_servers),
+            # as on a cluster (SPARK_SUBMIT=1): spark-submit, through spark_jobs.launch
+            "spark_launcher": SparkLauncher(submit=True, master="local[2]"),
         },
         instance=instance,
         raise_on_error=False,
@@ -64,3 +67,4 @@ def test_certified_results_equal_the_truth(
     ]
     logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
     assert any("recounted" in m for m in logged), "the recount's report reaches the run's log"
+    assert any("spark_jobs.recount with spark-submit" in m for m in logged)

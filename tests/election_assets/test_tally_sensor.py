@@ -8,6 +8,7 @@ from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
 from election import contract
 from election_assets import tally
+from election_assets.resources import SparkLauncher
 from tests.election_assets.conftest import register
 from tests.election_assets.test_voting import open_election
 
@@ -25,7 +26,7 @@ def failed_tally_run(instance, postgres, kafka):
     job = dg.Definitions(
         assets=[tally.live_results],
         jobs=[tally.live_aggregation_job],
-        resources={"postgres": postgres, "kafka": kafka},
+        resources={"postgres": postgres, "kafka": kafka, "spark_launcher": SparkLauncher()},
     ).resolve_job_def(contract.LIVE_AGGREGATION_JOB)
     result = job.execute_in_process(
         instance=instance,

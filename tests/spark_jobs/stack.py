@@ -232,9 +232,16 @@ def truth(placed, roll: Roll, database_url: str) -> counting.Count:
 
 
 def start_tally(
-    database_url: str, topic: str, prefix: str, checkpoint: Path, *extra: str, fault: str = ""
+    database_url: str,
+    topic: str,
+    prefix: str,
+    checkpoint: Path,
+    *extra: str,
+    fault: str = "",
+    submit: bool = False,
 ) -> subprocess.Popen:
-    """live_tally as its own process group (so a crash test can kill Python and JVM at once)."""
+    """live_tally as its own process group (so a crash test can kill Python and JVM at once);
+    with submit, under spark-submit through spark_jobs.launch, as on a cluster."""
     env = {
         **os.environ,
         "LIVE_TALLY_FAULT": fault,
@@ -242,9 +249,11 @@ def start_tally(
         "PYTHONUNBUFFERED": "1",
         "SPARK_DRIVER_MEMORY": "1g",
     }
+    launcher = ["spark_jobs.launch", "--master", "local[2]"] if submit else []
     command = [
         sys.executable,
         "-m",
+        *launcher,
         "spark_jobs.live_tally",
         "--until-drained",
         "--checkpoint",
@@ -253,8 +262,7 @@ def start_tally(
         topic,
         "--results-prefix",
         prefix,
-        "--master",
-        "local[2]",
+        *([] if submit else ["--master", "local[2]"]),
         *extra,
     ]
     log = open(checkpoint.parent / f"{checkpoint.name}.log", "a")  # noqa: SIM115 (closed with the process)

@@ -216,6 +216,30 @@ def test_a_killed_tally_resumes_and_counts_every_ballot_once(election):
     assert_matches_the_truth(election, placed)
 
 
+def test_under_spark_submit_a_signal_stops_it_cleanly_and_it_counts_exactly(election):
+    # the launcher a cluster uses (SPARK_SUBMIT=1): spark-submit of the same module, its
+    # code as --py-files, a signal forwarded to the application's Python and not the JVM
+    placed = stack.produce(
+        election["bootstrap"], election["topic"], stack.ballot_set(election["roll"], 150)
+    )
+    where = (election["url"], election["topic"], election["prefix"], election["checkpoint"])
+    process = stack.start_tally(*where, "--max-offsets-per-trigger", "60", submit=True)
+    deadline = time.monotonic() + 180
+    while stack.committed_batches(election["url"]) < 1:
+        assert time.monotonic() < deadline, stack.tally_log(election["checkpoint"])[-4000:]
+        assert process.poll() is None, stack.tally_log(election["checkpoint"])[-4000:]
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)  # what Dagster sends when the run is terminated
+    assert process.wait(90) == 0, stack.tally_log(election["checkpoint"])[-4000:]
+    log = stack.tally_log(election["checkpoint"])
+    # the application stopped itself (the polls are open: it would not have drained)
+    assert '"why":"signal"' in log, log[-4000:]
+
+    stack.close_polls(election["url"])
+    run_to_the_end(election, stack.start_tally(*where, submit=True))
+    assert_matches_the_truth(election, placed)
+
+
 def test_a_missing_service_is_one_clear_line_and_exit_2(tmp_path):
     env = {**os.environ, "DATABASE_URL": "postgresql://postgres:postgres@localhost:1/voting"}
     done = subprocess.run(
