@@ -56,10 +56,17 @@ class Reporter:
                 self.pipes.report_custom_message(document)
 
     def materialize(self, metadata: dict) -> None:
-        """Materialization metadata of the asset Dagster launched this process for."""
+        """Materialization metadata of the asset Dagster launched this process for; a dict or
+        a list (a batch's progress) goes as JSON, which Pipes takes only when told so."""
         if self.pipes is not None:
+            typed = {
+                name: {"raw_value": value, "type": "json"}
+                if isinstance(value, dict | list)
+                else value
+                for name, value in metadata.items()
+            }
             with self._lock:
-                self.pipes.report_asset_materialization(metadata=metadata)
+                self.pipes.report_asset_materialization(metadata=typed)
 
     def close(self) -> None:
         if self.pipes is not None:

@@ -1,6 +1,6 @@
-"""certified_results on a small real election: the live tally drains, the recount runs through
-Dagster Pipes under spark-submit, and the certified totals equal the oracle's count of what
-was sent."""
+"""certified_results on a small real election: the live tally drains through Dagster Pipes,
+the recount runs through Pipes under spark-submit, and the certified totals equal the
+oracle's count of what was sent."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from election import contract
-from election_assets import certification
+from election_assets import certification, tally
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from tests.spark_jobs import stack
 
@@ -28,22 +28,36 @@ def votes_topic(bootstrap_servers):
 
 @pytest.mark.spark
 def test_certified_results_equal_the_truth(
-    scratch_database, bootstrap_servers, votes_topic, unique_name, tmp_path
+    scratch_database, bootstrap_servers, votes_topic, unique_name
 ):
     roll = stack.make_roll(300)
     stack.register(scratch_database, roll)
     placed = stack.produce(bootstrap_servers, votes_topic, stack.ballot_set(roll, 200))
     stack.close_polls(scratch_database)
-    tally = stack.start_tally(scratch_database, votes_topic, unique_name, tmp_path / "checkpoint")
-    assert tally.wait(300) == 0, stack.tally_log(tmp_path / "checkpoint")
     truth = stack.truth(placed, roll, scratch_database)
+    services = {
+        "postgres": PostgresResource(database_url=scratch_database),
+        "kafka": KafkaResource(bootstrap_servers=bootstrap_servers),
+    }
+
+    # the live tally as Dagster runs it locally: through Pipes, until drained
+    tallied = dg.materialize(
+        [tally.live_results],
+        resources={**services, "spark_launcher": SparkLauncher(master="local[2]")},
+        run_config={"ops": {"live_results": {"config": {"query_name": unique_name}}}},
+        raise_on_error=False,
+    )
+    assert tallied.success
+    (live,) = tallied.asset_materializations_for_node("live_results")
+    assert live.metadata["ballots_counted"].value == truth.counted
+    assert live.metadata["messages_tallied"].value == len(placed)
+    assert live.metadata["last_batch"].value["event"] == "progress"  # reported by the tally
 
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         [certification.certified_results, certification.reconciliation_checks],
         resources={
-            "postgres": PostgresResource(database_url=scratch_database),
-            "kafka": KafkaResource(bootstrap_servers=bootstrap_servers),
+            **services,
             # as on a cluster (SPARK_SUBMIT=1): spark-submit, through spark_jobs.launch
             "spark_launcher": SparkLauncher(submit=True, master="local[2]"),
         },

@@ -16,7 +16,8 @@ CHILD = (
     "r = Reporter.open()\n"
     "r.event({'event': 'progress', 'batch_id': 0}, summary='batch 0 done')\n"
     "r.result({'per_candidate': {'a': 2}})\n"
-    "r.materialize({'ballots_counted': 2})\n"
+    # as the tally reports its run: a figure and its last batch, a JSON object
+    "r.materialize({'ballots_counted': 2, 'last_batch': {'batch_id': 0, 'lag': None}})\n"
     "r.error('recount: something is wrong')\n"
     "r.close()\n"
 )
@@ -61,6 +62,7 @@ def test_under_dagster_pipes_the_run_gets_logs_results_and_metadata():
     assert result.success
     (materialization,) = result.asset_materializations_for_node("reported")
     assert materialization.metadata["ballots_counted"].value == 2
+    assert materialization.metadata["last_batch"].value == {"batch_id": 0, "lag": None}
     assert materialization.metadata["results"].value == [{"per_candidate": {"a": 2}}]
     logs = {(e.level, e.user_message) for e in instance.all_logs(result.run_id)}
     assert any(level >= 40 and "something is wrong" in message for level, message in logs)
