@@ -92,6 +92,19 @@ def candidates_df(spark, candidates=CANDIDATES):
     )
 
 
+def judge_batch(spark, messages, roll=None, closed=CLOSED) -> DataFrame:
+    """Messages judged as one batch of the tally: parsed, classified, first ballot per voter."""
+    return tally.first_ballot_per_voter(
+        tally.classify(
+            tally.parse_ballots(kafka_rows(spark, messages)),
+            roll_df(spark, roll),
+            candidates_df(spark),
+            OPENED,
+            closed,
+        )
+    )
+
+
 # --- what the tests count the judged messages with (the recount counts in one pass itself) ---
 
 

@@ -8,14 +8,10 @@ import pytest
 
 from election import contract
 from spark_jobs import batch_outcome, ledger, tally
+from tests.spark_jobs import helpers
 from tests.spark_jobs.helpers import (
-    CLOSED,
-    OPENED,
     RECEIVED,
     ballot,
-    candidates_df,
-    kafka_rows,
-    roll_df,
 )
 
 pytestmark = [pytest.mark.spark]
@@ -29,15 +25,7 @@ def outcome(spark) -> pa.Table:
         (1, 0, ballot("b3", "v1", "c3")),  # v1 again: a duplicate within the batch
         (1, 1, ballot("b4", "nobody", "c1")),
     ]
-    judged = tally.first_ballot_per_voter(
-        tally.classify(
-            tally.parse_ballots(kafka_rows(spark, messages)),
-            roll_df(spark),
-            candidates_df(spark),
-            OPENED,
-            CLOSED,
-        )
-    )
+    judged = helpers.judge_batch(spark, messages)
     return batch_outcome.collect_outcome(judged)
 
 
@@ -89,15 +77,7 @@ def test_a_choice_under_an_escaped_key_stays_secret(spark, key):
         b'{"vote_id":"b9","voter_id":"v2",' + key + b':"c3","voting_time":"2024-11-05T12:00:00Z"}'
     )
     messages = [(0, 0, ballot("b1", "v2", "c1")), (0, 1, second)]
-    judged = tally.first_ballot_per_voter(
-        tally.classify(
-            tally.parse_ballots(kafka_rows(spark, messages)),
-            roll_df(spark),
-            candidates_df(spark),
-            OPENED,
-            CLOSED,
-        )
-    )
+    judged = helpers.judge_batch(spark, messages)
     rows = {r["offset"]: r for r in batch_outcome.collect_outcome(judged).to_pylist()}
     assert rows[1]["reason"] == contract.DUPLICATE  # a well-formed ballot: v2's second
     assert "c3" not in rows[1]["raw"] and tally.SECRET in rows[1]["raw"], rows[1]["raw"]

@@ -18,14 +18,12 @@ from hypothesis import strategies as st
 
 from election import counting
 from spark_jobs import tally
+from tests.spark_jobs import helpers
 from tests.spark_jobs.helpers import (
     CANDIDATES,
     CLOSED,
     OPENED,
     ROLL,
-    candidates_df,
-    kafka_rows,
-    roll_df,
 )
 
 pytestmark = pytest.mark.spark
@@ -160,15 +158,7 @@ def messages(draw) -> tuple:
 
 
 def spark_verdicts(spark, log, closed):
-    judged = tally.first_ballot_per_voter(
-        tally.classify(
-            tally.parse_ballots(kafka_rows(spark, log)),
-            roll_df(spark),
-            candidates_df(spark),
-            OPENED,
-            closed,
-        )
-    )
+    judged = helpers.judge_batch(spark, log, closed=closed)
     return {
         (r.partition, r.offset): (r.reason, r.detail, r.vote_id if r.reason else None)
         for r in judged.collect()

@@ -288,15 +288,7 @@ def test_rejections_mask_the_choice_of_every_registered_voter(spark):
         (0, 5, ballot("b5", "stranger", "c3")),
         received(0, 6, ballot("b6", "v4", "c3"), CLOSED),
     ]
-    judged = tally.first_ballot_per_voter(
-        tally.classify(
-            tally.parse_ballots(kafka_rows(spark, messages)),
-            roll_df(spark),
-            candidates_df(spark),
-            OPENED,
-            CLOSED,
-        )
-    )
+    judged = helpers.judge_batch(spark, messages)
     rows = {r.offset: r for r in helpers.rejections(judged).collect()}
     assert sorted(rows) == [1, 2, 3, 4, 5, 6]
     assert '"candidate_id": "<secret>"' in rows[1].raw and "c2" not in rows[1].raw
@@ -318,15 +310,7 @@ def test_tally_counts_per_candidate_state_and_both(spark):
         (0, 3, ballot("b3", "v3", "c1")),
         (0, 4, ballot("b4", "v5", "c1")),
     ]
-    judged = tally.first_ballot_per_voter(
-        tally.classify(
-            tally.parse_ballots(kafka_rows(spark, messages)),
-            roll_df(spark),
-            candidates_df(spark),
-            OPENED,
-            CLOSED,
-        )
-    )
+    judged = helpers.judge_batch(spark, messages)
     result = helpers.totals(helpers.counted(judged))
     assert {r.candidate_id: r.total_votes for r in result.by_candidate.collect()} == {
         "c1": 3,
@@ -375,15 +359,7 @@ def random_ballot_log(seed: int, n: int = 400):
 def test_the_tally_equals_the_reference_count(spark, seed):
     roll, messages = random_ballot_log(seed)
     truth = counting.count(messages, roll, CANDIDATES, OPENED, CLOSED)
-    judged = tally.first_ballot_per_voter(
-        tally.classify(
-            tally.parse_ballots(kafka_rows(spark, messages)),
-            roll_df(spark, roll),
-            candidates_df(spark),
-            OPENED,
-            CLOSED,
-        )
-    ).cache()
+    judged = helpers.judge_batch(spark, messages, roll).cache()
     result = helpers.totals(helpers.counted(judged))
     per_candidate = dict.fromkeys(CANDIDATES, 0)
     per_candidate.update({r.candidate_id: r.total_votes for r in result.by_candidate.collect()})
@@ -407,15 +383,7 @@ def test_text_kept_for_a_rejection_is_storable(spark):
         (0, 0, ballot("b\u0000", "v\u0000", "c1")),
         (0, 1, b'\xff\xfe{"candidate_id": "c1"}'),
     ]
-    judged = tally.first_ballot_per_voter(
-        tally.classify(
-            tally.parse_ballots(kafka_rows(spark, messages)),
-            roll_df(spark),
-            candidates_df(spark),
-            OPENED,
-            CLOSED,
-        )
-    )
+    judged = helpers.judge_batch(spark, messages)
     rows = {r.offset: r for r in helpers.rejections(judged).collect()}
     assert rows[0].reason == contract.UNKNOWN_VOTER
     assert "\u0000" not in rows[0].detail + rows[0].vote_id
@@ -433,15 +401,7 @@ def test_what_reaches_the_driver_is_bounded_in_bytes_whatever_a_message_carries(
         (0, 2, ballot("b2", wide, "c1")),  # unknown voter, the id in the detail and raw
         (0, 3, b"\x00" * 60_000),  # NUL becomes U+FFFD: three bytes each
     ]
-    judged = tally.first_ballot_per_voter(
-        tally.classify(
-            tally.parse_ballots(kafka_rows(spark, messages)),
-            roll_df(spark),
-            candidates_df(spark),
-            OPENED,
-            CLOSED,
-        )
-    )
+    judged = helpers.judge_batch(spark, messages)
     outcome = batch_outcome.collect_outcome(judged)
     assert outcome.num_rows == 4
     for row in outcome.to_pylist():
