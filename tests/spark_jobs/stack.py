@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -363,3 +364,34 @@ def first_ballots(placed, result: counting.Count) -> dict[str, datetime]:
             continue
         poll_book[json.loads(message.value)["voter_id"]] = message.received_at
     return poll_book
+
+
+RESULT_TOPICS = (
+    contract.VOTES_PER_CANDIDATE_TOPIC,
+    contract.VOTES_PER_STATE_TOPIC,
+    contract.TURNOUT_BY_LOCATION_TOPIC,
+    contract.REJECTED_VOTES_TOPIC,
+    contract.RACE_CALLS_TOPIC,
+)
+
+
+@contextlib.contextmanager
+def small_election(
+    database_url: str, bootstrap: str, name: str, folder: Path, voters: int, partitions: int
+) -> Iterator[dict]:
+    """A registered roll with the polls open, an empty ballot topic `name`, its result topics
+    prefixed `name.`, and a checkpoint folder; the topics are deleted afterwards."""
+    roll = make_roll(voters)
+    register(database_url, roll)
+    create_topic(bootstrap, name, partitions=partitions)
+    try:
+        yield {
+            "url": database_url,
+            "bootstrap": bootstrap,
+            "topic": name,
+            "prefix": f"{name}.",
+            "checkpoint": folder / "checkpoint",
+            "roll": roll,
+        }
+    finally:
+        delete_topics(bootstrap, [name, *(f"{name}.{t}" for t in RESULT_TOPICS)])

@@ -18,7 +18,7 @@ from confluent_kafka import Producer
 
 from election import counting
 from tests.spark_jobs import stack
-from tests.spark_jobs.test_live_tally import RESULT_TOPICS, assert_matches_the_truth, run_to_the_end
+from tests.spark_jobs.test_live_tally import assert_matches_the_truth, run_to_the_end
 
 pytestmark = [pytest.mark.services, pytest.mark.spark, pytest.mark.slow]
 
@@ -27,20 +27,10 @@ ARGS = ("--max-offsets-per-trigger", "15")
 
 @pytest.fixture
 def election(scratch_database, bootstrap_servers, unique_name, tmp_path):
-    roll = stack.make_roll(300)
-    stack.register(scratch_database, roll)
-    stack.create_topic(bootstrap_servers, unique_name, partitions=4)
-    yield {
-        "url": scratch_database,
-        "bootstrap": bootstrap_servers,
-        "topic": unique_name,
-        "prefix": f"{unique_name}.",
-        "checkpoint": tmp_path / "checkpoint",
-        "roll": roll,
-    }
-    stack.delete_topics(
-        bootstrap_servers, [unique_name, *(f"{unique_name}.{t}" for t in RESULT_TOPICS)]
-    )
+    with stack.small_election(
+        scratch_database, bootstrap_servers, unique_name, tmp_path, voters=300, partitions=4
+    ) as made:
+        yield made
 
 
 def home(voter: str | None) -> int:

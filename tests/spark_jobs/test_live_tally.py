@@ -22,32 +22,16 @@ from tests.spark_jobs import stack
 
 pytestmark = [pytest.mark.services, pytest.mark.spark, pytest.mark.slow]
 
-RESULT_TOPICS = (
-    contract.VOTES_PER_CANDIDATE_TOPIC,
-    contract.VOTES_PER_STATE_TOPIC,
-    contract.TURNOUT_BY_LOCATION_TOPIC,
-    contract.REJECTED_VOTES_TOPIC,
-    contract.RACE_CALLS_TOPIC,
-)
+RESULT_TOPICS = stack.RESULT_TOPICS
 
 
 @pytest.fixture
 def election(scratch_database, bootstrap_servers, unique_name, tmp_path):
     """A registered roll with the polls open, an empty ballot topic, a checkpoint folder."""
-    roll = stack.make_roll(400)
-    stack.register(scratch_database, roll)
-    stack.create_topic(bootstrap_servers, unique_name, partitions=3)
-    yield {
-        "url": scratch_database,
-        "bootstrap": bootstrap_servers,
-        "topic": unique_name,
-        "prefix": f"{unique_name}.",
-        "checkpoint": tmp_path / "checkpoint",
-        "roll": roll,
-    }
-    stack.delete_topics(
-        bootstrap_servers, [unique_name, *(f"{unique_name}.{t}" for t in RESULT_TOPICS)]
-    )
+    with stack.small_election(
+        scratch_database, bootstrap_servers, unique_name, tmp_path, voters=400, partitions=3
+    ) as made:
+        yield made
 
 
 def run_to_the_end(election, process, timeout=300) -> None:
