@@ -4,8 +4,6 @@ oracle's count of what was sent."""
 
 from __future__ import annotations
 
-import time
-
 import dagster as dg
 import psycopg
 import pytest
@@ -17,13 +15,19 @@ from tests.spark_jobs import stack
 
 
 @pytest.fixture
-def votes_topic(bootstrap_servers):
-    """The ballot log of record, fresh: the suite's own broker, so no running election's."""
-    stack.delete_topics(bootstrap_servers, [contract.VOTES_TOPIC])
-    time.sleep(1)  # deletion is asynchronous on the broker
+def votes_topic(bootstrap_servers, unique_name, monkeypatch):
+    """The ballot log of record, fresh: the suite's own broker, so no running election's. The
+    live tally publishes under a prefix of this test's own; the certification publishes the
+    final race calls to the contract's topic, deleted afterwards with the rest."""
+    monkeypatch.setenv("TALLY_RESULTS_PREFIX", f"{unique_name}.")
+    published = [
+        contract.RACE_CALLS_TOPIC,
+        *(f"{unique_name}.{t}" for t in contract.PUBLISHED_TOPICS),
+    ]
+    stack.delete_topics(bootstrap_servers, [contract.VOTES_TOPIC], wait=30)
     stack.create_topic(bootstrap_servers, contract.VOTES_TOPIC, partitions=3)
     yield contract.VOTES_TOPIC
-    stack.delete_topics(bootstrap_servers, [contract.VOTES_TOPIC])
+    stack.delete_topics(bootstrap_servers, [contract.VOTES_TOPIC, *published])
 
 
 @pytest.mark.spark

@@ -81,7 +81,8 @@ def create_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
     admin.create_topics([NewTopic(topic, partitions, 1, config=config)])[topic].result()
 
 
-def delete_topics(bootstrap: str, topics) -> None:
+def delete_topics(bootstrap: str, topics, wait: float = 0.0) -> None:
+    """Delete the topics that exist; with wait, until the broker no longer lists them."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
     existing = set(admin.list_topics(timeout=10).topics)
     doomed = [t for t in topics if t in existing]
@@ -89,6 +90,11 @@ def delete_topics(bootstrap: str, topics) -> None:
         for future in admin.delete_topics(doomed).values():
             with contextlib.suppress(Exception):
                 future.result()
+    deadline = time.monotonic() + wait
+    while doomed and time.monotonic() < deadline:
+        if not set(doomed) & set(admin.list_topics(timeout=10).topics):
+            return
+        time.sleep(0.2)
 
 
 def ballot_set(roll: Roll, n_voters: int, seed: int = 11) -> list[tuple[str | None, bytes | None]]:

@@ -18,6 +18,7 @@ import requests
 
 from election import contract
 from tests.election_assets.dagster_dev import running_dagster_dev
+from tests.spark_jobs import stack
 
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 SENSORS = (contract.LIVE_VOTING_SENSOR, contract.LIVE_AGGREGATION_SENSOR)
@@ -183,7 +184,12 @@ class ElectionNight:
 def election_night(
     home: Path, database_url: str, bootstrap_servers: str
 ) -> Iterator[ElectionNight]:
-    """`dagster dev` on a free port for this database and broker, with its own Dagster home."""
+    """`dagster dev` on a free port for this database and broker, with its own Dagster home.
+
+    The election's topics on the suite's broker start empty: what an earlier test published
+    there (candidates, totals) would show on this night's page.
+    """
+    stack.delete_topics(bootstrap_servers, [contract.VOTES_TOPIC, *contract.PUBLISHED_TOPICS], 30)
     env = {
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
