@@ -29,8 +29,8 @@ import zipfile
 from pathlib import Path
 
 from election.settings import setting
+from spark_jobs.session import ROOT, SetupError, extra_jars
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("election", "spark_jobs")  # what the driver and the executors import
 PR_SET_PDEATHSIG = 1
 
@@ -79,9 +79,10 @@ def spark_home(python: str) -> Path:
 
 
 def submit_command(
-    module: str, args: list[str], master: str, python: str, py_files: Path, jars: list[str]
+    script: Path, args: list[str], master: str, python: str, py_files: Path, jars: list[str]
 ) -> tuple[list[str], dict[str, str]]:
-    """spark-submit's command line and the environment it adds, for `module` with `args`."""
+    """spark-submit's command line and the environment it adds, for the application file
+    `script` (application_file) with `args`."""
     home = spark_home(python)
     command = [
         str(home / "bin" / "spark-submit"),
@@ -92,7 +93,7 @@ def submit_command(
         "--py-files",
         str(py_files),
         *(["--jars", ",".join(jars)] if jars else []),
-        str(application_file(module)),
+        str(script),
         *args,
     ]
     env = {
@@ -125,8 +126,6 @@ def drivers(jvm: int, script: Path) -> list[int]:
 
 
 def run(module: str, args: list[str], master: str, python: str) -> int:
-    from spark_jobs.session import SetupError, extra_jars
-
     try:
         jars = extra_jars()
     except SetupError as exc:
@@ -135,7 +134,7 @@ def run(module: str, args: list[str], master: str, python: str) -> int:
     script = application_file(module)
     with tempfile.TemporaryDirectory(prefix="election-submit-") as scratch:
         py_files = application_zip(Path(scratch) / "election_jobs.zip")
-        command, added = submit_command(module, args, master, python, py_files, jars)
+        command, added = submit_command(script, args, master, python, py_files, jars)
         submitted = subprocess.Popen(
             command,
             env={**os.environ, **added},

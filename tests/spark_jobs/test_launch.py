@@ -38,15 +38,16 @@ def test_the_archive_holds_the_domain_and_the_jobs_and_nothing_of_dagster_but_pi
 
 
 def test_spark_submit_gets_the_code_the_jars_and_the_python(tmp_path):
+    script = launch.application_file("spark_jobs.recount")
     command, env = launch.submit_command(
-        "spark_jobs.recount", ["--topic", "t"], "spark://h:7077", sys.executable,
+        script, ["--topic", "t"], "spark://h:7077", sys.executable,
         tmp_path / "jobs.zip", ["/jars/a.jar", "/jars/b.jar"],
     )  # fmt: skip
     assert command[0].endswith("/bin/spark-submit")
     assert command[command.index("--master") + 1] == "spark://h:7077"
     assert command[command.index("--py-files") + 1] == str(tmp_path / "jobs.zip")
     assert command[command.index("--jars") + 1] == "/jars/a.jar,/jars/b.jar"
-    assert command[-3:] == [str(launch.application_file("spark_jobs.recount")), "--topic", "t"]
+    assert command[-3:] == [str(script), "--topic", "t"]
     assert env["PYSPARK_PYTHON"] == env["PYSPARK_DRIVER_PYTHON"] == sys.executable
     assert (launch.Path(env["SPARK_HOME"]) / "bin" / "spark-submit").is_file()
 
