@@ -12,6 +12,7 @@ import pytest
 from election import contract
 from election.schema import TABLES
 from election_assets import certification as cert
+from tests.spark_jobs import stack
 
 STATES = ("Ohio", "Utah", "Iowa")
 CANDIDATES = ("cand-a", "cand-b")
@@ -28,12 +29,7 @@ def books(scratch_database):
     by_state = Counter((roll[v], choices[v]) for v in voted)
     with psycopg.connect(scratch_database, autocommit=True) as conn:
         conn.execute(TABLES)
-        with conn.cursor().copy(
-            "COPY voters (voter_id, voter_name, date_of_birth, registration_number, "
-            "address_state) FROM STDIN"
-        ) as copy:
-            for i, (voter_id, state) in enumerate(roll.items()):
-                copy.write_row((voter_id, f"Voter {i}", "1980-01-01", f"REG-{i}", state))
+        stack.copy_roll(conn, roll)
         for voter_id in voted:
             conn.execute(
                 "INSERT INTO voter_turnout (voter_id, voted_at) VALUES (%s, now())", (voter_id,)

@@ -38,16 +38,21 @@ def make_roll(n: int, seed: int = 5) -> Roll:
     return Roll({f"voter-{i:05d}": rng.choice(STATES) for i in range(n)})
 
 
+def copy_roll(conn: psycopg.Connection, voters: dict[str, str]) -> None:
+    """The voters (voter_id -> state) into the voters table, with COPY."""
+    with conn.cursor().copy(
+        "COPY voters (voter_id, voter_name, date_of_birth, registration_number, address_state) "
+        "FROM STDIN"
+    ) as copy:
+        for i, (voter_id, state) in enumerate(voters.items()):
+            copy.write_row((voter_id, f"Voter {i}", "1980-01-01", f"REG-{i:07d}", state))
+
+
 def register(database_url: str, roll: Roll) -> None:
     """The schema, the roll (COPY) and the candidates in a fresh database; polls not open."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(TABLES)
-        with conn.cursor().copy(
-            "COPY voters (voter_id, voter_name, date_of_birth, registration_number, address_state) "
-            "FROM STDIN"
-        ) as copy:
-            for i, (voter_id, state) in enumerate(roll.voters.items()):
-                copy.write_row((voter_id, f"Voter {i}", "1980-01-01", f"REG-{i:07d}", state))
+        copy_roll(conn, roll.voters)
         for c in roll.candidates:
             conn.execute(
                 "INSERT INTO candidates (candidate_id, candidate_name, party_affiliation, photo_url) "
