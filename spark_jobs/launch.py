@@ -31,7 +31,7 @@ from pathlib import Path
 from election.settings import setting
 from spark_jobs.session import ROOT, SetupError, extra_jars
 
-PACKAGES = ("election", "spark_jobs")  # what the driver and the executors import
+PACKAGES = ("election", "election_io", "spark_jobs")  # what the driver and the executors import
 PR_SET_PDEATHSIG = 1
 
 
