@@ -171,13 +171,22 @@ def parse_ballot(value: bytes | str | None, key: bytes | str | None) -> dict:
     if text.startswith("\ufeff"):
         raise BallotError(contract.MALFORMED, "starts with a byte order mark")
     try:
-        message = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_names)
+        message = json.loads(
+            text,
+            parse_constant=_no_constant,
+            # a ballot holds no number the count reads: none is converted, so none can fail
+            parse_int=_a_number,
+            parse_float=_a_number,
+            object_pairs_hook=_unique_names,
+        )
     except _DuplicateName as error:
         raise BallotError(contract.MALFORMED, f"name {error.name!r} twice in an object") from None
     except (json.JSONDecodeError, _NotJson) as error:
         raise BallotError(contract.MALFORMED, f"not JSON: {error}") from None
     except RecursionError:  # far deeper than MAX_NESTING: the same verdict
         raise BallotError(contract.MALFORMED, f"nested deeper than {MAX_NESTING}") from None
+    except Exception as error:  # judging is total: whatever the reader raises is a verdict
+        raise BallotError(contract.MALFORMED, f"unreadable: {_said(error)}") from None
     if not isinstance(message, dict):
         raise BallotError(contract.MALFORMED, f"not a JSON object but {_json_type(message)}")
     if _too_deep(message):
@@ -200,6 +209,12 @@ def parse_ballot(value: bytes | str | None, key: bytes | str | None) -> dict:
         if not VOTING_TIME_PATTERN.fullmatch(ballot["voting_time"]):
             raise ValueError("not the pattern")
         ballot["voting_time"] = parse_time(ballot["voting_time"])
+    except OverflowError:
+        raise BallotError(
+            contract.MALFORMED,
+            f"voting_time {ballot['voting_time']!r} is outside the calendar in UTC",
+            vote_id,
+        ) from None
     except ValueError:
         raise BallotError(
             contract.MALFORMED,
@@ -238,6 +253,11 @@ class _NotJson(ValueError):
     """NaN or Infinity: Python's reader accepts them, JSON does not."""
 
 
+def _a_number(_text: str) -> int:
+    # int() refuses over 4,300 digits; a fraction's exponent can leave any float's range
+    return 0
+
+
 def _no_constant(name: str):
     raise _NotJson(f"{name} is not a JSON value")
 
@@ -255,6 +275,12 @@ def _too_deep(value, level: int = 1) -> bool:
 def _unicode(text: str) -> bool:
     """No lone surrogate (JSON's \\ud800 escapes allow one; UTF-8 and PostgreSQL do not)."""
     return text.isascii() or not _SURROGATE.search(text)
+
+
+def _said(error: Exception) -> str:
+    """An exception as one short line: its type and the start of its message."""
+    text = str(error).splitlines()[0][:200] if str(error) else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _json_type(value) -> str:

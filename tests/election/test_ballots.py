@@ -8,6 +8,8 @@ import json
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from election import ballots, contract
 
@@ -198,3 +200,123 @@ def test_escaped_nul_and_whitespace_after_the_object_are_well_formed():
     # voter cannot be on the roll); JSON whitespace may follow the object
     value = json.dumps({**GOOD, "vote_id": "v\u0000"}).encode() + b" \t\r\n"
     assert ballots.parse_ballot(value, b"a")["vote_id"] == "v\x00"
+
+
+# --- Judging is total: whatever a message holds, a verdict -----------------------------------
+
+HUGE_INTEGER = b"9" * 4_301  # past Python's int() limit of 4,300 digits, far under the door
+
+
+@pytest.mark.parametrize(
+    "voting_time",
+    [
+        "0001-01-01T00:00:00+01:00",  # in UTC, the year 0
+        "9999-12-31T23:59:59-01:00",  # in UTC, the year 10000
+        "0001-01-01T00:00:00+23:59",
+        "9999-12-31T23:59:59.999999-23:59",
+    ],
+)
+def test_a_voting_time_outside_the_calendar_in_utc_is_malformed(voting_time):
+    value = json.dumps({**GOOD, "voting_time": voting_time}).encode()
+    with pytest.raises(ballots.BallotError) as caught:
+        ballots.parse_ballot(value, b"a")
+    assert caught.value.reason == contract.MALFORMED
+    assert "outside the calendar" in caught.value.detail
+    assert caught.value.vote_id == "v"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        HUGE_INTEGER,
+        b"-" + HUGE_INTEGER,
+        b"[" + HUGE_INTEGER + b"]",
+        b"1e999",  # a float past the double's range: JSON allows it
+        b"-1e999",
+        b"1" + b"0" * 70_000,
+        b"0." + b"1" * 5_000 + b"e-99999999999999999999",
+    ],
+)
+def test_huge_numbers_in_extra_fields_leave_a_ballot_well_formed(extra):
+    value = WELL_FORMED[:-1] + b',"padding":' + extra + b"}"
+    assert ballots.parse_ballot(value, b"a")["voter_id"] == "a"
+
+
+def test_a_huge_integer_in_a_field_is_a_number_not_a_string():
+    value = WELL_FORMED.replace(b'"x"', HUGE_INTEGER)
+    with pytest.raises(ballots.BallotError, match="'candidate_id' is not a string"):
+        ballots.parse_ballot(value, b"a")
+
+
+JSON_ATOMS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**4200), max_value=10**4200),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+)
+JSON_VALUES = st.recursive(
+    JSON_ATOMS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+EDGE_TIMES = st.sampled_from(
+    [
+        "0001-01-01T00:00:00+01:00",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59-01:00",
+        "9999-12-31T23:59:59.999999Z",
+        "2024-02-29T12:00:00+24:00",
+        "2024-11-05T14:03:27+99:99",
+        "2024-11-05T14:03:27.1234567Z",
+    ]
+)
+
+
+def _number_text(draw) -> bytes:
+    digits = draw(st.integers(1, 9_000))
+    sign = draw(st.sampled_from([b"", b"-"]))
+    exponent = draw(st.sampled_from([b"", b"e999", b"E-999", b"e+99999999999999999999"]))
+    fraction = draw(st.sampled_from([b"", b".5", b"." + b"7" * 4_400]))
+    return sign + b"9" * digits + fraction + exponent
+
+
+@st.composite
+def hostile_values(draw) -> bytes:
+    """Byte strings near a ballot: random bytes, odd JSON, huge numbers, deep arrays, edge times."""
+    kind = draw(st.sampled_from(["bytes", "json", "number", "deep", "time", "ballot"]))
+    if kind == "bytes":
+        return draw(st.binary(max_size=64))
+    if kind == "json":
+        return json.dumps(draw(JSON_VALUES)).encode()
+    fields = {**GOOD}
+    if kind == "time":
+        fields["voting_time"] = draw(EDGE_TIMES)
+    value = json.dumps(fields).encode()
+    if kind == "number":
+        return value[:-1] + b',"n":' + _number_text(draw) + b"}"
+    if kind == "deep":
+        depth = draw(st.integers(1, 3_000))
+        return value[:-1] + b',"d":' + b"[" * depth + b"]" * draw(st.integers(0, depth)) + b"}"
+    if kind == "ballot":
+        field = draw(st.sampled_from(list(GOOD)))
+        fields[field] = draw(JSON_VALUES)
+        return json.dumps(fields).encode()
+    return value
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    value=st.one_of(hostile_values(), st.none()),
+    key=st.one_of(st.none(), st.binary(max_size=8), st.just(b"a")),
+)
+def test_judging_is_total_every_byte_string_gets_a_verdict(value, key):
+    try:
+        ballot = ballots.parse_ballot(value, key)
+    except ballots.BallotError as error:
+        assert error.reason == contract.MALFORMED and error.detail
+        return
+    assert set(ballot) == set(contract.BALLOT_FIELDS)
+    assert ballot["voting_time"].tzinfo is not None

@@ -49,6 +49,9 @@ TIMES = st.sampled_from(
         "2024-11-05T24:00:00Z",
         "2024-11-05T12:00:60Z",
         "0000-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+01:00",  # the year 0 in UTC
+        "9999-12-31T23:59:59-01:00",  # the year 10000 in UTC
+        "9999-12-31T23:59:59.999999Z",
         "2024-11-05",
         "2024-11-05T12:00:00Z\n",
         "\u0662\u0660\u0662\u0664-11-05T12:00:00Z",
@@ -90,6 +93,11 @@ MUTATIONS = (
     "random_bytes",
     "not_an_object",
     "no_value",
+    "huge_number",
+)
+# numbers no reader of ours may convert: past int()'s 4,300 digits, past a double's range
+HUGE_NUMBERS = st.sampled_from(
+    [b"9" * 4_301, b"-" + b"9" * 4_301, b"1e999", b"-1e999", b"0." + b"1" * 500 + b"e-999999"]
 )
 
 
@@ -145,6 +153,8 @@ def messages(draw) -> tuple:
     elif mutation == "constant":
         value = value[:-1] + b',"x":' + draw(st.sampled_from([b"NaN", b"Infinity", b"-Infinity"]))
         value += b"}"
+    elif mutation == "huge_number":
+        value = value[:-1] + b',"n":' + draw(HUGE_NUMBERS) + b"}"
     elif mutation == "random_bytes":
         value = draw(st.binary(max_size=24))
     elif mutation == "not_an_object":
