@@ -1,7 +1,7 @@
 """The counting rules, as a plain reference implementation: the oracle the tally is tested against.
 
 Each message is judged from itself alone, in this order, and the first rule it breaks is its
-rejection reason: malformed (election.ballots.parse_ballot, key included), unknown_voter,
+rejection reason: malformed (election.ballots.parse_ballot, key included; off its key's partition), unknown_voter,
 unknown_candidate, polls_closed (by the broker's receipt time, never the voter's voting_time);
 then one voter, one vote: of a voter's valid ballots, the first in (partition, offset) order
 counts and the rest are duplicates.
@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from election import contract
 from election.ballots import BallotError, parse_ballot, utc_iso
+from election.partitioning import misplaced_detail, murmur2_partition
 
 # The details of the rejections past well-formedness, as the tally writes them too. The
 # candidate is not named: the choice of a registered voter stays secret, even a wrong one.
@@ -85,10 +86,14 @@ def count(
     candidate_ids: Iterable[str],
     polls_opened_at: dt.datetime | None,
     polls_closed_at: dt.datetime | None,
+    *,
+    partitions: int | None,
 ) -> Count:
     """Count messages of votes_topic (Message or equal tuples) for a roll {voter_id: state}.
 
     A ballot received exactly at the opening counts; one received at the closing time does not.
+    partitions is votes_topic's partition count: a ballot off its key's murmur2 partition is
+    malformed. None judges no placement (for logs a test lays out by hand).
     """
     candidates = list(dict.fromkeys(candidate_ids))
     known_candidates = set(candidates)
@@ -105,6 +110,14 @@ def count(
                 Rejection(partition, offset, error.vote_id, error.reason, error.detail)
             )
             continue
+        if partitions is not None:
+            expected = murmur2_partition(ballot["voter_id"].encode("utf-8"), partitions)
+            if partition != expected:
+                detail = misplaced_detail(partition, expected, partitions)
+                result.rejections.append(
+                    Rejection(partition, offset, ballot["vote_id"], contract.MALFORMED, detail)
+                )
+                continue
         voter_id, candidate_id = ballot["voter_id"], ballot["candidate_id"]
         reason = detail = None
         if voter_id not in registered_voters:

@@ -1,13 +1,13 @@
-"""How far the live tally is behind the ballot log, when it has caught up, and its progress lines."""
+"""When the live tally has caught up with the committed ballot log, its lag, and its progress lines."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from election import contract
 from election.ballots import utc_iso
-from spark_jobs import ledger, reporting, sources
+from election_io.ballot_log import BallotLog, counted_ends
+from spark_jobs import ledger, reporting
 
 PROGRESS_SUMMARY = (
     "batch {batch_id}: {messages} messages, {counted} counted, {rejected} rejected, "
@@ -21,66 +21,32 @@ def emit(event: dict) -> None:
     reporting.current().event(event, summary)
 
 
-def on_log(offsets: dict[int, tuple[int, int]]) -> int:
-    """Messages a topic holds, from its {partition: (first offset, end offset)}."""
-    return sum(end - first for first, end in offsets.values())
-
-
-def seen_by_spark(last_progress: dict | None, topic: str) -> dict[int, int]:
-    """{partition: end offset} the query's last micro-batch reached, from its lastProgress."""
-    if not last_progress or not last_progress.get("sources"):
-        return {}
-    end = last_progress["sources"][0].get("endOffset") or {}
-    if isinstance(end, str):
-        end = json.loads(end)
-    return {int(p): int(o) for p, o in end.get(topic, {}).items()}
-
-
-def drained(
-    status: str | None,
-    offsets: dict[int, tuple[int, int]],
-    tallied: int,
-    last_progress: dict | None,
-    topic: str,
-) -> bool:
-    """The polls are closed (or certified) and every message on the log is committed."""
-    if status not in (contract.CLOSED, contract.CERTIFIED):
-        return False
-    if tallied >= on_log(offsets):
-        return True
-    # messages and offsets differ when the log has gaps (transaction markers): ask Spark
-    seen = seen_by_spark(last_progress, topic)
-    return bool(offsets) and all(seen.get(p, -1) >= e for p, (_, e) in offsets.items())
-
-
 class DrainWatch:
-    """The main thread's view of the election and the log, on its own connection and consumer."""
+    """The main thread's view of the election and the committed log, on its own connections."""
 
     def __init__(self, database_url: str, bootstrap: str, topic: str):
         self.topic = topic
         self.conn = ledger.connect(database_url)
-        self.offsets = sources.OffsetReader(bootstrap)
+        self.log = BallotLog(bootstrap, topic)
 
-    def drained(self, last_progress: dict | None) -> bool:
+    def drained(self) -> bool:
+        """The polls are closed (or certified) and every committed ballot is judged."""
         window = ledger.read_election(self.conn)
         if window.status not in (contract.CLOSED, contract.CERTIFIED):
             return False
-        offsets = self.offsets.read(self.topic)
-        tallied = ledger.tallied_messages(self.conn, self.topic)
-        return drained(window.status, offsets, tallied, last_progress, self.topic)
+        return self.log.backlog(counted_ends(self.conn, self.topic)).tallied
 
     def close(self) -> None:
-        self.offsets.close()
+        self.log.close()
         self.conn.close()
 
 
-def lag(reader: sources.OffsetReader, conn, topic: str) -> int | None:
-    """Messages on the ballot log not yet committed; None when the broker does not say."""
+def lag(log: BallotLog, conn) -> int | None:
+    """Committed messages on the ballot log not yet judged; None when the broker does not say."""
     try:
-        offsets = reader.read(topic, timeout=5)
+        return log.backlog(counted_ends(conn, log.topic), timeout=5, scan_below=1_000).behind
     except Exception:  # lag is informative only; never fail a batch for it
         return None
-    return max(0, on_log(offsets) - ledger.tallied_messages(conn, topic))
 
 
 class ProgressLine:

@@ -167,19 +167,6 @@ def counted_topics(conn: psycopg.Connection) -> list[str]:
     return [topic for (topic,) in rows]
 
 
-def counted_ends(conn: psycopg.Connection, topic: str) -> dict[int, int]:
-    """{partition: end offset} the ledger has committed of a topic, under any query name.
-
-    Batches commit in order, each from where the last ended, so this is the counted prefix.
-    """
-    rows = conn.execute(
-        "SELECT e.key::int, max(e.value::bigint) FROM tally_batches, "
-        "jsonb_each_text(end_offsets->'end') AS e WHERE end_offsets->>'topic' = %s GROUP BY 1",
-        (topic,),
-    ).fetchall()
-    return {int(p): int(end) for p, end in rows}
-
-
 def _copy_arrow(conn: psycopg.Connection, table: str, columns, data: pa.Table) -> None:
     """COPY an Arrow table's columns into a table, as CSV written by Arrow (no Python loop)."""
     if data.num_rows == 0:

@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 
 from election import contract, messages, race_call
 from election.settings import setting
-from spark_jobs import drain, ledger, pending, results, sources
+from election_io.ballot_log import BallotLog
+from spark_jobs import drain, ledger, pending, results
 from spark_jobs.batch_outcome import _renamed, check_window, duplicate_rejections, staged_ballots
 from spark_jobs.tally_options import Options
 
@@ -51,7 +52,7 @@ class LedgerWriter:
         self.conn = ledger.connect(options.database_url)
         ledger.ensure_schema(self.conn)  # the staging tables live in this session
         self.publisher = results.ResultPublisher(options.bootstrap)
-        self.offsets = sources.OffsetReader(options.bootstrap)
+        self.log = BallotLog(options.bootstrap, options.topic)
         self.progress = drain.ProgressLine(options.query_name)
         self.candidates: dict[str, dict] = {}
         self.registered: dict[str, int] = {}
@@ -145,7 +146,7 @@ class LedgerWriter:
             touched = None  # the first batch of this run: every key, so readers start complete
         sent = self.publish(touched, record.ranges, window)
         self.published_all = True
-        lag = drain.lag(self.offsets, self.conn, self.options.topic)
+        lag = drain.lag(self.log, self.conn)
         sent += self.call_races(window, lag)
         finished = time.monotonic()
         judged.phases["publish_ms"] = drain.ms_since(published)
@@ -240,7 +241,7 @@ class LedgerWriter:
     def final_race_calls(self) -> None:
         """The drained count's race calls: the polls closed and nothing left to tally."""
         window = ledger.read_election(self.conn)
-        sent = self.call_races(window, drain.lag(self.offsets, self.conn, self.options.topic))
+        sent = self.call_races(window, drain.lag(self.log, self.conn))
         drain.emit({"event": "race_calls", "published": sent, "status": window.status})
 
     def _candidate(self, candidate_id: str) -> dict:
@@ -249,6 +250,6 @@ class LedgerWriter:
     def close(self) -> None:
         self._thread.shutdown(wait=True, cancel_futures=False)
         with contextlib.suppress(Exception):
-            self.offsets.close()
+            self.log.close()
         with contextlib.suppress(Exception):
             self.conn.close()

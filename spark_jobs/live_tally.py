@@ -49,6 +49,7 @@ class LiveTally:
         self.pipelined = options.pipeline and self.pending is not None
         self.writer = LedgerWriter(options, self.pending)
         self.watch = drain.DrainWatch(options.database_url, options.bootstrap, options.topic)
+        self.partitions = 0  # votes_topic's partition count, fixed once the polls open
         self.roll = None
         self.roll_key = None
         self.candidates_df = None
@@ -77,6 +78,7 @@ class LiveTally:
         if created:
             drain.emit({"event": "topics_created", "topics": created})
         recovery.check_topic(self.reader, self.options.topic)
+        self.partitions = len(self.watch.log.partitions())
         self.load_roll(ledger.read_election(self.reader))
         if self.pending is not None:
             recovery.recover_pending(
@@ -130,7 +132,7 @@ class LiveTally:
 
     def start(self):
         """Start the streaming query."""
-        partitions = self.watch.offsets.read(self.options.topic)
+        partitions = self.watch.log.partitions()
         starting = recovery.starting_offsets(self.reader, self.options.topic, partitions)
         stream = sources.kafka_stream(
             self.spark,
@@ -175,7 +177,9 @@ class LiveTally:
             self.writer.wait()  # without a pending record, Spark must not move on first
 
     def judge(self, batch_df, batch_id: int, window: ledger.ElectionWindow, started: float):
-        return judge(batch_df, batch_id, window, started, self.roll, self.candidates_df)
+        return judge(
+            batch_df, batch_id, window, started, self.roll, self.candidates_df, self.partitions
+        )
 
     # --- supervision -------------------------------------------------------------------------
 
@@ -191,7 +195,8 @@ class LiveTally:
             if self.stop_requested:
                 drain.emit({"event": "stopping", "why": "signal"})
                 break
-            if self.options.until_drained and self.watch.drained(self.query.lastProgress):
+            self.check_partitions()
+            if self.options.until_drained and self.watch.drained():
                 # no batch follows the last one: call the races once more, the count complete
                 self.writer.hand_over(self.writer.final_race_calls)
                 self.writer.wait()
@@ -199,6 +204,17 @@ class LiveTally:
                 break
         self.stop_gracefully()
         return OK
+
+    def check_partitions(self) -> None:
+        """Ballots are judged by votes_topic's partition count: it may not change mid-count."""
+        now = len(self.watch.log.partitions())
+        if now and now != self.partitions:
+            self.query.stop()
+            raise StateMismatch(
+                f"{self.options.topic} went from {self.partitions} to {now} partitions during "
+                "the count: a ballot's partition is fixed by that count once the polls open; "
+                "certify what was counted and hold the next election on a new topic"
+            )
 
     def stop_gracefully(self, wait_s: float = 60.0) -> None:
         """Let a running batch finish (it is transactional either way), then stop the query."""
@@ -217,15 +233,22 @@ class LiveTally:
 
 
 def judge(
-    batch_df, batch_id: int, window: ledger.ElectionWindow, started: float, roll, candidates_df
+    batch_df,
+    batch_id: int,
+    window: ledger.ElectionWindow,
+    started: float,
+    roll,
+    candidates_df,
+    partitions: int,
 ) -> JudgedBatch:
     """Judge a batch in Spark by the shared rules and collect every message with Arrow.
 
-    roll comes from tally.prepare_roll: each micro-batch joins it without re-broadcasting it.
+    roll comes from tally.prepare_roll: each micro-batch joins it without re-broadcasting it;
+    partitions is votes_topic's partition count, which places every ballot.
     """
     judged = tally.first_ballot_per_voter(
         tally.classify(
-            tally.parse_ballots(batch_df),
+            tally.parse_ballots(batch_df, partitions),
             roll,
             candidates_df,
             window.polls_opened_at,

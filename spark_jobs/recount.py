@@ -90,6 +90,7 @@ def recount(
     started = time.monotonic()
     if offsets is None:
         offsets = sources.topic_offsets(bootstrap, topic)
+    partitions = len(offsets)  # every partition of the topic places the ballots, empty or not
     offsets = {p: r for p, r in offsets.items() if r[1] > r[0]}
     candidate_ids = [r.candidate_id for r in candidates_df.select("candidate_id").collect()]
     registered = {
@@ -104,7 +105,7 @@ def recount(
         messages = sources.kafka_batch(spark, bootstrap, topic, offsets)
         judged = tally.first_ballot_per_voter(
             tally.classify(
-                tally.parse_ballots(messages),
+                tally.parse_ballots(messages, partitions),
                 voters_df,
                 candidates_df,
                 polls_opened_at,

@@ -11,6 +11,7 @@ import dataclasses
 import time
 from pathlib import Path
 
+from election_io.ballot_log import counted_ends
 from spark_jobs import ledger, pending, sources
 
 
@@ -65,7 +66,7 @@ def starting_offsets(conn, topic: str, partitions) -> dict[int, int] | None:
     A new query name is a new checkpoint over the same ledger, a restart of the same count:
     offsets committed under any name are never judged again. None when nothing is counted.
     """
-    ends = ledger.counted_ends(conn, topic)
+    ends = counted_ends(conn, topic)
     if not ends:
         return None
     return {p: ends.get(p, sources.EARLIEST) for p in sorted(set(partitions) | set(ends))}

@@ -11,6 +11,8 @@ from confluent_kafka.admin import AdminClient
 
 VOTES_PARTITIONS = 4  # when the tally has to create votes_topic itself
 EARLIEST = -2  # Spark's startingOffsets value for a partition's first offset
+# Ballots are what a committed read returns: no aborted transaction's message, no marker.
+COMMITTED = "read_committed"
 
 
 class ServiceMissing(RuntimeError):
@@ -93,7 +95,7 @@ def read_candidates(spark, database_url: str):
 
 
 class OffsetReader:
-    """Reads a topic's offsets through one long-lived consumer (no group, no commits)."""
+    """Reads a topic's committed offsets through one long-lived consumer (no group, no commits)."""
 
     def __init__(self, bootstrap: str):
         self._consumer = Consumer(
@@ -101,12 +103,13 @@ class OffsetReader:
                 "bootstrap.servers": bootstrap,
                 "group.id": "tally-offsets",
                 "enable.auto.commit": False,
+                "isolation.level": "read_committed",  # its end is the last stable offset
                 "log_level": 0,
             }
         )
 
     def read(self, topic: str, timeout: float = 10.0) -> dict[int, tuple[int, int]]:
-        """{partition: (first offset, end offset)} of a topic, as the broker has it now."""
+        """{partition: (first offset, stable end)} of a topic: where a committed read stops."""
         metadata = self._consumer.list_topics(topic, timeout=timeout).topics.get(topic)
         if metadata is None or metadata.error is not None or not metadata.partitions:
             return {}
@@ -122,7 +125,7 @@ class OffsetReader:
 
 
 def topic_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, tuple[int, int]]:
-    """{partition: (first offset, end offset)} of a topic, as the broker has it now."""
+    """{partition: (first offset, stable end)} of a topic, as the broker has it now."""
     reader = OffsetReader(bootstrap)
     try:
         return reader.read(topic, timeout)
@@ -156,6 +159,7 @@ def kafka_batch(spark, bootstrap: str, topic: str, offsets: dict[int, tuple[int,
         .option("startingOffsets", starting)
         .option("endingOffsets", ending)
         .option("failOnDataLoss", "true")
+        .option("kafka.isolation.level", COMMITTED)
         .load()
     )
 
@@ -181,6 +185,7 @@ def kafka_stream(
         .option("subscribe", topic)
         .option("startingOffsets", start or "earliest")
         .option("failOnDataLoss", "true")
+        .option("kafka.isolation.level", COMMITTED)
     )
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame, Window
@@ -17,6 +18,7 @@ from pyspark.sql import types as T
 
 from election import contract, counting
 from election.ballots import BallotError, parse_ballot, utc_iso
+from election.partitioning import misplaced_detail, murmur2_partitions
 
 # The vote generator's own compact form: judged in the JVM when it is plainly well-formed
 # (ids without quotes, backslashes or control characters, a strict UTC time, nothing after
@@ -61,10 +63,17 @@ def storable(text: Column) -> Column:
     return F.translate(F.make_valid_utf8(text), "\u0000", "\ufffd")
 
 
-def _judge_in_python(slow: pa.Array, keys: pa.Array, values: pa.Array) -> pa.Array:
-    """parse_ballot's verdict for the messages marked slow; null for the others."""
+def _judge_in_python(
+    slow: pa.Array, keys: pa.Array, values: pa.Array, places: pa.Array, partitions: pa.Array
+) -> pa.Array:
+    """parse_ballot's verdict for the messages marked slow, and every message's placement.
+
+    A plain message's fields stay null (the JVM reads them); its error is set only when it sits
+    off its key's murmur2 partition, as it is for a parsed message.
+    """
     n = len(slow)
     columns = {name: [None] * n for name in ("vote_id", "voter_id", "candidate_id", "error")}
+    count = partitions[0].as_py() if n else None  # None: hand-laid test logs, not placed
     marked = pc.fill_null(slow, False)
     for i in pc.indices_nonzero(marked).to_pylist():
         try:
@@ -76,18 +85,31 @@ def _judge_in_python(slow: pa.Array, keys: pa.Array, values: pa.Array) -> pa.Arr
         columns["vote_id"][i] = ballot["vote_id"]
         columns["voter_id"][i] = ballot["voter_id"]
         columns["candidate_id"][i] = ballot["candidate_id"]
-    arrays = [pa.array(values_, pa.string()) for values_ in columns.values()]
-    return pa.StructArray.from_arrays(arrays, names=list(columns), mask=pc.invert(marked))
+    if count is None:
+        return _struct(columns)
+    expected = murmur2_partitions(keys, count)
+    actual = places.to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(actual != expected).tolist():
+        if columns["error"][i] is None:  # a message malformed already keeps its first reason
+            columns["error"][i] = misplaced_detail(int(actual[i]), int(expected[i]), count)
+    return _struct(columns)
+
+
+def _struct(columns: dict[str, list]) -> pa.StructArray:
+    arrays = [pa.array(values, pa.string()) for values in columns.values()]
+    return pa.StructArray.from_arrays(arrays, names=list(columns))
 
 
 _judge_udf = F.arrow_udf(_judge_in_python, _VERDICT)
 
 
-def parse_ballots(kafka_df: DataFrame) -> DataFrame:
+def parse_ballots(kafka_df: DataFrame, partitions: int | None) -> DataFrame:
     """Kafka rows -> one row per message: ids, parse_error (null if well-formed), receipt time.
 
-    Well-formed is election.ballots.parse_ballot's definition, key included; this only
-    decides the generator's plain form faster, and the property test holds the two equal.
+    Well-formed is election.ballots.parse_ballot's definition, key included, on the partition
+    murmur2 gives the key among votes_topic's `partitions` (None judges no placement: logs a
+    test lays out by hand); this only decides the generator's plain form faster, and the
+    property test holds the two equal.
     """
     raw = F.col("value").cast("string")
     parts = F.split(raw, '"')
@@ -107,7 +129,13 @@ def parse_ballots(kafka_df: DataFrame) -> DataFrame:
         F.coalesce(plain, F.lit(False)).alias("_plain"),
     )
     slow = ~F.col("_plain")
-    verdict = _judge_udf(slow, F.when(slow, F.col("key")), F.when(slow, F.col("value")))
+    verdict = _judge_udf(
+        slow,
+        F.col("key"),
+        F.when(slow, F.col("value")),
+        F.col("partition"),
+        F.lit(partitions).cast("int"),
+    )
     parsed = flagged.select(
         "partition", "offset", "kafka_timestamp", "value", "_plain", verdict.alias("_v")
     )
@@ -121,7 +149,7 @@ def parse_ballots(kafka_df: DataFrame) -> DataFrame:
         F.when(fast, parts.getItem(3)).otherwise(F.col("_v.vote_id")).alias("vote_id"),
         F.when(fast, parts.getItem(7)).otherwise(F.col("_v.voter_id")).alias("voter_id"),
         F.when(fast, parts.getItem(11)).otherwise(F.col("_v.candidate_id")).alias("candidate_id"),
-        F.when(fast, F.lit(None).cast("string")).otherwise(F.col("_v.error")).alias("parse_error"),
+        F.col("_v.error").alias("parse_error"),
     )
 
 

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from election import contract, counting
+from election.partitioning import murmur2_partition
 
 OPEN = dt.datetime(2024, 11, 5, 7, tzinfo=dt.UTC)
 CLOSE = dt.datetime(2024, 11, 5, 20, tzinfo=dt.UTC)
@@ -37,7 +38,7 @@ def tally(messages, closed=CLOSE):
         counting.Message(p, o, *sent) if isinstance(sent, tuple) else (p, o, None, sent, NOON)
         for p, o, sent in messages
     ]
-    return counting.count(log, ROLL, CANDIDATES, OPEN, closed)
+    return counting.count(log, ROLL, CANDIDATES, OPEN, closed, partitions=None)
 
 
 def test_valid_ballots_count_per_candidate_and_state():
@@ -204,6 +205,7 @@ def test_naive_poll_times_are_utc():
         CANDIDATES,
         OPEN.replace(tzinfo=None),
         None,
+        partitions=None,
     )
     assert result.counted == 1
 
@@ -211,3 +213,22 @@ def test_naive_poll_times_are_utc():
 @pytest.mark.parametrize("value", [b"{}", b'{"vote_id": "v"}', b"42"])
 def test_malformed_messages_are_rejected_not_raised(value):
     assert tally([(3, 9, value)]).rejections[0][:2] == (3, 9)
+
+
+def test_a_ballot_off_its_keys_murmur2_partition_is_malformed():
+    # "alice" hashes to partition 3 of 4 (election.partitioning, Kafka's own murmur2)
+    home = murmur2_partition(b"alice", 4)
+    away = (home + 1) % 4
+    log = [
+        counting.Message(away, 0, *ballot("1", "alice", "x")),
+        counting.Message(home, 0, *ballot("2", "alice", "y")),
+        counting.Message(away, 1, b"bob", b"not json", NOON),
+    ]
+    result = counting.count(log, ROLL, CANDIDATES, OPEN, CLOSE, partitions=4)
+    assert result.per_candidate == {"x": 0, "y": 1}  # the placed ballot counts, not a duplicate
+    misplaced, unreadable = result.rejections
+    assert (misplaced.reason, misplaced.vote_id) == (contract.MALFORMED, "1")
+    assert misplaced.detail == (
+        f"sits on partition {away}, but murmur2 places its key on partition {home} of 4"
+    )
+    assert unreadable.detail.startswith("not JSON")  # a parse error comes before placement

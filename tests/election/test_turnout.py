@@ -195,7 +195,12 @@ def test_truth_agrees_with_the_counting_rules(roll_and_candidates, troubled_plan
         zip(voters["voter_id"].to_pylist(), voters["address_state"].to_pylist(), strict=True)
     )
     counted = counting.count(
-        _messages(troubled_plan), registered, candidates, POLLS_OPEN, POLLS_OPEN + VOTING_DAY
+        _messages(troubled_plan),
+        registered,
+        candidates,
+        POLLS_OPEN,
+        POLLS_OPEN + VOTING_DAY,
+        partitions=None,
     )
     truth = turnout.expected_totals(troubled_plan)
     assert counted.per_candidate == truth.per_candidate

@@ -38,7 +38,7 @@ def test_certified_results_equal_the_truth(
     stack.register(scratch_database, roll)
     placed = stack.produce(bootstrap_servers, votes_topic, stack.ballot_set(roll, 200))
     stack.close_polls(scratch_database)
-    truth = stack.truth(placed, roll, scratch_database)
+    truth = stack.truth(placed, roll, scratch_database, partitions=3)
     services = {
         "postgres": PostgresResource(database_url=scratch_database),
         "kafka": KafkaResource(bootstrap_servers=bootstrap_servers),

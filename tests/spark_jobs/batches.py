@@ -37,15 +37,18 @@ def create_result_topics(opts: Options) -> None:
 class Judge:
     """The live tally's judging over the roll and candidates of a database."""
 
-    def __init__(self, spark, database_url: str):
+    def __init__(self, spark, database_url: str, partitions: int):
         self.spark = spark
+        self.partitions = partitions  # the ballot topic's count, which places every ballot
         self.roll = tally.prepare_roll(sources.read_roll(spark, database_url), 2)
         self.candidates_df = sources.read_candidates(spark, database_url).cache()
         rows = self.candidates_df.collect()
         self.candidates = {r.candidate_id: r.asDict() for r in rows}
 
     def __call__(self, messages, batch_id, window, started):
-        return live_tally.judge(messages, batch_id, window, started, self.roll, self.candidates_df)
+        return live_tally.judge(
+            messages, batch_id, window, started, self.roll, self.candidates_df, self.partitions
+        )
 
     def batch(self, opts: Options, conn, batch_id: int, offsets: dict[int, tuple[int, int]]):
         """Judge the messages between offsets ({partition: (first, end)}) as micro-batch batch_id."""

@@ -92,11 +92,14 @@ def candidates_df(spark, candidates=CANDIDATES):
     )
 
 
-def judge_batch(spark, messages, roll=None, closed=CLOSED) -> DataFrame:
-    """Messages judged as one batch of the tally: parsed, classified, first ballot per voter."""
+def judge_batch(spark, messages, roll=None, closed=CLOSED, partitions=None) -> DataFrame:
+    """Messages judged as one batch of the tally: parsed, classified, first ballot per voter.
+
+    partitions is the topic's partition count; None judges no placement (hand-laid logs).
+    """
     return tally.first_ballot_per_voter(
         tally.classify(
-            tally.parse_ballots(kafka_rows(spark, messages)),
+            tally.parse_ballots(kafka_rows(spark, messages), partitions),
             roll_df(spark, roll),
             candidates_df(spark),
             OPENED,

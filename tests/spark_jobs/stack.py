@@ -194,6 +194,7 @@ def produce(bootstrap: str, topic: str, messages, rate: float = 0.0) -> list[cou
             "bootstrap.servers": bootstrap,
             "acks": "all",
             "enable.idempotence": True,
+            "partitioner": "murmur2_random",  # the contract's placement of a ballot
             "linger.ms": 5,
             "batch.size": contract.BALLOT_BATCH_BYTES,  # under votes_topic's door
         }
@@ -238,9 +239,12 @@ def refused(bootstrap: str, topic: str, key: bytes, value: bytes) -> str:
     return errors[0]
 
 
-def truth(placed, roll: Roll, database_url: str) -> counting.Count:
+def truth(placed, roll: Roll, database_url: str, partitions: int) -> counting.Count:
+    """The oracle's count of what the broker holds; partitions is the ballot topic's count."""
     opened, closed = polls(database_url)
-    return counting.count(placed, roll.voters, roll.candidates, opened, closed)
+    return counting.count(
+        placed, roll.voters, roll.candidates, opened, closed, partitions=partitions
+    )
 
 
 def start_tally(
@@ -403,6 +407,7 @@ def small_election(
             "prefix": f"{name}.",
             "checkpoint": folder / "checkpoint",
             "roll": roll,
+            "partitions": partitions,
         }
     finally:
         delete_topics(bootstrap, [name, *(f"{name}.{t}" for t in RESULT_TOPICS)])

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from election import counting
+from election.partitioning import murmur2_partition
 from spark_jobs import tally
 from tests.spark_jobs import helpers
 from tests.spark_jobs.helpers import (
@@ -167,16 +168,16 @@ def messages(draw) -> tuple:
     return key, value, draw(RECEIVED)
 
 
-def spark_verdicts(spark, log, closed):
-    judged = helpers.judge_batch(spark, log, closed=closed)
+def spark_verdicts(spark, log, closed, partitions):
+    judged = helpers.judge_batch(spark, log, closed=closed, partitions=partitions)
     return {
         (r.partition, r.offset): (r.reason, r.detail, r.vote_id if r.reason else None)
         for r in judged.collect()
     }
 
 
-def oracle_verdicts(log, closed):
-    truth = counting.count(log, ROLL, CANDIDATES, OPENED, closed)
+def oracle_verdicts(log, closed, partitions):
+    truth = counting.count(log, ROLL, CANDIDATES, OPENED, closed, partitions=partitions)
     verdicts = {(m.partition, m.offset): (None, None, None) for m in log}
     for r in truth.rejections:
         verdicts[(r.partition, r.offset)] = (r.reason, r.detail, r.vote_id)
@@ -196,18 +197,22 @@ def test_spark_judging_and_the_oracle_agree_on_every_message(spark):
         sent=st.lists(messages(), min_size=PER_EXAMPLE[0], max_size=PER_EXAMPLE[1]),
         partitions=st.integers(1, 3),
         closed=st.sampled_from([CLOSED, None]),
+        misplaced=st.lists(st.booleans(), min_size=PER_EXAMPLE[1], max_size=PER_EXAMPLE[1]),
     )
-    def agree(sent, partitions, closed):
+    def agree(sent, partitions, closed, misplaced):
         offsets = [0] * partitions
         log = []
         for i, (key, value, received_at) in enumerate(sent):
-            partition = i % partitions
+            # mostly where murmur2 puts the key, as a producer would; some sent elsewhere
+            home = murmur2_partition(key, partitions) if key is not None else i % partitions
+            partition = (home + 1) % partitions if misplaced[i] and i % 4 == 0 else home
             log.append(counting.Message(partition, offsets[partition], key, value, received_at))
             offsets[partition] += 1
-        in_spark = spark_verdicts(spark, log, closed)
-        expected = oracle_verdicts(log, closed)
+        in_spark = spark_verdicts(spark, log, closed, partitions)
+        expected = oracle_verdicts(log, closed, partitions)
+        values = {(m.partition, m.offset): m.value for m in log}
         differ = {
-            place: (in_spark.get(place), verdict, log[place[1] * partitions + place[0]].value)
+            place: (in_spark.get(place), verdict, values[place])
             for place, verdict in expected.items()
             if in_spark.get(place) != verdict
         }

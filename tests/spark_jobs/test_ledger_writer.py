@@ -21,7 +21,7 @@ def election(scratch_database, bootstrap_servers, unique_name, spark):
     stack.create_topic(bootstrap_servers, unique_name, partitions=2)
     opts = batches.options(scratch_database, bootstrap_servers, unique_name)
     batches.create_result_topics(opts)
-    yield roll, opts, batches.Judge(spark, scratch_database)
+    yield roll, opts, batches.Judge(spark, scratch_database, partitions=2)
     stack.delete_topics(bootstrap_servers, [unique_name, *batches.result_topics(opts)])
 
 
@@ -42,7 +42,7 @@ def test_batches_commit_in_order_and_a_later_ballot_of_a_voter_is_a_duplicate(
             writer.commit_and_publish(judged)
         assert book.all() == []  # crossed off once committed and published
         stack.close_polls(opts.database_url)  # the oracle judges against the closing time
-        truth = stack.truth(placed, roll, opts.database_url)
+        truth = stack.truth(placed, roll, opts.database_url, partitions=2)
         state = stack.ledger_state(opts.database_url)
         assert state["per_state"] == state["ledger"] == truth.per_state
         assert state["rejections"] == [tuple(r)[:4] for r in truth.rejections]

@@ -47,7 +47,7 @@ def run_to_the_end(election, process, timeout=300) -> None:
 
 def assert_matches_the_truth(election, placed) -> None:
     """Ledger, poll book, rejections, running totals and the result topics equal the oracle."""
-    truth = stack.truth(placed, election["roll"], election["url"])
+    truth = stack.truth(placed, election["roll"], election["url"], election["partitions"])
     state = stack.ledger_state(election["url"])
     assert state["per_candidate"] == {c: n for c, n in truth.per_candidate.items() if n}
     assert state["per_state"] == truth.per_state

@@ -34,7 +34,7 @@ def test_a_log_with_empty_partitions_is_recounted_exactly(election, spark):
     placed = stack.produce(bootstrap, topic, ballots)
     assert len({m.partition for m in placed}) < 4  # at least two partitions hold nothing
     result = recounted(spark, url, bootstrap, topic)
-    truth = stack.truth(placed, roll, url)
+    truth = stack.truth(placed, roll, url, partitions=4)
     assert result.per_candidate == truth.per_candidate
     assert result.per_state == truth.per_state
     assert result.rejected_by_reason == truth.rejected_by_reason()

@@ -51,7 +51,7 @@ def test_a_pending_batch_over_partitions_without_messages_is_committed(election,
     book = pending.PendingBatches(str(tmp_path / "checkpoint"))
     ranges = {p: (first, end - 1) for p, (first, end) in everything.items()}
     book.write(pending.PendingBatch(0, opts.topic, ranges))
-    judge = batches.Judge(spark, opts.database_url)
+    judge = batches.Judge(spark, opts.database_url, partitions=4)
     writer = LedgerWriter(opts, book)
     writer.roll_loaded(judge.candidates, ledger.registered_by_state(writer.conn))
     try:

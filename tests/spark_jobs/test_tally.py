@@ -37,7 +37,7 @@ def judge(spark, messages, opened=OPENED, closed=CLOSED, roll_join="broadcast", 
     if roll_join == "shuffle_hash":
         voters = tally.prepare_roll(voters, 4)
     classified = tally.classify(
-        tally.parse_ballots(kafka_rows(spark, messages)),
+        tally.parse_ballots(kafka_rows(spark, messages), None),
         voters,
         candidates_df(spark),
         opened,
@@ -358,7 +358,7 @@ def random_ballot_log(seed: int, n: int = 400):
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_tally_equals_the_reference_count(spark, seed):
     roll, messages = random_ballot_log(seed)
-    truth = counting.count(messages, roll, CANDIDATES, OPENED, CLOSED)
+    truth = counting.count(messages, roll, CANDIDATES, OPENED, CLOSED, partitions=None)
     judged = helpers.judge_batch(spark, messages, roll).cache()
     result = helpers.totals(helpers.counted(judged))
     per_candidate = dict.fromkeys(CANDIDATES, 0)
