@@ -13,7 +13,7 @@ from election.schema import RACE_CALLS_UPSERT, race_calls_parameters
 from election.settings import setting
 from election_assets import lifecycle
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
-from election_assets.shared import ROOT, named_results, tallied_and_cast
+from election_assets.shared import ROOT, named_results, tally_backlog
 from election_assets.tally import live_results
 
 CHECK_RECOUNT_CANDIDATES = "recount_equals_live_totals_per_candidate"
@@ -82,11 +82,16 @@ def certified_results(
     if election is None or election.status != contract.CLOSED:
         status = election.status if election else "not registered"
         raise dg.Failure(f"certification needs closed polls; the election is {status}")
-    tallied, cast = tallied_and_cast(postgres, kafka)
-    if tallied < cast:
+    behind = tally_backlog(postgres, kafka)
+    if not behind.tallied:
+        held = (
+            f", {behind.open_transactions} partitions held by an open transaction"
+            if behind.open_transactions
+            else ""
+        )
         raise dg.Failure(
-            f"the live tally has not drained ({tallied:,} of {cast:,} ballots tallied): "
-            "let live_aggregation_job finish first"
+            f"the live tally has not drained (about {behind.behind:,} committed ballots "
+            f"untallied{held}): let live_aggregation_job finish first"
         )
     out = export_root() / f"election-{election.election_id}"
     out.mkdir(parents=True, exist_ok=True)
@@ -237,17 +242,23 @@ def check_turnout_bound(conn: psycopg.Connection) -> dg.AssetCheckResult:
     )
 
 
-def check_offsets(conn: psycopg.Connection, recount: dict, on_topic: int) -> dg.AssetCheckResult:
-    """Every message on votes_topic ended counted or rejected, live and in the recount."""
+def check_offsets(conn: psycopg.Connection, recount: dict, drained: bool) -> dg.AssetCheckResult:
+    """Every committed message on votes_topic ended counted or rejected, live and in the recount.
+
+    The recount reads every committed message (markers and aborted transactions are none), so
+    with the log drained, the live tally judged exactly the messages the recount read.
+    """
     (tallied,) = conn.execute("SELECT coalesce(sum(messages), 0) FROM tally_batches").fetchone()
     (counted,) = conn.execute("SELECT count(*) FROM voter_turnout").fetchone()
     (rejected,) = conn.execute("SELECT count(*) FROM rejected_ballots").fetchone()
-    live_ok = tallied == counted + rejected == on_topic
-    recount_ok = recount["messages"] == recount["counted"] + recount["rejected"] == on_topic
+    on_log = recount["messages"]
+    live_ok = drained and tallied == counted + rejected == on_log
+    recount_ok = recount["messages"] == recount["counted"] + recount["rejected"]
     return dg.AssetCheckResult(
         passed=live_ok and recount_ok,
         metadata={
-            "messages_on_topic": on_topic,
+            "log_drained": drained,
+            "committed_messages": on_log,
             "live_tallied": int(tallied),
             "live_counted": counted,
             "live_rejected": rejected,
@@ -273,7 +284,7 @@ def check_offsets(conn: psycopg.Connection, recount: dict, on_topic: int) -> dg.
 )
 def reconciliation_checks(postgres: PostgresResource, kafka: KafkaResource):
     """The recount, the live tally, the ledger and the poll book agree; no ballot is unaccounted."""
-    on_topic = sum(kafka.end_offsets(contract.VOTES_TOPIC).values())
+    drained = tally_backlog(postgres, kafka).tallied
     with postgres.connect() as conn:
         recount = latest_recount(conn)
         results = {
@@ -282,7 +293,7 @@ def reconciliation_checks(postgres: PostgresResource, kafka: KafkaResource):
             CHECK_LEDGER_POLL_BOOK: check_ledger_poll_book(conn),
             CHECK_POLL_BOOK_UNIQUE: check_poll_book_unique(conn),
             CHECK_TURNOUT_BOUND: check_turnout_bound(conn),
-            CHECK_OFFSETS: check_offsets(conn, recount, on_topic),
+            CHECK_OFFSETS: check_offsets(conn, recount, drained),
         }
     yield from named_results("certified_results", results)
 

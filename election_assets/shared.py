@@ -8,6 +8,7 @@ import dagster as dg
 from election import contract
 from election.settings import setting
 from election_assets.resources import KafkaResource, PostgresResource
+from election_io.ballot_log import Backlog, backlog
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_PROGRESS = [
@@ -29,8 +30,14 @@ def in_progress_runs(instance: dg.DagsterInstance, job_name: str) -> list:
     return list(instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=IN_PROGRESS)))
 
 
+def tally_backlog(postgres: PostgresResource, kafka: KafkaResource) -> Backlog:
+    """How far the tally is behind the committed ballot log (tallied: nothing left to judge)."""
+    with postgres.connect() as conn:
+        return backlog(conn, kafka.bootstrap_servers, contract.VOTES_TOPIC)
+
+
 def tallied_and_cast(postgres: PostgresResource, kafka: KafkaResource) -> tuple[int, int]:
-    """Messages the tally has committed, and messages on the ballot log."""
+    """Messages the tally has committed, and offsets on the ballot log (markers included)."""
     with postgres.connect() as conn:
         (tallied,) = conn.execute("SELECT coalesce(sum(messages), 0) FROM tally_batches").fetchone()
     cast = sum(kafka.end_offsets(contract.VOTES_TOPIC).values())

@@ -15,7 +15,12 @@ from election import contract
 from election_assets import lifecycle
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
-from election_assets.shared import checkpoint_root, in_progress_runs, tallied_and_cast
+from election_assets.shared import (
+    checkpoint_root,
+    in_progress_runs,
+    tallied_and_cast,
+    tally_backlog,
+)
 from election_assets.voting import votes_topic
 
 STATE_MISMATCH = 3  # the tally's exit code when no restart can help (spark_jobs.live_tally)
@@ -171,10 +176,9 @@ def live_aggregation_sensor(
             "Relaunching cannot help: do what the message says, then launch "
             f"{contract.LIVE_AGGREGATION_JOB} by hand; this sensor resumes once that run has started"
         )
-    if election.status == contract.CLOSED:
-        tallied, cast = tallied_and_cast(postgres, kafka)
-        if tallied >= cast:
-            return dg.SkipReason(f"polls closed and all {cast:,} ballots are tallied")
+    if election.status == contract.CLOSED and tally_backlog(postgres, kafka).tallied:
+        tallied, _ = tallied_and_cast(postgres, kafka)
+        return dg.SkipReason(f"polls closed and all {tallied:,} ballots are tallied")
     # a generation counter: a run key is permanent, so each relaunch needs a new one
     generation = int(context.cursor or 0) + 1
     context.update_cursor(str(generation))
