@@ -128,7 +128,7 @@ def test_the_live_tally_counts_a_known_ballot_set_exactly(election, spark):
     result = recount.recount(
         spark, election["bootstrap"], voters, candidates, opened, closed, election["topic"]
     )
-    truth = stack.truth(placed, election["roll"], url)
+    truth = stack.truth(placed, election["roll"], url, election["partitions"])
     assert result.per_candidate == truth.per_candidate
     assert result.per_state == truth.per_state
     assert result.turnout_by_state == truth.turnout_by_state

@@ -61,7 +61,7 @@ def test_a_pending_batch_over_partitions_without_messages_is_committed(election,
     finally:
         writer.close()
     assert book.all() == []
-    truth = stack.truth(placed, roll, opts.database_url)
+    truth = stack.truth(placed, roll, opts.database_url, partitions=4)
     state = stack.ledger_state(opts.database_url)
     assert state["rejections"] == [tuple(r)[:4] for r in truth.rejections]
     assert state["per_state"] == truth.per_state
