@@ -8,6 +8,7 @@ that tells another story than the ledger is a StateMismatch: no restart can fix 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -48,6 +49,47 @@ def check_checkpoint(conn, query_name: str, checkpoint: str) -> None:
             f"ledger has none of query '{query_name}': it belongs to an earlier "
             "election; delete it"
         )
+
+
+def checkpoint_ends(checkpoint: str, topic: str) -> dict[int, int]:
+    """{partition: end offset} of the last batch the checkpoint planned; {} when there is none.
+
+    Spark writes offsets/<batch> as a version line, a metadata line, then one JSON line per
+    source: {"topic": {"partition": end offset}}.
+    """
+    if not pending.PendingBatches.usable(checkpoint):
+        return {}
+    folder = Path(checkpoint.removeprefix("file:")) / "offsets"
+    batches = [int(p.name) for p in folder.iterdir() if p.name.isdigit()] if folder.is_dir() else []
+    if not batches:
+        return {}
+    lines = (folder / str(max(batches))).read_text().splitlines()
+    for line in lines[2:]:
+        ends = json.loads(line).get(topic)
+        if ends:
+            return {int(p): int(o) for p, o in ends.items()}
+    return {}
+
+
+def stale_checkpoint(conn, checkpoint: str, topic: str) -> dict[int, tuple[int, int]]:
+    """Partitions the ledger has counted past the checkpoint: {partition: (checkpoint, ledger)}.
+
+    A run under another query name counted them; resuming this checkpoint would judge counted
+    ballots again.
+    """
+    ends = checkpoint_ends(checkpoint, topic)
+    if not ends:
+        return {}
+    counted = counted_ends(conn, topic)
+    return {p: (ends.get(p, 0), n) for p, n in sorted(counted.items()) if n > ends.get(p, 0)}
+
+
+def set_aside(checkpoint: str) -> Path:
+    """Move a stale checkpoint (with its pending batches) aside; the tally starts anew beside it."""
+    folder = Path(checkpoint.removeprefix("file:"))
+    aside = folder.with_name(f"{folder.name}.stale-{time.strftime('%Y%m%dT%H%M%S')}")
+    folder.rename(aside)
+    return aside
 
 
 def check_topic(conn, topic: str) -> None:

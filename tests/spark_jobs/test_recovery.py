@@ -172,3 +172,36 @@ def test_a_new_checkpoint_starts_where_the_ledger_stands_under_any_query_name(sc
         recovery.check_topic(conn, "votes")
         with pytest.raises(recovery.StateMismatch, match="counts the ballot log votes, not other"):
             recovery.check_topic(conn, "other")
+
+
+def write_offsets(checkpoint, batch_id: int, topic: str, ends: dict[int, int]) -> None:
+    """An offsets file as Spark writes it: version, metadata, one line per source."""
+    folder = checkpoint / "offsets"
+    folder.mkdir(parents=True, exist_ok=True)
+    source = json.dumps({topic: {str(p): o for p, o in ends.items()}})
+    (folder / str(batch_id)).write_text(f'v1\n{{"batchWatermarkMs":0}}\n{source}')
+
+
+def test_a_checkpoint_another_query_name_counted_past_is_set_aside(scratch_database, tmp_path):
+    checkpoint = tmp_path / "live_tally"
+    write_offsets(checkpoint, 0, "votes", {0: 2, 1: 1})
+    write_offsets(checkpoint, 1, "votes", {0: 4, 1: 1})
+    (checkpoint / "tally_pending").mkdir()
+    with ledger.connect(scratch_database) as conn:
+        ledger.ensure_schema(conn)
+        record_batch(conn, "live_tally", 0, ledger.BatchRecord(5, 5, 0, "votes", {0: (0, 3)}))
+        assert recovery.stale_checkpoint(conn, str(checkpoint), "votes") == {}
+        # a run under another name went on from the ledger: this checkpoint is now behind it
+        record_batch(conn, "other", 0, ledger.BatchRecord(3, 3, 0, "votes", {0: (4, 5), 1: (1, 1)}))
+        assert recovery.stale_checkpoint(conn, str(checkpoint), "votes") == {0: (4, 6), 1: (1, 2)}
+        assert recovery.stale_checkpoint(conn, str(checkpoint), "another_log") == {}
+    aside = recovery.set_aside(str(checkpoint))
+    assert not checkpoint.exists() and (aside / "offsets" / "1").is_file()
+    assert aside.name.startswith("live_tally.stale-")
+
+
+def test_no_checkpoint_is_never_stale(scratch_database, tmp_path):
+    with ledger.connect(scratch_database) as conn:
+        ledger.ensure_schema(conn)
+        record_batch(conn, "other", 0, ledger.BatchRecord(3, 3, 0, "votes", {0: (0, 2)}))
+        assert recovery.stale_checkpoint(conn, str(tmp_path / "none"), "votes") == {}
