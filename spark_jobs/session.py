@@ -64,6 +64,14 @@ def _env_conf() -> dict[str, str]:
     return dict(p.strip().split("=", 1) for p in pairs)
 
 
+LOOPBACK = "127.0.0.1"
+
+
+def is_local(master: str | None) -> bool:
+    """Whether a master URL runs Spark inside this process (local, local[N], local[*])."""
+    return bool(master) and (master == "local" or master.startswith("local["))
+
+
 def under_spark_submit() -> bool:
     """True when spark-submit started this Python process (it then owns master and jars)."""
     return "PYSPARK_GATEWAY_PORT" in os.environ
@@ -105,7 +113,13 @@ def _build_session(app_name, master, shuffle_partitions, ui, extra_conf):
         ui = setting("SPARK_UI")
     # Python workers must import pandas/pyarrow/election: run them on this interpreter.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    on_loopback = {}
+    if not submitted and is_local(master or setting("SPARK_MASTER")):
+        # a local driver listens on the host's address unless told otherwise: keep it on loopback
+        os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
+        on_loopback = {"spark.driver.bindAddress": LOOPBACK, "spark.driver.host": LOOPBACK}
     conf = {
+        **on_loopback,
         "spark.driver.memory": setting("SPARK_DRIVER_MEMORY"),
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
         "spark.default.parallelism": str(shuffle_partitions),
