@@ -7,7 +7,6 @@ import logging
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 
 from election import ballots, contract
 from election.settings import setting
+from streamlit_app.rejections import RejectionTally
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def parse_time(text: object) -> datetime | None:
         return None
     try:
         return ballots.parse_time(text)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a time the calendar ends before, in UTC
         return None
 
 
@@ -135,8 +135,7 @@ class ResultReader:
         self._poll_timeout_s = poll_timeout_s
 
         self._latest: dict[str, dict[str, Mapping]] = {kind: {} for kind in FOLLOWED_TOPICS}
-        self._rejection_reason: dict[str, str] = {}
-        self._rejected_by_reason: Counter[str] = Counter()
+        self._rejections = RejectionTally()
         self._totals_by_minute: dict[datetime, dict[str, int]] = {}
         self._history: tuple[tuple[datetime, Mapping[str, int]], ...] = ()
         self._history_dirty = False
@@ -329,12 +328,7 @@ class ResultReader:
 
     def _forget(self, kind: str, key: str) -> None:
         if kind == contract.REJECTED_VOTES_TOPIC:
-            reason = self._rejection_reason.pop(key, None)
-            if reason is not None:
-                self._rejected_by_reason[reason] -= 1
-                if self._rejected_by_reason[reason] <= 0:
-                    del self._rejected_by_reason[reason]
-            return
+            return  # a log of record: nothing on it is ever withdrawn
         removed = self._latest[kind].pop(key, None)
         if kind == contract.VOTES_PER_CANDIDATE_TOPIC and removed is not None:
             # A withdrawn candidate leaves the count's history too.
@@ -346,10 +340,7 @@ class ResultReader:
     def _remember(self, kind: str, key: str, value: dict) -> None:
         if kind == contract.REJECTED_VOTES_TOPIC:
             # Only the reason is kept: `raw` carries the ballot, which must not reach the page.
-            self._forget(kind, key)
-            reason = str(value.get("reason") or "unknown")
-            self._rejection_reason[key] = reason
-            self._rejected_by_reason[reason] += 1
+            self._rejections.add(key, str(value.get("reason") or "unknown"))
             moment = parse_time(value.get("detected_at"))
         else:
             self._latest[kind][key] = MappingProxyType(value)
@@ -384,7 +375,7 @@ class ResultReader:
             turnout=MappingProxyType(dict(latest[contract.TURNOUT_BY_LOCATION_TOPIC])),
             states=MappingProxyType(dict(latest[contract.VOTES_PER_STATE_TOPIC])),
             race_calls=MappingProxyType(dict(latest[contract.RACE_CALLS_TOPIC])),
-            rejected_by_reason=MappingProxyType(dict(self._rejected_by_reason)),
+            rejected_by_reason=MappingProxyType(dict(self._rejections.by_reason)),
             history=self._build_history(),
             newest_result_at=self._newest_result_at,
             last_message_at=self._last_message_at,

@@ -54,9 +54,10 @@ def test_keeps_the_latest_value_per_key_and_forgets_tombstones(
             candidate("a", 25, minute=1),
             candidate("gone", 3),
             (CANDIDATES, "gone", None),
-            (REJECTED, "v1", {"vote_id": "v1", "reason": "duplicate", "raw": '{"voter_id": "x"}'}),
-            (REJECTED, "v2", {"vote_id": "v2", "reason": "malformed", "raw": "garbage"}),
-            (REJECTED, "v2", None),
+            (REJECTED, "0:5", {"vote_id": "v1", "reason": "duplicate", "raw": '{"voter_id": "x"}'}),
+            (REJECTED, "1:7", {"vote_id": "v2", "reason": "malformed", "raw": "garbage"}),
+            # the same rejection published again (a batch re-published after a crash)
+            (REJECTED, "1:7", {"vote_id": "v2", "reason": "malformed", "raw": "garbage"}),
         ],
     )
     reader = reader_for(result_topics)
@@ -69,7 +70,7 @@ def test_keeps_the_latest_value_per_key_and_forgets_tombstones(
     }
     assert snapshot.ballots_counted == 30
     # Only the reason of a rejection is kept; its raw ballot never reaches the page.
-    assert dict(snapshot.rejected_by_reason) == {"duplicate": 1}
+    assert dict(snapshot.rejected_by_reason) == {"duplicate": 1, "malformed": 1}
     assert snapshot.caught_up and snapshot.connected and snapshot.kafka_error is None
     assert snapshot.newest_result_at == parse_time("2026-11-03T20:01:30Z")
     # The count over time: one point per minute of tally time, totals carried forward.
