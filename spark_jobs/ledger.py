@@ -158,6 +158,16 @@ def tallied_messages(conn: psycopg.Connection, topic: str) -> int:
     return int(n)
 
 
+def query_names(conn: psycopg.Connection, topic: str) -> list[str]:
+    """The query names that committed batches of a topic, the latest last."""
+    rows = conn.execute(
+        "SELECT query_name FROM tally_batches WHERE end_offsets->>'topic' = %s "
+        "GROUP BY query_name ORDER BY max(committed_at)",
+        (topic,),
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
 def counted_topics(conn: psycopg.Connection) -> list[str]:
     """The ballot logs this ledger has counted batches of."""
     rows = conn.execute(

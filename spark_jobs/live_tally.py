@@ -78,7 +78,9 @@ class LiveTally:
         if created:
             drain.emit({"event": "topics_created", "topics": created})
         recovery.check_topic(self.reader, self.options.topic)
-        self.set_aside_if_stale()
+        recovery.check_not_stale(
+            self.reader, self.options.query_name, self.options.checkpoint, self.options.topic
+        )
         self.partitions = len(self.watch.log.partitions())
         self.load_roll(ledger.read_election(self.reader))
         if self.pending is not None:
@@ -93,24 +95,6 @@ class LiveTally:
                 self.writer,
             )
         recovery.check_checkpoint(self.reader, self.options.query_name, self.options.checkpoint)
-
-    def set_aside_if_stale(self) -> None:
-        """A checkpoint the ledger has counted past (under another query name) is not resumed."""
-        behind = recovery.stale_checkpoint(self.reader, self.options.checkpoint, self.options.topic)
-        if not behind:
-            return
-        aside = recovery.set_aside(self.options.checkpoint)
-        usable = pending.PendingBatches.usable(self.options.checkpoint)
-        self.pending = pending.PendingBatches(self.options.checkpoint) if usable else None
-        self.writer.book = self.pending
-        drain.emit(
-            {
-                "event": "stale_checkpoint_set_aside",
-                "checkpoint": self.options.checkpoint,
-                "moved_to": str(aside),
-                "behind": {str(p): list(r) for p, r in behind.items()},
-            }
-        )
 
     def load_roll(self, window: ledger.ElectionWindow) -> None:
         """Read the roll and candidates once; again only if the election changes or opens."""

@@ -84,12 +84,18 @@ def stale_checkpoint(conn, checkpoint: str, topic: str) -> dict[int, tuple[int, 
     return {p: (ends.get(p, 0), n) for p, n in sorted(counted.items()) if n > ends.get(p, 0)}
 
 
-def set_aside(checkpoint: str) -> Path:
-    """Move a stale checkpoint (with its pending batches) aside; the tally starts anew beside it."""
-    folder = Path(checkpoint.removeprefix("file:"))
-    aside = folder.with_name(f"{folder.name}.stale-{time.strftime('%Y%m%dT%H%M%S')}")
-    folder.rename(aside)
-    return aside
+def check_not_stale(conn, query_name: str, checkpoint: str, topic: str) -> None:
+    """A checkpoint the ledger has counted past (under another query name) is never resumed."""
+    behind = stale_checkpoint(conn, checkpoint, topic)
+    if behind:
+        where = ", ".join(f"partition {p}: {mine} < {n}" for p, (mine, n) in behind.items())
+        others = [q for q in ledger.query_names(conn, topic) if q != query_name]
+        raise StateMismatch(
+            f"the checkpoint {checkpoint} of query '{query_name}' ends before what the ledger "
+            f"has counted ({where}): resuming it would judge counted ballots again; go on with "
+            f"--query-name {others[-1] if others else 'NAME'}, or delete the checkpoint and use "
+            "a new query name"
+        )
 
 
 def check_topic(conn, topic: str) -> None:

@@ -5,7 +5,9 @@ left open, and a voter's ballot sent to another partition than its key's."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -141,3 +143,54 @@ def test_poison_transactions_and_misplaced_ballots_neither_stop_nor_bend_the_cou
     assert result.rejected_by_reason == truth.rejected_by_reason()
     assert result.messages == len(log)  # committed messages only: no marker, no aborted one
     assert result.rejected_by_reason[contract.MALFORMED] == 2
+
+
+def run_until_counted(election, checkpoint, query_name: str, at_least: int) -> None:
+    """A tally under query_name until the ledger holds at_least batches; then SIGINT."""
+    process = stack.start_tally(
+        election["url"],
+        election["topic"],
+        election["prefix"],
+        checkpoint,
+        "--query-name",
+        query_name,
+        "--max-offsets-per-trigger",
+        "20",
+    )
+    deadline = time.monotonic() + 180
+    while stack.committed_batches(election["url"]) < at_least:
+        assert time.monotonic() < deadline, stack.tally_log(checkpoint)[-4000:]
+        assert process.poll() is None, stack.tally_log(checkpoint)[-4000:]
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(90) == 0, stack.tally_log(checkpoint)[-4000:]
+
+
+def test_back_to_an_older_query_name_judges_no_counted_ballot_again(election, tmp_path):
+    bootstrap, topic, roll = election["bootstrap"], election["topic"], election["roll"]
+    first = tmp_path / "live_tally"
+    log = stack.produce(bootstrap, topic, stack.ballot_set(roll, 30, seed=3))
+    run_until_counted(election, first, "live_tally", 1)
+    # a person tries another query name: it goes on from the ledger, past the first checkpoint
+    log += stack.produce(bootstrap, topic, stack.ballot_set(roll, 20, seed=4))
+    run_until_counted(
+        election, tmp_path / "other", "other", stack.committed_batches(election["url"]) + 1
+    )
+    # and goes back to the first name, whose checkpoint is now behind the ledger
+    log += stack.produce(bootstrap, topic, stack.ballot_set(roll, 10, seed=5))
+    stack.close_polls(election["url"])
+    process = stack.start_tally(
+        election["url"], topic, election["prefix"], first, "--query-name", "live_tally"
+    )
+    # stopped for good with what to do (exit 3), where it used to crash on each relaunch
+    assert process.wait(240) == 3, stack.tally_log(first)[-4000:]
+    assert "go on with --query-name other" in stack.tally_log(first)
+    # a person does what it says
+    process = stack.start_tally(
+        election["url"], topic, election["prefix"], tmp_path / "other", "--query-name", "other"
+    )
+    assert process.wait(240) == 0, stack.tally_log(tmp_path / "other")[-4000:]
+    truth = stack.truth(log, roll, election["url"], PARTITIONS)
+    state = stack.ledger_state(election["url"])
+    assert state["per_state"] == truth.per_state
+    assert state["rejections"] == [tuple(r)[:4] for r in truth.rejections]

@@ -182,7 +182,7 @@ def write_offsets(checkpoint, batch_id: int, topic: str, ends: dict[int, int]) -
     (folder / str(batch_id)).write_text(f'v1\n{{"batchWatermarkMs":0}}\n{source}')
 
 
-def test_a_checkpoint_another_query_name_counted_past_is_set_aside(scratch_database, tmp_path):
+def test_a_checkpoint_another_query_name_counted_past_is_never_resumed(scratch_database, tmp_path):
     checkpoint = tmp_path / "live_tally"
     write_offsets(checkpoint, 0, "votes", {0: 2, 1: 1})
     write_offsets(checkpoint, 1, "votes", {0: 4, 1: 1})
@@ -195,9 +195,8 @@ def test_a_checkpoint_another_query_name_counted_past_is_set_aside(scratch_datab
         record_batch(conn, "other", 0, ledger.BatchRecord(3, 3, 0, "votes", {0: (4, 5), 1: (1, 1)}))
         assert recovery.stale_checkpoint(conn, str(checkpoint), "votes") == {0: (4, 6), 1: (1, 2)}
         assert recovery.stale_checkpoint(conn, str(checkpoint), "another_log") == {}
-    aside = recovery.set_aside(str(checkpoint))
-    assert not checkpoint.exists() and (aside / "offsets" / "1").is_file()
-    assert aside.name.startswith("live_tally.stale-")
+        with pytest.raises(recovery.StateMismatch, match="go on with --query-name other"):
+            recovery.check_not_stale(conn, "live_tally", str(checkpoint), "votes")
 
 
 def test_no_checkpoint_is_never_stale(scratch_database, tmp_path):
