@@ -10,6 +10,7 @@ from election import contract
 from election.settings import SettingError, setting
 from election_assets import lifecycle
 from election_assets.resources import PostgresResource
+from election_assets.shared import in_progress_runs
 
 
 class PollsConfig(dg.Config):
@@ -119,12 +120,18 @@ def close_polls_job():
     close_polls()
 
 
+# A closing run that dies (killed, a restarted daemon, a database blip) is replaced, this
+# many times at most: past that, something needs a person.
+MAX_CLOSING_ATTEMPTS = 5
+
+
 @dg.sensor(
     name=contract.POLLS_CLOSING_SENSOR,
     job=close_polls_job,
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Close the polls at the end of the voting day (a person may close them earlier).",
+    description="Close the polls at the end of the voting day (a person may close them earlier), "
+    "retrying until they are closed.",
 )
 def polls_closing_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
     with postgres.connect() as conn:
@@ -139,9 +146,38 @@ def polls_closing_sensor(context: dg.SensorEvaluationContext, postgres: Postgres
     if now < closes_at - CLOSING_LEAD:
         left = int((closes_at - now).total_seconds())
         return dg.SkipReason(f"the polls close at {closes_at:%H:%M:%S} UTC, in {left} s")
+    running = in_progress_runs(context.instance, contract.CLOSE_POLLS_JOB)
+    if running:
+        return dg.SkipReason(
+            f"closing run {running[0].run_id[:8]} is closing the polls at {closes_at:%H:%M:%S} UTC"
+        )
+    failed = failed_closings(context.instance, election.election_id)
+    if len(failed) >= MAX_CLOSING_ATTEMPTS:
+        return dg.SkipReason(
+            f"the scheduled closing failed {len(failed)} times (last run {failed[0].run_id[:8]}); "
+            "see that run's log, then close the polls by hand: launch "
+            f"{contract.CLOSE_POLLS_JOB} from the UI or `dagster job execute -m election_assets "
+            f"-j {contract.CLOSE_POLLS_JOB}`"
+        )
+    # a generation counter: a run key is permanent, so each attempt needs a new one
+    generation = int(context.cursor or 0) + 1
+    context.update_cursor(str(generation))
     # the run waits for the closing time itself, so a slow launch still closes on time
     return dg.RunRequest(
-        run_key=f"election-{election.election_id}-close",
+        run_key=f"election-{election.election_id}-close-{generation}",
         run_config={"ops": {"close_polls": {"config": {"at_scheduled_time": True}}}},
-        tags={"election_id": str(election.election_id)},
+        tags={"election_id": str(election.election_id), "closing_attempt": str(len(failed) + 1)},
+    )
+
+
+def failed_closings(instance: dg.DagsterInstance, election_id: int) -> list:
+    """This election's closing runs that failed or were canceled, newest first."""
+    return list(
+        instance.get_runs(
+            filters=dg.RunsFilter(
+                job_name=contract.CLOSE_POLLS_JOB,
+                tags={"election_id": str(election_id)},
+                statuses=[dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED],
+            )
+        )
     )

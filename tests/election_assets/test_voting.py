@@ -310,7 +310,7 @@ def test_the_polls_close_by_themselves_at_the_end_of_the_day(postgres, scratch_d
             closes_at = lifecycle.scheduled_close(conn, election.election_id)
         request = polls.polls_closing_sensor(sensor_context(instance, postgres))
     assert isinstance(request, dg.RunRequest)
-    assert request.run_key == f"election-{election.election_id}-close"
+    assert request.run_key == f"election-{election.election_id}-close-1"
     assert polls.polls_closing_sensor.default_status == dg.DefaultSensorStatus.RUNNING
     # the sensor's run waits for the closing time, then closes
     result = polls.close_polls_job.execute_in_process(

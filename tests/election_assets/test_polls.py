@@ -1,0 +1,78 @@
+"""The polls' supervision: the scheduled closing is retried until the polls are closed."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+
+from election import contract
+from election_assets import polls
+from election_assets.resources import PostgresResource
+from tests.election_assets.conftest import register
+from tests.election_assets.test_voting import open_for, sensor_context
+
+pytestmark = [pytest.mark.services]
+
+NOWHERE = "postgresql://postgres:postgres@127.0.0.1:1/voting"  # a database that never answers
+
+
+def closing_run(instance, request: dg.RunRequest, status: DagsterRunStatus, run_id: str) -> None:
+    instance.add_run(
+        DagsterRun(
+            job_name=contract.CLOSE_POLLS_JOB,
+            run_id=run_id,
+            status=status,
+            tags=request.tags,
+        )
+    )
+
+
+def test_a_closing_run_that_died_is_retried_with_a_new_key(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    election, _ = open_for(postgres, 1, started_ago_s=61)  # the day is over
+    with dg.instance_for_test() as instance:
+        context = sensor_context(instance, postgres)
+        first = polls.polls_closing_sensor(context)
+        assert isinstance(first, dg.RunRequest)
+        # the first closing run dies: its database stops answering while it waits
+        died = polls.close_polls_job.execute_in_process(
+            run_config=first.run_config,
+            resources={"postgres": PostgresResource(database_url=NOWHERE)},
+            instance=instance,
+            tags=first.tags,
+            raise_on_error=False,
+        )
+        assert not died.success
+        second = polls.polls_closing_sensor(sensor_context(instance, postgres, context.cursor))
+    assert isinstance(second, dg.RunRequest)
+    assert second.run_key != first.run_key
+    assert second.run_key.startswith(f"election-{election.election_id}-close-")
+    # the retry closes the polls
+    assert polls.close_polls_job.execute_in_process(
+        run_config=second.run_config, resources={"postgres": postgres}
+    ).success
+
+
+def test_no_second_closing_run_while_one_is_waiting(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    open_for(postgres, 1, started_ago_s=61)
+    with dg.instance_for_test() as instance:
+        first = polls.polls_closing_sensor(sensor_context(instance, postgres))
+        closing_run(instance, first, DagsterRunStatus.STARTED, "a" * 36)
+        result = polls.polls_closing_sensor(sensor_context(instance, postgres, "1"))
+    assert isinstance(result, dg.SkipReason)
+    assert "closing run aaaaaaaa" in result.skip_message
+
+
+def test_the_closing_gives_up_after_a_few_attempts_and_says_what_to_do(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    open_for(postgres, 1, started_ago_s=61)
+    with dg.instance_for_test() as instance:
+        request = polls.polls_closing_sensor(sensor_context(instance, postgres))
+        for attempt in range(polls.MAX_CLOSING_ATTEMPTS):
+            closing_run(instance, request, DagsterRunStatus.FAILURE, f"{attempt:036d}")
+        result = polls.polls_closing_sensor(sensor_context(instance, postgres, "9"))
+    assert isinstance(result, dg.SkipReason)
+    assert f"failed {polls.MAX_CLOSING_ATTEMPTS} times" in result.skip_message
+    assert contract.CLOSE_POLLS_JOB in result.skip_message  # what to do
