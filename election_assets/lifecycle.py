@@ -14,6 +14,15 @@ import psycopg
 from election import contract, schema
 from election.contract import Election
 
+# Transaction-level advisory lock: registration and the lifecycle's steps take turns, so a
+# roll cannot be replaced while the polls open (nor an election started while one opens).
+LIFECYCLE_LOCK = 7_000_002
+
+
+def lock_lifecycle(conn: psycopg.Connection) -> None:
+    """Wait for any other registration or lifecycle step; held until this transaction ends."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (LIFECYCLE_LOCK,))
+
 
 class LifecycleError(dg.Failure):
     """A lifecycle change that the rules do not allow; the message says why.
@@ -48,7 +57,11 @@ def audit(
 
 
 def election_for_registration(conn: psycopg.Connection, actor: str, name: str) -> Election:
-    """The election whose roll may be (re)registered; starts a new one after a certified one."""
+    """The election whose roll may be (re)registered; starts a new one after a certified one.
+
+    Held until the caller's transaction ends: an opening waits for the roll, and the other way.
+    """
+    lock_lifecycle(conn)
     election = current_election(conn)
     if election is not None and election.status == contract.REGISTRATION:
         return election
@@ -69,6 +82,7 @@ def election_for_registration(conn: psycopg.Connection, actor: str, name: str) -
 
 def transition(conn: psycopg.Connection, to_status: str, actor: str) -> Election:
     """Move the current election one step along its lifecycle, or raise LifecycleError."""
+    lock_lifecycle(conn)
     election = current_election(conn)
     if election is None:
         raise LifecycleError("no election is registered yet: run registration_job first")

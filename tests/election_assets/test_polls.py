@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import time
+
 import dagster as dg
 import pytest
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
 from election import contract
-from election_assets import polls
+from election_assets import lifecycle, polls
 from election_assets.resources import PostgresResource
 from tests.election_assets.conftest import register
 from tests.election_assets.test_voting import open_for, sensor_context
@@ -76,3 +79,18 @@ def test_the_closing_gives_up_after_a_few_attempts_and_says_what_to_do(postgres,
     assert isinstance(result, dg.SkipReason)
     assert f"failed {polls.MAX_CLOSING_ATTEMPTS} times" in result.skip_message
     assert contract.CLOSE_POLLS_JOB in result.skip_message  # what to do
+
+
+def test_a_registration_beside_the_opening_waits_and_then_refuses(postgres, scratch_database):
+    register(scratch_database, voters=100)
+    with postgres.connect() as opening:
+        lifecycle.transition(opening, contract.OPEN, "opening")  # not committed yet
+        with concurrent.futures.ThreadPoolExecutor(1) as pool, postgres.connect() as registering:
+            waiting = pool.submit(
+                lifecycle.election_for_registration, registering, "registering", "General election"
+            )
+            time.sleep(1.5)
+            assert not waiting.done()  # it waits for the opening to finish
+            opening.commit()
+            with pytest.raises(lifecycle.LifecycleError, match="is open"):
+                waiting.result(timeout=10)
