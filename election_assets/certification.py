@@ -76,7 +76,7 @@ def certified_results(
     spark_launcher: SparkLauncher,
 ) -> dg.MaterializeResult:
     """The recounted result: totals per candidate and per state, turnout, winner and margin."""
-    postgres.ensure_schema()
+    postgres.check_schema()
     with postgres.connect() as conn:
         election = lifecycle.current_election(conn)
     if election is None or election.status != contract.CLOSED:

@@ -44,7 +44,7 @@ def open_polls(
 ) -> None:
     """Open the polls for a voting day: needs a registered roll and at least two candidates."""
     minutes = voting_day_minutes(config)
-    postgres.ensure_schema()
+    postgres.check_schema()
     with postgres.connect() as conn:
         (registered,) = conn.execute("SELECT count(*) FROM voters").fetchone()
         (running,) = conn.execute("SELECT count(*) FROM candidates").fetchone()
@@ -78,7 +78,7 @@ def close_polls(
     context: dg.OpExecutionContext, config: ClosingConfig, postgres: PostgresResource
 ) -> None:
     """Close the polls: no ballot cast after now counts."""
-    postgres.ensure_schema()
+    postgres.check_schema()
     if config.at_scheduled_time and not wait_for_closing_time(postgres, context.log):
         return
     with postgres.connect() as conn:

@@ -59,7 +59,7 @@ def live_results(
     spark_launcher: SparkLauncher,
 ) -> dg.MaterializeResult:
     """The live tally: counted ballots, the poll book, the result topics and the race calls."""
-    postgres.ensure_schema()
+    postgres.check_schema()
     kafka.check()
     try:
         invocation = spark_launcher.run(

@@ -17,7 +17,8 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from election.schema import RACE_CALLS_UPSERT, TABLES, race_calls_parameters
+from election.schema import RACE_CALLS_UPSERT, race_calls_parameters
+from election_io import migrations
 
 # Advisory lock held by the one live tally writing this database's poll book (issue 5).
 TALLY_LOCK = 7_000_005
@@ -109,9 +110,9 @@ def connect(database_url: str) -> psycopg.Connection:
     return conn
 
 
-def ensure_schema(conn: psycopg.Connection) -> None:
-    """Create the election tables if missing (the DDL is idempotent) and this session's staging."""
-    conn.execute(TABLES)
+def prepare_session(conn: psycopg.Connection) -> None:
+    """Check the election's tables are set up (no DDL on them) and make this session's staging."""
+    migrations.check_schema(conn)
     conn.execute(_STAGING)
 
 
