@@ -19,6 +19,7 @@ import pyarrow.csv as pa_csv
 
 from election.schema import RACE_CALLS_UPSERT, race_calls_parameters
 from election_io import migrations
+from election_io.tally_exit import TALLY_STOPPED
 
 # Advisory lock held by the one live tally writing this database's poll book (issue 5).
 TALLY_LOCK = 7_000_005
@@ -340,9 +341,6 @@ def record_race_calls(
                     (election_id, actor, json.dumps({"scope": scope, **calls[scope].to_dict()})),
                 )
     return {scope: (called_at, updated_at) for scope, called_at, updated_at, _ in rows}
-
-
-TALLY_STOPPED = "tally_stopped"  # audit_log action of a tally that no restart can help
 
 
 def record_stop(conn: psycopg.Connection, query_name: str, exit_code: int, cause: str) -> None:
