@@ -9,7 +9,7 @@ import dagster as dg
 from election import contract
 from election.settings import SettingError, setting
 from election_assets import lifecycle
-from election_assets.resources import PostgresResource
+from election_assets.resources import KafkaResource, PostgresResource
 from election_assets.shared import in_progress_runs
 
 
@@ -40,7 +40,10 @@ def voting_day_minutes(config: PollsConfig) -> float:
 
 @dg.op
 def open_polls(
-    context: dg.OpExecutionContext, config: PollsConfig, postgres: PostgresResource
+    context: dg.OpExecutionContext,
+    config: PollsConfig,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
 ) -> None:
     """Open the polls for a voting day: needs a registered roll and at least two candidates."""
     minutes = voting_day_minutes(config)
@@ -53,7 +56,9 @@ def open_polls(
                 f"cannot open the polls: {registered} registered voters and {running} candidates "
                 "(run registration_job first; at least two candidates are needed)"
             )
-        election = lifecycle.transition(conn, contract.OPEN, context.run.run_id)
+        election = lifecycle.transition(
+            conn, contract.OPEN, context.run.run_id, clock=kafka.broker_now
+        )
         closes_at = lifecycle.schedule_close(conn, election.election_id, minutes)
     context.log.info(
         f"polls open for election {election.election_id} at {election.polls_opened_at}; "
@@ -75,14 +80,19 @@ CLOSING_LEAD = timedelta(seconds=120)
 
 @dg.op
 def close_polls(
-    context: dg.OpExecutionContext, config: ClosingConfig, postgres: PostgresResource
+    context: dg.OpExecutionContext,
+    config: ClosingConfig,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
 ) -> None:
-    """Close the polls: no ballot cast after now counts."""
+    """Close the polls: no ballot the broker receives after now counts."""
     postgres.check_schema()
     if config.at_scheduled_time and not wait_for_closing_time(postgres, context.log):
         return
     with postgres.connect() as conn:
-        election = lifecycle.transition(conn, contract.CLOSED, context.run.run_id)
+        election = lifecycle.transition(
+            conn, contract.CLOSED, context.run.run_id, clock=kafka.broker_now
+        )
     context.log.info(
         f"polls closed for election {election.election_id} at {election.polls_closed_at}"
     )

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
+from confluent_kafka import Producer
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
 from election import contract
 from election_assets import lifecycle, polls
 from election_assets.resources import PostgresResource
+from election_io import clock
 from tests.election_assets.conftest import register
-from tests.election_assets.test_voting import open_for, sensor_context
+from tests.election_assets.test_voting import open_for, polls_resources, read_topic, sensor_context
 
 pytestmark = [pytest.mark.services]
 
@@ -41,7 +44,10 @@ def test_a_closing_run_that_died_is_retried_with_a_new_key(postgres, scratch_dat
         # the first closing run dies: its database stops answering while it waits
         died = polls.close_polls_job.execute_in_process(
             run_config=first.run_config,
-            resources={"postgres": PostgresResource(database_url=NOWHERE)},
+            resources={
+                **polls_resources(postgres),
+                "postgres": PostgresResource(database_url=NOWHERE),
+            },
             instance=instance,
             tags=first.tags,
             raise_on_error=False,
@@ -53,7 +59,7 @@ def test_a_closing_run_that_died_is_retried_with_a_new_key(postgres, scratch_dat
     assert second.run_key.startswith(f"election-{election.election_id}-close-")
     # the retry closes the polls
     assert polls.close_polls_job.execute_in_process(
-        run_config=second.run_config, resources={"postgres": postgres}
+        run_config=second.run_config, resources=polls_resources(postgres)
     ).success
 
 
@@ -94,3 +100,39 @@ def test_a_registration_beside_the_opening_waits_and_then_refuses(postgres, scra
             opening.commit()
             with pytest.raises(lifecycle.LifecycleError, match="is open"):
                 waiting.result(timeout=10)
+
+
+# --- the polls open and close by the broker's clock, the clock that stamps the ballots ------
+
+
+def stamp_one_ballot(bootstrap: str, topic: str, key: str) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    producer.produce(topic, b"{}", key.encode())
+    assert producer.flush(10) == 0
+
+
+def test_the_polls_close_at_a_broker_stamp_between_the_ballots_before_and_after(
+    postgres, kafka, scratch_database, unique_name
+):
+    register(scratch_database, voters=100)
+    kafka.ensure_topic(unique_name, 1, 1, contract.topic_config(contract.VOTES_TOPIC))
+    resources = {"postgres": postgres, "kafka": kafka}
+    assert polls.open_polls_job.execute_in_process(resources=resources).success
+    stamp_one_ballot(kafka.bootstrap_servers, unique_name, "before")
+    time.sleep(0.01)  # the broker stamps milliseconds: keep the three apart
+    assert polls.close_polls_job.execute_in_process(resources=resources).success
+    time.sleep(0.01)
+    stamp_one_ballot(kafka.bootstrap_servers, unique_name, "after")
+    with postgres.connect() as conn:
+        election = lifecycle.current_election(conn)
+    stamps = {
+        m.key().decode(): datetime.fromtimestamp(m.timestamp()[1] / 1000, UTC)
+        for m in read_topic(kafka.bootstrap_servers, unique_name, 2)
+    }
+    assert stamps["before"] < election.polls_closed_at <= stamps["after"]
+    # both times are stamps the broker gave its clock probes
+    probes = {
+        datetime.fromtimestamp(m.timestamp()[1] / 1000, UTC)
+        for m in read_topic(kafka.bootstrap_servers, clock.CLOCK_TOPIC, 1)
+    }
+    assert {election.polls_opened_at, election.polls_closed_at} <= probes

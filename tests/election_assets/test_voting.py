@@ -15,7 +15,9 @@ from confluent_kafka import Consumer
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
 from election import contract, turnout
+from election.settings import setting
 from election_assets import lifecycle, polls, voting
+from election_assets.resources import KafkaResource
 from tests.election_assets.conftest import register
 
 log = logging.getLogger("test.voting")
@@ -43,6 +45,14 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 60) -
             messages.append(message)
     consumer.close()
     return messages
+
+
+def polls_resources(postgres) -> dict:
+    """What the polls' jobs use: the database, and the broker whose clock opens and closes them."""
+    return {
+        "postgres": postgres,
+        "kafka": KafkaResource(bootstrap_servers=setting("KAFKA_BOOTSTRAP_SERVERS")),
+    }
 
 
 def open_election(postgres) -> None:
@@ -74,7 +84,7 @@ def test_lifecycle_rules(postgres, scratch_database):
 
 def test_open_polls_job_needs_a_roll(postgres):
     result = polls.open_polls_job.execute_in_process(
-        resources={"postgres": postgres}, raise_on_error=False
+        resources=polls_resources(postgres), raise_on_error=False
     )
     assert not result.success
 
@@ -200,7 +210,7 @@ def open_for(postgres, minutes: float, started_ago_s: float = 0.0):
     """Open the polls with a voting day of `minutes`, as if opened `started_ago_s` ago."""
     result = polls.open_polls_job.execute_in_process(
         run_config={"ops": {"open_polls": {"config": {"voting_day_minutes": minutes}}}},
-        resources={"postgres": postgres},
+        resources=polls_resources(postgres),
     )
     assert result.success
     with postgres.connect() as conn:
@@ -314,7 +324,7 @@ def test_the_polls_close_by_themselves_at_the_end_of_the_day(postgres, scratch_d
     assert polls.polls_closing_sensor.default_status == dg.DefaultSensorStatus.RUNNING
     # the sensor's run waits for the closing time, then closes
     result = polls.close_polls_job.execute_in_process(
-        run_config=request.run_config, resources={"postgres": postgres}
+        run_config=request.run_config, resources=polls_resources(postgres)
     )
     assert result.success
     with postgres.connect() as conn:
@@ -326,7 +336,7 @@ def test_the_polls_close_by_themselves_at_the_end_of_the_day(postgres, scratch_d
     assert "not open (closed)" in after.skip_message
     # a closing run that finds the polls already closed has nothing to do
     again = polls.close_polls_job.execute_in_process(
-        run_config=request.run_config, resources={"postgres": postgres}
+        run_config=request.run_config, resources=polls_resources(postgres)
     )
     assert again.success
 
@@ -355,7 +365,7 @@ def test_paced_days_keep_the_next_wave_waiting(postgres, scratch_database):
 def test_a_person_can_close_the_polls_before_the_scheduled_time(postgres, scratch_database):
     register(scratch_database, voters=100)
     _, closes_at = open_for(postgres, 10)
-    assert polls.close_polls_job.execute_in_process(resources={"postgres": postgres}).success
+    assert polls.close_polls_job.execute_in_process(resources=polls_resources(postgres)).success
     with postgres.connect() as conn:
         closed = lifecycle.current_election(conn)
     assert closed.status == contract.CLOSED and closed.polls_closed_at < closes_at
