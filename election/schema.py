@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS voters (
     registered_age      integer
 );
 
+-- polls_opened_at and polls_closed_at are the broker's clock (election_io.clock), the clock
+-- that stamps the ballots, so the counting rules compare like with like.
 CREATE TABLE IF NOT EXISTS elections (
     election_id     serial PRIMARY KEY,
     name            text NOT NULL,
