@@ -1,9 +1,13 @@
-"""The election database's tables, as DDL text (applied by whoever connects first).
+"""The election database's tables, as DDL text (applied once, by registration).
 
-Idempotent: every statement can run again on an existing database.
+Idempotent: every statement can run again on an existing database. The last statements
+record VERSION, which every other stage checks instead of running DDL (election_io.migrations).
 """
 
 from __future__ import annotations
+
+# Raise it with every change to TABLES: registration then applies them again.
+VERSION = 2
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS candidates (
@@ -33,6 +37,8 @@ CREATE TABLE IF NOT EXISTS voters (
     registered_age      integer
 );
 
+-- polls_opened_at and polls_closed_at are the broker's clock (election_io.clock), the clock
+-- that stamps the ballots, so the counting rules compare like with like.
 CREATE TABLE IF NOT EXISTS elections (
     election_id     serial PRIMARY KEY,
     name            text NOT NULL,
@@ -181,7 +187,14 @@ CREATE TABLE IF NOT EXISTS audit_log (
     outcome     text NOT NULL,
     detail      jsonb
 );
+
+-- Which version of these tables the database holds: the stages check it, registration sets it.
+CREATE TABLE IF NOT EXISTS schema_version (
+    version    integer PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
 """
+TABLES += f"INSERT INTO schema_version (version) VALUES ({VERSION}) ON CONFLICT DO NOTHING;\n"
 
 # The live tally's tables: what one count of the ballot log writes.
 TALLY_TABLES = (

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import dagster as dg
 import psycopg
-from dagster._core.errors import DagsterPipesExecutionError  # what the Pipes client raises
 
 from election import contract, messages, race_call
 from election.schema import RACE_CALLS_UPSERT, race_calls_parameters
 from election.settings import setting
 from election_assets import lifecycle
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
+from election_assets.resources.spark_launcher import ApplicationFailed
 from election_assets.shared import ROOT, named_results, tally_backlog
 from election_assets.tally import live_results
 
@@ -49,7 +49,7 @@ def run_recount(
                 "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
             },
         )
-    except DagsterPipesExecutionError as exc:
+    except ApplicationFailed as exc:
         raise dg.Failure(f"the recount failed ({exc}); its reason is in the log above") from None
     documents = [
         m for m in invocation.get_custom_messages() if isinstance(m, dict) and "per_candidate" in m
@@ -76,7 +76,7 @@ def certified_results(
     spark_launcher: SparkLauncher,
 ) -> dg.MaterializeResult:
     """The recounted result: totals per candidate and per state, turnout, winner and margin."""
-    postgres.ensure_schema()
+    postgres.check_schema()
     with postgres.connect() as conn:
         election = lifecycle.current_election(conn)
     if election is None or election.status != contract.CLOSED:

@@ -7,7 +7,7 @@ import os
 import dagster as dg
 
 from election.settings import DEFAULTS, setting
-from election_assets import certification, registration, tally, turnout_profile, voting
+from election_assets import certification, polls, registration, tally, turnout_profile, voting
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.resources.randomuser import RandomUserClient
 from election_assets.resources.spark import ElectionSpark
@@ -33,13 +33,13 @@ defs = dg.Definitions(
     ],
     jobs=[
         registration.registration_job,
-        voting.open_polls_job,
+        polls.open_polls_job,
         voting.cast_votes_job,
-        voting.close_polls_job,
+        polls.close_polls_job,
         tally.live_aggregation_job,
         certification.certify_results_job,
     ],
-    sensors=[voting.live_voting_sensor, voting.polls_closing_sensor, tally.live_aggregation_sensor],
+    sensors=[voting.live_voting_sensor, polls.polls_closing_sensor, tally.live_aggregation_sensor],
     resources={
         "postgres": PostgresResource(database_url=dg.EnvVar("DATABASE_URL")),
         "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("KAFKA_BOOTSTRAP_SERVERS")),

@@ -6,6 +6,7 @@ registration -> open -> closed -> certified, and nothing else.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 import dagster as dg
@@ -13,6 +14,15 @@ import psycopg
 
 from election import contract, schema
 from election.contract import Election
+
+# Transaction-level advisory lock: registration and the lifecycle's steps take turns, so a
+# roll cannot be replaced while the polls open (nor an election started while one opens).
+LIFECYCLE_LOCK = 7_000_002
+
+
+def lock_lifecycle(conn: psycopg.Connection) -> None:
+    """Wait for any other registration or lifecycle step; held until this transaction ends."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (LIFECYCLE_LOCK,))
 
 
 class LifecycleError(dg.Failure):
@@ -48,7 +58,11 @@ def audit(
 
 
 def election_for_registration(conn: psycopg.Connection, actor: str, name: str) -> Election:
-    """The election whose roll may be (re)registered; starts a new one after a certified one."""
+    """The election whose roll may be (re)registered; starts a new one after a certified one.
+
+    Held until the caller's transaction ends: an opening waits for the roll, and the other way.
+    """
+    lock_lifecycle(conn)
     election = current_election(conn)
     if election is not None and election.status == contract.REGISTRATION:
         return election
@@ -67,8 +81,19 @@ def election_for_registration(conn: psycopg.Connection, actor: str, name: str) -
     return current_election(conn)
 
 
-def transition(conn: psycopg.Connection, to_status: str, actor: str) -> Election:
-    """Move the current election one step along its lifecycle, or raise LifecycleError."""
+def transition(
+    conn: psycopg.Connection,
+    to_status: str,
+    actor: str,
+    clock: Callable[[], datetime] | None = None,
+) -> Election:
+    """Move the current election one step along its lifecycle, or raise LifecycleError.
+
+    clock: what time it is, asked once the election row is locked; the polls' jobs pass the
+    broker's (election_io.clock.broker_now), the clock that stamps the ballots. Without it,
+    the database's wall clock.
+    """
+    lock_lifecycle(conn)
     election = current_election(conn)
     if election is None:
         raise LifecycleError("no election is registered yet: run registration_job first")
@@ -97,11 +122,14 @@ def transition(conn: psycopg.Connection, to_status: str, actor: str) -> Election
         contract.CLOSED: "polls_closed_at",
         contract.CERTIFIED: "certified_at",
     }[to_status]
+    # the time now, once the lock is held, not the transaction's start: a ballot received
+    # while this transaction waited for the row lock must not be counted live and then
+    # rejected by the recount
+    at = clock() if clock is not None else None
     conn.execute(
-        # the wall clock now, not the transaction's start: a ballot cast while this transaction
-        # waited for the row lock must not be counted live and then rejected by the recount
-        f"UPDATE elections SET status = %s, {column} = clock_timestamp() WHERE election_id = %s",
-        (to_status, election.election_id),
+        f"UPDATE elections SET status = %s, {column} = coalesce(%s, clock_timestamp()) "
+        "WHERE election_id = %s",
+        (to_status, at, election.election_id),
     )
     audit(conn, election.election_id, actor, f"to_{to_status}", "ok", {"from": election.status})
     return current_election(conn)

@@ -6,15 +6,13 @@ that process never takes Dagster with it, the run's termination stops the query 
 the same command runs under spark-submit on a cluster, where it publishes everything itself.
 """
 
-import re
-
 import dagster as dg
-from dagster._core.errors import DagsterPipesExecutionError  # what the Pipes client raises
 
 from election import contract
 from election_assets import lifecycle
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
+from election_assets.resources.spark_launcher import ApplicationFailed
 from election_assets.shared import (
     checkpoint_root,
     in_progress_runs,
@@ -22,9 +20,7 @@ from election_assets.shared import (
     tally_backlog,
 )
 from election_assets.voting import votes_topic
-
-STATE_MISMATCH = 3  # the tally's exit code when no restart can help (spark_jobs.live_tally)
-TALLY_STOPPED = "tally_stopped"  # the audit_log action the tally writes then, with its cause
+from election_io.tally_exit import BUSY, STATE_MISMATCH, TALLY_STOPPED
 
 
 class TallyConfig(dg.Config):
@@ -64,7 +60,7 @@ def live_results(
     spark_launcher: SparkLauncher,
 ) -> dg.MaterializeResult:
     """The live tally: counted ballots, the poll book, the result topics and the race calls."""
-    postgres.ensure_schema()
+    postgres.check_schema()
     kafka.check()
     try:
         invocation = spark_launcher.run(
@@ -77,8 +73,8 @@ def live_results(
             },
             stop_on_termination=True,
         )
-    except DagsterPipesExecutionError as exc:
-        raise tally_failure(postgres, exit_code(exc)) from None
+    except ApplicationFailed as exc:
+        raise tally_failure(postgres, exc.code) from None
     reported = invocation.get_materialize_result().metadata or {}
     tallied, cast = tallied_and_cast(postgres, kafka)
     with postgres.connect() as conn:
@@ -95,14 +91,15 @@ def live_results(
     )
 
 
-def exit_code(error: DagsterPipesExecutionError) -> int | None:
-    """The tally's exit code, as the Pipes client words its failure."""
-    found = re.search(r"failed with code (-?\d+)", str(error))
-    return int(found.group(1)) if found else None
-
-
 def tally_failure(postgres: PostgresResource, code: int | None) -> dg.Failure:
-    """The failure of a tally run: for good (exit 3, with the tally's own reason) or not."""
+    """The failure of a tally run: for good (exit 3, with the tally's own reason), busy (exit 4,
+    another tally is counting) or one a restart helps."""
+    if code == BUSY:
+        return dg.Failure(
+            "another tally is running (it holds the poll book): this run stopped without "
+            "counting; the running one goes on",
+            metadata={"exit_code": code},
+        )
     if code == STATE_MISMATCH:
         with postgres.connect() as conn:
             row = conn.execute(

@@ -17,7 +17,9 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from election.schema import RACE_CALLS_UPSERT, TABLES, race_calls_parameters
+from election.schema import RACE_CALLS_UPSERT, race_calls_parameters
+from election_io import migrations
+from election_io.tally_exit import TALLY_STOPPED
 
 # Advisory lock held by the one live tally writing this database's poll book (issue 5).
 TALLY_LOCK = 7_000_005
@@ -109,9 +111,9 @@ def connect(database_url: str) -> psycopg.Connection:
     return conn
 
 
-def ensure_schema(conn: psycopg.Connection) -> None:
-    """Create the election tables if missing (the DDL is idempotent) and this session's staging."""
-    conn.execute(TABLES)
+def prepare_session(conn: psycopg.Connection) -> None:
+    """Check the election's tables are set up (no DDL on them) and make this session's staging."""
+    migrations.check_schema(conn)
     conn.execute(_STAGING)
 
 
@@ -336,9 +338,6 @@ def record_race_calls(
                     (election_id, actor, json.dumps({"scope": scope, **calls[scope].to_dict()})),
                 )
     return {scope: (called_at, updated_at) for scope, called_at, updated_at, _ in rows}
-
-
-TALLY_STOPPED = "tally_stopped"  # audit_log action of a tally that no restart can help
 
 
 def record_stop(conn: psycopg.Connection, query_name: str, exit_code: int, cause: str) -> None:

@@ -50,7 +50,7 @@ class LedgerWriter:
         self.options = options
         self.book = book  # crossed off here once a batch is committed and published
         self.conn = ledger.connect(options.database_url)
-        ledger.ensure_schema(self.conn)  # the staging tables live in this session
+        ledger.prepare_session(self.conn)  # the staging tables live in this session
         self.publisher = results.ResultPublisher(options.bootstrap)
         self.log = BallotLog(options.bootstrap, options.topic)
         self.progress = drain.ProgressLine(options.query_name)

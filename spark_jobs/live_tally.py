@@ -11,8 +11,10 @@ A batch is recorded beside the checkpoint before Spark moves past it (pending), 
 loses nothing (recovery); drain says when the count has caught up. One JSON progress line
 per batch goes to stdout.
 
-Exit codes: 0 stopped cleanly (drained, SIGTERM or SIGINT), 1 the query failed (the next
-start resumes), 2 a service or the jars are missing, 3 the checkpoint and the ledger disagree.
+Exit codes (election_io.tally_exit): 0 stopped cleanly (drained, SIGTERM or SIGINT), 1 the query
+failed (the next start resumes), 2 a service, the schema or the jars are missing, 3 the
+checkpoint and the ledger disagree, 4 another live tally holds the poll book (it counts; this
+one stops).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import sys
 import time
 
 from election import contract
+from election_io.tally_exit import BUSY, FAILED, MISSING_SERVICE, OK, STATE_MISMATCH
 from spark_jobs import drain, launch, ledger, pending, recovery, reporting, results, sources, tally
 from spark_jobs.batch_outcome import collect_outcome
 from spark_jobs.ledger_writer import JudgedBatch, LedgerWriter
@@ -33,7 +36,9 @@ from spark_jobs.tally_options import Options, parse_args
 
 DRAIN_CHECK_S = 2.0
 
-OK, FAILED, MISSING_SERVICE, STATE_MISMATCH = 0, 1, 2, 3
+
+class PollBookBusy(Exception):
+    """Another live tally holds this database's poll book: it is counting, this one stops."""
 
 
 class LiveTally:
@@ -64,9 +69,9 @@ class LiveTally:
         deadline = time.monotonic() + 30  # a killed predecessor's session takes a moment to end
         while not ledger.try_lock_poll_book(conn):
             if time.monotonic() > deadline:
-                raise StateMismatch(
-                    "another live tally holds the poll book of this database "
-                    f"(advisory lock {ledger.TALLY_LOCK}); stop it first"
+                raise PollBookBusy(
+                    "another live tally is running: it holds the poll book of this database "
+                    f"(advisory lock {ledger.TALLY_LOCK}); this one stops and counts nothing"
                 )
             time.sleep(1)
         created = results.ensure_topics(
@@ -317,6 +322,9 @@ def run_tally(options, reporter: reporting.Reporter) -> int:
             {"batches_this_run": live.writer.batches, "last_batch": live.writer.last_progress}
         )
         return code
+    except PollBookBusy as exc:
+        reporter.error(f"live_tally: {exc}")  # nothing is wrong: no cause to record
+        return BUSY
     except StateMismatch as exc:
         return stopped_for_good(live, str(exc), reporter)
     except Exception as exc:

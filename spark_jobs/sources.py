@@ -9,6 +9,8 @@ import psycopg
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from election_io import migrations
+
 VOTES_PARTITIONS = 4  # when the tally has to create votes_topic itself
 EARLIEST = -2  # Spark's startingOffsets value for a partition's first offset
 # Ballots are what a committed read returns: no aborted transaction's message, no marker.
@@ -20,9 +22,12 @@ class ServiceMissing(RuntimeError):
 
 
 def check_postgres(database_url: str) -> None:
-    """Raise ServiceMissing unless PostgreSQL answers at DATABASE_URL."""
+    """Raise ServiceMissing unless PostgreSQL answers at DATABASE_URL with the election's tables."""
     try:
-        psycopg.connect(database_url, connect_timeout=5).close()
+        with psycopg.connect(database_url, connect_timeout=5) as conn:
+            migrations.check_schema(conn)
+    except migrations.SchemaMissing as exc:
+        raise ServiceMissing(str(exc)) from None
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ServiceMissing(

@@ -7,6 +7,7 @@ services on their own ports (TEST_POSTGRES_PORT, TEST_KAFKA_PORT) with data unde
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -57,7 +58,10 @@ def _stack(command: str) -> subprocess.CompletedProcess:
 def pytest_configure(config):
     """Point every test (and every process it starts) at the suite's own services, and start them."""
     os.environ.update(suite_services_environment())
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    # the instance `make run` uses (run monitoring on), for whatever runs against this home
+    shutil.copy(ROOT / "stack" / "dagster.yaml", home / "dagster.yaml")
     started = _stack("start")
     if started.returncode != 0:
         raise pytest.UsageError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 import dagster as dg
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -11,6 +12,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from election import contract
 from election_assets.resources.postgres import ServiceUnavailable
+from election_io import clock
 
 _quiet = logging.getLogger("election.kafka.client")
 _quiet.addHandler(logging.NullHandler())
@@ -56,6 +58,13 @@ class KafkaResource(dg.ConfigurableResource):
         }
         config.update(overrides)
         return Consumer(config)
+
+    def broker_now(self, timeout: float = 10.0) -> datetime:
+        """The broker's clock, the one that stamps the ballots; one clear line if it is down."""
+        try:
+            return clock.broker_now(self.bootstrap_servers, timeout)
+        except clock.ClockUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from None
 
     def check(self, timeout: float = 5.0) -> None:
         """Raise one clear line if the broker does not answer."""

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import dagster as dg
 import psycopg
 
-from election import schema
+from election_io import migrations
 
 
 class ServiceUnavailable(Exception):
@@ -43,6 +43,14 @@ class PostgresResource(dg.ConfigurableResource):
         return f"{scheme}://{userinfo.split(':')[0]}:***@{tail}"
 
     def ensure_schema(self) -> None:
-        """Create the election's tables if they are missing."""
+        """Create or upgrade the election's tables (registration's job; DDL only if needed)."""
         with self.connect() as conn:
-            conn.execute(schema.TABLES)
+            migrations.migrate(conn)
+
+    def check_schema(self) -> None:
+        """Every other stage's start: one clear line if registration has not set up the tables."""
+        with self.connect() as conn:
+            try:
+                migrations.check_schema(conn)
+            except migrations.SchemaMissing as exc:
+                raise dg.Failure(str(exc)) from None

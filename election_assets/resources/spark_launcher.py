@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
 from spark_jobs.launch import ROOT
+
+
+class ApplicationFailed(Exception):
+    """A Spark application exited with a failure; `code` is its exit code."""
+
+    def __init__(self, module: str, code: int, message: str):
+        super().__init__(message)
+        self.module, self.code = module, code
 
 
 class SparkLauncher(dg.ConfigurableResource):
@@ -38,7 +47,7 @@ class SparkLauncher(dg.ConfigurableResource):
         env: Mapping[str, str],
         stop_on_termination: bool = False,
     ) -> dg.PipesClientCompletedInvocation:
-        """Run the application to its end; raises DagsterPipesExecutionError if it fails.
+        """Run the application to its end; raises ApplicationFailed with its exit code if it fails.
 
         With stop_on_termination, the run's termination reaches it as SIGINT: it finishes its
         batch and stops (and is killed if it has not within 90 s).
@@ -51,4 +60,12 @@ class SparkLauncher(dg.ConfigurableResource):
             forward_termination=stop_on_termination,
             termination_timeout_seconds=90,
         )
-        return client.run(context=context, command=command, env={"PYTHONUNBUFFERED": "1", **env})
+        try:
+            return client.run(
+                context=context, command=command, env={"PYTHONUNBUFFERED": "1", **env}
+            )
+        except Exception as exc:  # the Pipes client's error is not public: read its words
+            found = re.search(r"failed with code (-?\d+)", str(exc))
+            if found is None:
+                raise
+            raise ApplicationFailed(module, int(found.group(1)), str(exc)) from exc

@@ -24,8 +24,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_dagster_dev(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start `dagster dev` with DAGSTER_HOME=home; yield its URL once it answers, stop it after.
+def running_dagster_dev(
+    home: Path, env: dict[str, str] | None = None, kill: bool = False
+) -> Iterator[str]:
+    """Start `dagster dev` with DAGSTER_HOME=home; yield its URL once it answers, stop it after
+    (with kill, by SIGKILL to all its processes at once, as a crash of the machine would).
 
     Its output goes to home/dagster.log, whose tail is in the error if it does not start.
     """
@@ -62,7 +65,7 @@ def running_dagster_dev(home: Path, env: dict[str, str] | None = None) -> Iterat
                 time.sleep(1)
             yield url
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
+            os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:

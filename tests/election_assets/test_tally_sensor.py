@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dagster as dg
+import psycopg
 import pytest
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
 from election import contract
 from election_assets import tally
 from election_assets.resources import SparkLauncher
+from election_io import tally_exit
+from spark_jobs import ledger
 from tests.election_assets.conftest import register
 from tests.election_assets.test_voting import open_election
 
@@ -91,3 +94,27 @@ def test_a_checkpoint_that_disagrees_with_the_ledger_stops_the_sensor(
         )
         again = tally.live_aggregation_sensor(sensor_context(instance, postgres, kafka, "4"))
     assert isinstance(again, dg.RunRequest)
+
+
+@pytest.mark.spark
+def test_a_second_tally_beside_a_running_one_is_busy_and_the_sensor_keeps_supervising(
+    postgres, kafka, open_polls, scratch_database, monkeypatch
+):
+    monkeypatch.setenv("DATABASE_URL", scratch_database)
+    with psycopg.connect(scratch_database, autocommit=True) as running:
+        # the sensor's tally holds the poll book; a person launches another one beside it
+        running.execute("SELECT pg_advisory_lock(%s)", (ledger.TALLY_LOCK,))
+        with dg.instance_for_test() as instance:
+            result = failed_tally_run(instance, postgres, kafka)
+            (failure,) = [e for e in result.all_events if e.is_step_failure]
+            said = failure.step_failure_data.user_failure_data
+            assert said.metadata["exit_code"].value == tally_exit.BUSY
+            assert "another tally is running" in said.description
+            assert tally.permanent_failure(instance, 1) is None
+            request = tally.live_aggregation_sensor(sensor_context(instance, postgres, kafka, "4"))
+    assert isinstance(request, dg.RunRequest)  # not stopped for good
+    with postgres.connect() as conn:
+        stopped = conn.execute(
+            "SELECT count(*) FROM audit_log WHERE action = %s", (tally_exit.TALLY_STOPPED,)
+        ).fetchone()[0]
+    assert stopped == 0  # a busy poll book is no cause to record

@@ -15,7 +15,9 @@ from confluent_kafka import Consumer
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
 from election import contract, turnout
-from election_assets import lifecycle, voting
+from election.settings import setting
+from election_assets import lifecycle, polls, voting
+from election_assets.resources import KafkaResource
 from tests.election_assets.conftest import register
 
 log = logging.getLogger("test.voting")
@@ -43,6 +45,14 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 60) -
             messages.append(message)
     consumer.close()
     return messages
+
+
+def polls_resources(postgres) -> dict:
+    """What the polls' jobs use: the database, and the broker whose clock opens and closes them."""
+    return {
+        "postgres": postgres,
+        "kafka": KafkaResource(bootstrap_servers=setting("KAFKA_BOOTSTRAP_SERVERS")),
+    }
 
 
 def open_election(postgres) -> None:
@@ -73,8 +83,8 @@ def test_lifecycle_rules(postgres, scratch_database):
 
 
 def test_open_polls_job_needs_a_roll(postgres):
-    result = voting.open_polls_job.execute_in_process(
-        resources={"postgres": postgres}, raise_on_error=False
+    result = polls.open_polls_job.execute_in_process(
+        resources=polls_resources(postgres), raise_on_error=False
     )
     assert not result.success
 
@@ -198,9 +208,9 @@ def test_sensor_skips_once_every_planned_ballot_is_cast(postgres, scratch_databa
 
 def open_for(postgres, minutes: float, started_ago_s: float = 0.0):
     """Open the polls with a voting day of `minutes`, as if opened `started_ago_s` ago."""
-    result = voting.open_polls_job.execute_in_process(
+    result = polls.open_polls_job.execute_in_process(
         run_config={"ops": {"open_polls": {"config": {"voting_day_minutes": minutes}}}},
-        resources={"postgres": postgres},
+        resources=polls_resources(postgres),
     )
     assert result.success
     with postgres.connect() as conn:
@@ -224,23 +234,23 @@ def test_a_voting_day_of_zero_leaves_the_closing_to_a_person(postgres, scratch_d
     _, closes_at = open_for(postgres, 0)
     assert closes_at is None
     with dg.instance_for_test() as instance:
-        result = voting.polls_closing_sensor(sensor_context(instance, postgres))
+        result = polls.polls_closing_sensor(sensor_context(instance, postgres))
     assert "a person closes the polls" in result.skip_message
 
 
 def test_the_voting_day_defaults_to_the_environment(monkeypatch):
     monkeypatch.delenv("VOTING_DAY_MINUTES", raising=False)
-    assert voting.voting_day_minutes(voting.PollsConfig()) == 10
+    assert polls.voting_day_minutes(polls.PollsConfig()) == 10
     monkeypatch.setenv("VOTING_DAY_MINUTES", "2.5")
-    assert voting.voting_day_minutes(voting.PollsConfig()) == 2.5
-    assert voting.voting_day_minutes(voting.PollsConfig(voting_day_minutes=1)) == 1
+    assert polls.voting_day_minutes(polls.PollsConfig()) == 2.5
+    assert polls.voting_day_minutes(polls.PollsConfig(voting_day_minutes=1)) == 1
 
 
 @pytest.mark.parametrize("text", ["ten", "-1", "nan", "inf", "1e999", "10 minutes"])
 def test_a_bad_voting_day_is_one_line_naming_the_setting(monkeypatch, text):
     monkeypatch.setenv("VOTING_DAY_MINUTES", text)
     with pytest.raises(dg.Failure, match="VOTING_DAY_MINUTES") as failure:
-        voting.voting_day_minutes(voting.PollsConfig())
+        polls.voting_day_minutes(polls.PollsConfig())
     assert "\n" not in str(failure.value.description)
 
 
@@ -303,18 +313,18 @@ def test_the_polls_close_by_themselves_at_the_end_of_the_day(postgres, scratch_d
     register(scratch_database, voters=100)
     election, _ = open_for(postgres, 10)
     with dg.instance_for_test() as instance:
-        early = voting.polls_closing_sensor(sensor_context(instance, postgres))
+        early = polls.polls_closing_sensor(sensor_context(instance, postgres))
         assert isinstance(early, dg.SkipReason) and "the polls close at" in early.skip_message
         with postgres.connect() as conn:  # the day ends in 3 s: within the launch lead
             conn.execute("UPDATE elections SET polls_close_at = now() + interval '3 seconds'")
             closes_at = lifecycle.scheduled_close(conn, election.election_id)
-        request = voting.polls_closing_sensor(sensor_context(instance, postgres))
+        request = polls.polls_closing_sensor(sensor_context(instance, postgres))
     assert isinstance(request, dg.RunRequest)
-    assert request.run_key == f"election-{election.election_id}-close"
-    assert voting.polls_closing_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert request.run_key == f"election-{election.election_id}-close-1"
+    assert polls.polls_closing_sensor.default_status == dg.DefaultSensorStatus.RUNNING
     # the sensor's run waits for the closing time, then closes
-    result = voting.close_polls_job.execute_in_process(
-        run_config=request.run_config, resources={"postgres": postgres}
+    result = polls.close_polls_job.execute_in_process(
+        run_config=request.run_config, resources=polls_resources(postgres)
     )
     assert result.success
     with postgres.connect() as conn:
@@ -322,11 +332,11 @@ def test_the_polls_close_by_themselves_at_the_end_of_the_day(postgres, scratch_d
     assert closed.status == contract.CLOSED
     assert closes_at <= closed.polls_closed_at < closes_at + dt.timedelta(seconds=3)
     with dg.instance_for_test() as instance:
-        after = voting.polls_closing_sensor(sensor_context(instance, postgres))
+        after = polls.polls_closing_sensor(sensor_context(instance, postgres))
     assert "not open (closed)" in after.skip_message
     # a closing run that finds the polls already closed has nothing to do
-    again = voting.close_polls_job.execute_in_process(
-        run_config=request.run_config, resources={"postgres": postgres}
+    again = polls.close_polls_job.execute_in_process(
+        run_config=request.run_config, resources=polls_resources(postgres)
     )
     assert again.success
 
@@ -355,7 +365,7 @@ def test_paced_days_keep_the_next_wave_waiting(postgres, scratch_database):
 def test_a_person_can_close_the_polls_before_the_scheduled_time(postgres, scratch_database):
     register(scratch_database, voters=100)
     _, closes_at = open_for(postgres, 10)
-    assert voting.close_polls_job.execute_in_process(resources={"postgres": postgres}).success
+    assert polls.close_polls_job.execute_in_process(resources=polls_resources(postgres)).success
     with postgres.connect() as conn:
         closed = lifecycle.current_election(conn)
     assert closed.status == contract.CLOSED and closed.polls_closed_at < closes_at

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from election import contract
+from election_io import migrations
 from spark_jobs import ledger
 
 pytestmark = [pytest.mark.services]
@@ -36,7 +37,8 @@ def first_ballots(voters, start: int = 0, candidate: str = "c1", state: str = "O
 @pytest.fixture
 def conn(scratch_database):
     connection = ledger.connect(scratch_database)
-    ledger.ensure_schema(connection)
+    migrations.migrate(connection)
+    ledger.prepare_session(connection)
     yield connection
     connection.close()
 
@@ -138,8 +140,8 @@ def test_a_ledger_with_sequential_ids_gets_random_ones(scratch_database):
             "INSERT INTO ballots (candidate_id, address_state, cast_at) "
             "SELECT 'c1', 'Ohio', now() FROM generate_series(1, 5)"
         )
-        ledger.ensure_schema(conn)
-        ledger.ensure_schema(conn)  # and again: nothing left to change
+        migrations.migrate(conn)
+        ledger.prepare_session(conn)  # and the tally's start: nothing left to change
         (kind,) = conn.execute("SELECT pg_typeof(ballot_id)::text FROM ballots LIMIT 1").fetchone()
         assert kind == "uuid"
         assert conn.execute("SELECT count(DISTINCT ballot_id) FROM ballots").fetchone()[0] == 5

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from election_io import migrations
 from spark_jobs import ledger, pending, recovery, sources
 from spark_jobs.ledger_writer import LedgerWriter
 from tests.spark_jobs import batches, stack
@@ -157,7 +158,7 @@ def record_batch(conn, query_name: str, batch_id: int, record: ledger.BatchRecor
 
 def test_a_new_checkpoint_starts_where_the_ledger_stands_under_any_query_name(scratch_database):
     with ledger.connect(scratch_database) as conn:
-        ledger.ensure_schema(conn)
+        migrations.migrate(conn)
         assert recovery.starting_offsets(conn, "votes", [0, 1, 2]) is None  # from the start
         record_batch(conn, "first", 0, ledger.BatchRecord(5, 5, 0, "votes", {0: (0, 2), 2: (0, 1)}))
         record_batch(conn, "first", 1, ledger.BatchRecord(3, 3, 0, "votes", {0: (3, 5)}))
@@ -188,7 +189,7 @@ def test_a_checkpoint_another_query_name_counted_past_is_never_resumed(scratch_d
     write_offsets(checkpoint, 1, "votes", {0: 4, 1: 1})
     (checkpoint / "tally_pending").mkdir()
     with ledger.connect(scratch_database) as conn:
-        ledger.ensure_schema(conn)
+        migrations.migrate(conn)
         record_batch(conn, "live_tally", 0, ledger.BatchRecord(5, 5, 0, "votes", {0: (0, 3)}))
         assert recovery.stale_checkpoint(conn, str(checkpoint), "votes") == {}
         # a run under another name went on from the ledger: this checkpoint is now behind it
@@ -201,6 +202,6 @@ def test_a_checkpoint_another_query_name_counted_past_is_never_resumed(scratch_d
 
 def test_no_checkpoint_is_never_stale(scratch_database, tmp_path):
     with ledger.connect(scratch_database) as conn:
-        ledger.ensure_schema(conn)
+        migrations.migrate(conn)
         record_batch(conn, "other", 0, ledger.BatchRecord(3, 3, 0, "votes", {0: (0, 2)}))
         assert recovery.stale_checkpoint(conn, str(tmp_path / "none"), "votes") == {}
