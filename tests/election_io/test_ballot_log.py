@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from election import schema
+from election_io import migrations
 from election_io.ballot_log import BallotLog, backlog, counted_ends
 
 
@@ -96,7 +96,7 @@ def test_a_missing_topic_has_no_partitions(bootstrap_servers, unique_name):
 
 def test_counted_ends_read_the_ledger(scratch_database, bootstrap_servers, topic):
     with psycopg.connect(scratch_database, autocommit=True) as conn:
-        conn.execute(schema.TABLES)
+        migrations.migrate(conn)
         conn.execute(
             "INSERT INTO tally_batches (query_name, batch_id, messages, counted, rejected, "
             "end_offsets) VALUES ('q', 0, 2, 2, 0, %s)",
