@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import signal
 import time
-import zlib
 from datetime import UTC, datetime
 
 import pytest
 from confluent_kafka import Producer
 
 from election import counting
+from election.partitioning import murmur2_partition
+from election_io.producers import producer_config
 from tests.spark_jobs import stack
 from tests.spark_jobs.test_live_tally import assert_matches_the_truth, run_to_the_end
 
@@ -35,12 +36,12 @@ def election(scratch_database, bootstrap_servers, unique_name, tmp_path):
 
 def home(voter: str | None) -> int:
     """A voter's one partition (the contract: a voter's ballots share a partition)."""
-    return zlib.crc32((voter or "").encode()) % 4
+    return murmur2_partition((voter or "").encode(), 4)
 
 
 def into_partitions(election, messages, partitions) -> list[counting.Message]:
     """Produce the messages of voters at home in the given partitions; the rest stay empty."""
-    producer = Producer({"bootstrap.servers": election["bootstrap"], "acks": "all"})
+    producer = Producer(producer_config(election["bootstrap"]))
     placed, errors = [], []
 
     def delivered(err, msg):
