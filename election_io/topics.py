@@ -81,7 +81,8 @@ def ensure_topics(
             future.result(timeout=timeout)
             created.append(name)
         except KafkaException as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):  # another process made it meanwhile
+            # another process made it meanwhile; one being deleted cannot be created yet
+            if "TOPIC_ALREADY_EXISTS" not in str(exc) or "marked for deletion" in str(exc):
                 raise
     return created
 
