@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from election import contract
@@ -89,11 +89,15 @@ def ensure_topics(
 
 def describe_topic(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[str, str] | None:
     """A topic's effective settings as the broker reports them; None when it does not exist."""
-    admin = admin_client(bootstrap)
-    if topic not in admin.list_topics(timeout=timeout).topics:
-        return None
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    entries = admin.describe_configs([resource])[resource].result(timeout=timeout)
+    admin = admin_client(bootstrap)  # held until the answer comes: its end cancels the request
+    future = admin.describe_configs([resource], request_timeout=timeout)
+    try:
+        entries = future[resource].result(timeout=timeout)
+    except KafkaException as exc:
+        if exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            return None
+        raise
     return {name: entry.value for name, entry in entries.items()}
 
 

@@ -173,9 +173,13 @@ def kafka_java(node: Node, kafka_class: str, *args: str, heap: str = "256m") -> 
 
 
 def node_pid(node: Node) -> int | None:
+    """The node's process id while it runs (a killed one not yet reaped counts as gone)."""
     try:
         pid = int(node.pid_file.read_text().strip())
         os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat")  # Linux: a zombie's state is Z
+        if stat.exists() and stat.read_text().rsplit(") ", 1)[-1].startswith("Z"):
+            return None
         return pid
     except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
         return None
@@ -194,16 +198,22 @@ def _quiet_logger():
 
 
 def kafka_ready(kafka: Kafka, timeout: float) -> bool:
-    """A real client round trip: metadata from the cluster, listing every broker."""
-    from confluent_kafka.admin import AdminClient
+    """A real client round trip to every node: the cluster lists it and it answers itself."""
+    from confluent_kafka.admin import AdminClient, ConfigResource
 
     admin = AdminClient(
         {"bootstrap.servers": kafka.bootstrap, "log_level": 0, "logger": _quiet_logger()}
     )
+    wanted = [n.node_id for n in kafka.nodes]
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            if len(admin.list_topics(timeout=2).brokers) >= kafka.brokers:
+            if set(wanted) <= set(admin.list_topics(timeout=2).brokers):
+                # a broker's own settings come from that broker: a dead one the controller
+                # still lists does not answer
+                for node_id in wanted:
+                    resource = ConfigResource(ConfigResource.Type.BROKER, str(node_id))
+                    admin.describe_configs([resource], request_timeout=3)[resource].result(5)
                 return True
         except Exception:  # not up yet; librdkafka raises KafkaException while connecting
             pass

@@ -300,9 +300,12 @@ def main(argv: list[str]) -> int:
         elif command == "restart-kafka":  # used by the fault-injection scenario
             stop_kafka()
             start_kafka(Kafka.from_env())
+        elif command == "start-kafka":  # Kafka alone: its nodes that are down (quorum tests)
+            start_kafka(Kafka.from_env())
         else:
             print(
-                "usage: python stack/localstack.py start|stop|status|restart-kafka", file=sys.stderr
+                "usage: python stack/localstack.py start|stop|status|restart-kafka|start-kafka",
+                file=sys.stderr,
             )
             return 2
     except StackError as exc:
