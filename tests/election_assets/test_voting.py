@@ -16,6 +16,7 @@ from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
 from election import contract, turnout
 from election_assets import lifecycle, voting
+from election_io import topics
 from tests.election_assets.conftest import register
 
 log = logging.getLogger("test.voting")
@@ -43,6 +44,14 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 60) -
             messages.append(message)
     consumer.close()
     return messages
+
+
+@pytest.fixture(autouse=True)
+def ballot_log(bootstrap_servers, unique_name):
+    """The test's own ballot log, made as the votes_topic asset makes it: no broker makes one."""
+    topics.ensure_topics(bootstrap_servers, [unique_name], 4)
+    yield unique_name
+    topics.admin_client(bootstrap_servers).delete_topics([unique_name])
 
 
 def open_election(postgres) -> None:
