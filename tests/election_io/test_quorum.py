@@ -180,3 +180,46 @@ def test_a_killed_broker_loses_no_acknowledged_ballot(quorum):
     for partition, key, value in stored:
         assert acknowledged[value] == (partition, key)
         assert partition == murmur2_partition(key, PARTITIONS)
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_an_election_through_a_killed_broker_is_counted_exactly(
+    quorum, scratch_database, unique_name, tmp_path, monkeypatch
+):
+    """Ballots cast while a broker dies and comes back: the live tally equals the oracle."""
+    from tests.spark_jobs import stack
+    from tests.spark_jobs.test_live_tally import assert_matches_the_truth, run_to_the_end
+
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", BOOTSTRAP)  # the tally's cluster: the quorum
+    with stack.small_election(
+        scratch_database, BOOTSTRAP, unique_name, tmp_path, voters=400, partitions=PARTITIONS
+    ) as election:
+        admin = topics.admin_client(BOOTSTRAP)
+        replicas = [len(p.replicas) for p in partitions_of(admin, unique_name).values()]
+        assert replicas == [3] * PARTITIONS
+        ballots = stack.ballot_set(election["roll"], 300, seed=29)
+        placed: list = []
+        caster = threading.Thread(
+            target=lambda: placed.extend(stack.produce(BOOTSTRAP, unique_name, ballots, rate=40))
+        )
+        caster.start()
+        where = (election["url"], unique_name, election["prefix"], election["checkpoint"])
+        tally = stack.start_tally(*where, "--max-offsets-per-trigger", "40")
+        try:
+            time.sleep(4)
+            leader = partitions_of(admin, unique_name)[1].leader
+            pid = int((quorum / "kafka" / f"broker-{leader}" / "kafka.pid").read_text())
+            os.killpg(pid, signal.SIGKILL)  # mid-election, with the tally reading
+            time.sleep(6)
+            restarted = localstack(quorum, "start-kafka")
+            assert restarted.returncode == 0, restarted.stderr + restarted.stdout
+            caster.join(120)
+            assert not caster.is_alive()
+            stack.close_polls(election["url"])
+            run_to_the_end(election, tally)
+        finally:
+            if tally.poll() is None:
+                stack.kill_hard(tally)
+        assert len(placed) == len(ballots)
+        assert_matches_the_truth(election, placed)
