@@ -95,7 +95,7 @@ def through_dagster(bootstrap: str, ballots: int) -> tuple[float, float]:
             lifecycle.transition(conn, contract.OPEN, "benchmark")
         kafka = KafkaResource(bootstrap_servers=bootstrap)
         kafka.delete_topics([contract.VOTES_TOPIC])
-        kafka.ensure_topic(contract.VOTES_TOPIC, 4, 1, contract.VOTES_TOPIC_CONFIG)
+        kafka.ensure_topic(contract.VOTES_TOPIC, 4, config=contract.VOTES_TOPIC_CONFIG)
         began = time.perf_counter()
         result = voting.cast_votes_job.execute_in_process(
             resources={"postgres": postgres, "kafka": kafka},
@@ -128,7 +128,7 @@ def main() -> None:
         f"bench_perf_{uuid.uuid4().hex[:8]}",
     )
     for topic in (ours_topic, tool_topic):
-        kafka.ensure_topic(topic, 4, 1, contract.VOTES_TOPIC_CONFIG)
+        kafka.ensure_topic(topic, 4, config=contract.VOTES_TOPIC_CONFIG)
     try:
         print(f"planning {args.ballots:,} ballots ...")
         plan = synthetic_plan(args.ballots)

@@ -30,6 +30,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from benchmarks import tally_throughput as bench
 from election import contract, schema
 from election.settings import setting
+from election_io.producers import producer_config
 from spark_jobs import sources
 
 PREFIX = "bench_latency."
@@ -94,15 +95,7 @@ class ResultWatcher(threading.Thread):
 
 def offer_load(bootstrap, topic, voters, rate, seconds, sent_at, placed, candidates) -> float:
     """Produce `rate` ballots per second for `seconds`; returns the rate achieved."""
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "acks": "all",
-            "enable.idempotence": True,
-            "linger.ms": 2,
-            "batch.size": contract.BALLOT_BATCH_BYTES,  # under votes_topic's door
-        }
-    )
+    producer = Producer(producer_config(bootstrap, **{"linger.ms": 2}))
     total = int(rate * seconds)
     step = max(1, int(rate / 100))  # a slice every 10 ms
     began = time.time()

@@ -29,11 +29,13 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from election import contract, geography, ids, schema
 from election.schema import TABLES
 from election.settings import setting
+from election_io import topics
+from election_io.producers import producer_config
 from spark_jobs import sources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,7 +193,7 @@ def recreate_topic(bootstrap: str, topic: str, partitions: int, config: dict) ->
             time.sleep(0.5)
     for attempt in range(60):
         try:
-            admin.create_topics([NewTopic(topic, partitions, 1, config=config)])[topic].result()
+            topics.ensure_topics(bootstrap, [topic], partitions, config=config)
             return
         except Exception:
             if attempt == 59:
@@ -202,15 +204,14 @@ def recreate_topic(bootstrap: str, topic: str, partitions: int, config: dict) ->
 def fill_topic(bootstrap: str, keys: list, values: list, topic: str = TOPIC) -> None:
     recreate_topic(bootstrap, topic, 4, contract.VOTES_TOPIC_CONFIG)
     producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "acks": "all",
-            "enable.idempotence": True,
-            "linger.ms": 50,
-            "batch.size": contract.BALLOT_BATCH_BYTES,
-            "compression.type": "lz4",
-            "queue.buffering.max.messages": 2_000_000,
-        }
+        producer_config(
+            bootstrap,
+            **{
+                "linger.ms": 50,
+                "compression.type": "lz4",
+                "queue.buffering.max.messages": 2_000_000,
+            },
+        )
     )
     for key, value in zip(keys, values, strict=True):
         while True:

@@ -46,6 +46,7 @@ class Setting:
     kind: str = "text"  # text, int, float or flag
     minimum: float | None = None
     group: str = "election"  # services: where the election's services are
+    choices: tuple[Any, ...] = ()  # when set, the only values allowed
 
     def parse(self, raw: str) -> Any:
         convert, described = _KINDS[self.kind]
@@ -55,6 +56,9 @@ class Setting:
             raise SettingError(f"{self.name} must be {described}, got {raw!r}") from None
         if self.minimum is not None and value < self.minimum:
             raise SettingError(f"{self.name} must be at least {self.minimum:g}, got {raw!r}")
+        if self.choices and value not in self.choices:
+            allowed = " or ".join(str(c) for c in self.choices)
+            raise SettingError(f"{self.name} must be {allowed}, got {raw!r}")
         return value
 
 
@@ -78,7 +82,16 @@ CATALOGUE: tuple[Setting, ...] = (
     ),
     # the local stack and make run
     Setting(
-        "KAFKA_CONTROLLER_PORT", "", "the local broker's KRaft controller port (Kafka port + 1)"
+        "KAFKA_CONTROLLER_PORT",
+        "",
+        "the local broker's KRaft controller port (Kafka port + 1; of three, the first's, then +2, +4)",
+    ),
+    Setting(
+        "KAFKA_BROKERS",
+        "1",
+        "brokers of the local Kafka: 1, or 3 for a KRaft quorum on loopback",
+        "int",
+        choices=(1, 3),
     ),
     Setting("STACK_DIR", "", "where the local services keep their data (.stack)"),
     Setting("STACK_JARS_DIR", "", "where the Kafka and Spark jars are resolved (.stack/jars)"),

@@ -26,7 +26,8 @@ WAVE_QUEUE_TIMEOUT_S = 300  # how long a paced wave waits for the one before it
 
 class TopicsConfig(dg.Config):
     partitions: int = 4
-    replication: int = 1
+    # None: as the cluster allows, min(3, brokers), with min.insync.replicas 2 once replicated
+    replication: int | None = None
 
 
 @dg.asset(group_name="voting", kinds={"kafka"}, deps=[voters, candidates])

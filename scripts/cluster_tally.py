@@ -39,6 +39,7 @@ from confluent_kafka.admin import AdminClient  # noqa: E402
 
 from election import ballots, contract  # noqa: E402
 from election.settings import setting  # noqa: E402
+from election_io.producers import producer_config  # noqa: E402
 from spark_jobs.launch import spark_home  # noqa: E402
 
 CLUSTER = ROOT / ".stack" / "cluster"
@@ -138,7 +139,7 @@ def prepare_election(
     ensure_topics(bootstrap, topic, 3, prefix)  # the ballot log and the result topics
     rng = random.Random(5)
     chosen = {voter: rng.choice(running) for voter in rng.sample(roll, cast)}
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    producer = Producer(producer_config(bootstrap))
     when = ballots.utc_iso(datetime.now(UTC))
     values = ballots.encode_ballots(
         [uuid.uuid4().hex for _ in chosen], list(chosen), list(chosen.values()), when

@@ -24,6 +24,7 @@ from pyspark.sql import types as T
 
 from election import contract
 from election.settings import setting
+from election_io import topics
 from spark_jobs import sources, tally
 from spark_jobs.session import SetupError, build_session
 
@@ -81,6 +82,10 @@ def main(argv=None) -> int:
         print(f"naive: {exc}", file=sys.stderr)
         return 2
     out_topic = args.out_topic or f"{args.topic}.{args.what}"
+    # the brokers create no topic by accident: the results (or the copy) get theirs here
+    partitions = len(sources.topic_offsets(bootstrap, args.topic)) or 1
+    compacted = {"cleanup.policy": "compact"} if args.what == "tally" else {}
+    topics.ensure_topics(bootstrap, [out_topic], partitions, config=compacted)
     checkpoint = tempfile.mkdtemp(prefix=f"naive_{args.what}_")
     try:
         ends = {p: end for p, (_, end) in sources.topic_offsets(bootstrap, args.topic).items()}

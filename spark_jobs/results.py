@@ -9,36 +9,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Producer
 
 from election import contract
+from election_io import topics
+from election_io.producers import producer_config
 
 
 def ensure_topics(bootstrap: str, votes_topic: str, partitions: int, prefix: str = "") -> list[str]:
     """Create the ballot log and the published topics (names prefixed) when missing.
 
-    Each is created with its contract settings (contract.topic_config); returns the names created.
+    Each with its contract settings, replicated as the cluster allows; returns the names created.
     """
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    existing = set(admin.list_topics(timeout=10).topics)
-    wanted = {votes_topic: contract.VOTES_TOPIC_CONFIG}
-    wanted.update(
-        {prefix + name: contract.topic_config(name) for name in contract.PUBLISHED_TOPICS}
-    )
-    new = [
-        NewTopic(name, num_partitions=partitions, replication_factor=1, config=config)
-        for name, config in wanted.items()
-        if name not in existing
-    ]
-    created = []
-    for name, future in admin.create_topics(new).items() if new else []:
-        try:
-            future.result()
-            created.append(name)
-        except KafkaException as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):  # another process made it meanwhile
-                raise
+    created = topics.ensure_topics(bootstrap, [votes_topic], partitions)
+    created += topics.ensure_topics(bootstrap, contract.PUBLISHED_TOPICS, partitions, prefix)
     return created
 
 
@@ -47,13 +31,7 @@ class ResultPublisher:
 
     def __init__(self, bootstrap: str):
         self._producer = Producer(
-            {
-                "bootstrap.servers": bootstrap,
-                "acks": "all",
-                "enable.idempotence": True,
-                "linger.ms": 2,
-                "compression.type": "lz4",
-            }
+            producer_config(bootstrap, **{"linger.ms": 2, "compression.type": "lz4"})
         )
         self._errors: list[str] = []
 

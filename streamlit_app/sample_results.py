@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from election import contract
 from election import messages as result_messages
 from election.ballots import utc_iso
+from election_io import topics
+from election_io.producers import producer_config
 from streamlit_app.reader import FOLLOWED_TOPICS
 
 Message = tuple[str, str, dict | None]  # (contract topic, key, value or None for a tombstone)
@@ -161,14 +163,10 @@ def create_topics(
     bootstrap_servers: str, topic_names: Mapping[str, str], partitions: int = 3
 ) -> None:
     """Create the followed result topics (compacted) and the ballot log under their given names."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
-    wanted = [
-        NewTopic(topic_names[name], partitions, 1, config=contract.topic_config(name))
-        for name in (*FOLLOWED_TOPICS, contract.VOTES_TOPIC)
-        if name in topic_names
-    ]
-    for future in admin.create_topics(wanted, operation_timeout=30).values():
-        future.result()
+    for name in (*FOLLOWED_TOPICS, contract.VOTES_TOPIC):
+        if name in topic_names:
+            config = contract.topic_config(name)
+            topics.ensure_topics(bootstrap_servers, [topic_names[name]], partitions, config=config)
 
 
 def delete_topics(bootstrap_servers: str, topics: Iterable[str]) -> None:
@@ -184,7 +182,7 @@ def publish(
 ) -> int:
     """Produce the messages to their topics (by contract name) and wait until all are written."""
     producer = Producer(
-        {"bootstrap.servers": bootstrap_servers, "linger.ms": 20, "compression.type": "lz4"}
+        producer_config(bootstrap_servers, **{"linger.ms": 20, "compression.type": "lz4"})
     )
     sent = 0
     for topic, key, value in messages:
@@ -203,7 +201,7 @@ def publish(
 
 def publish_ballot_log(bootstrap_servers: str, votes_topic: str, ballots: int) -> None:
     """Put `ballots` placeholder messages on a ballot log, so the tally's lag can be measured."""
-    producer = Producer({"bootstrap.servers": bootstrap_servers, "linger.ms": 20})
+    producer = Producer(producer_config(bootstrap_servers, **{"linger.ms": 20}))
     for n in range(ballots):
         while True:
             try:

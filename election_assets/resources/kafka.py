@@ -8,11 +8,11 @@ from datetime import datetime
 
 import dagster as dg
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
-from election import contract
 from election_assets.resources.postgres import ServiceUnavailable
-from election_io import clock
+from election_io import clock, topics
+from election_io.producers import producer_config
 
 _quiet = logging.getLogger("election.kafka.client")
 _quiet.addHandler(logging.NullHandler())
@@ -31,21 +31,17 @@ class KafkaResource(dg.ConfigurableResource):
         return AdminClient(self._base())
 
     def producer(self, **overrides) -> Producer:
-        """An idempotent, batching producer: acks=all, lz4, linger for throughput.
-
-        Its batches stay under votes_topic's door (max.message.bytes), which the broker
-        applies to a whole record batch.
-        """
-        config = {
-            **self._base(),
-            "enable.idempotence": True,
-            "acks": "all",
-            "compression.type": "lz4",
-            "linger.ms": 20,
-            "batch.size": contract.BALLOT_BATCH_BYTES,
-            "queue.buffering.max.messages": 2_000_000,
-            "queue.buffering.max.kbytes": 2_097_151,
-        }
+        """The project's producer (election_io.producer_config), lz4 and lingering for throughput."""
+        config = producer_config(
+            self.bootstrap_servers,
+            logger=_quiet,
+            **{
+                "compression.type": "lz4",
+                "linger.ms": 20,
+                "queue.buffering.max.messages": 2_000_000,
+                "queue.buffering.max.kbytes": 2_097_151,
+            },
+        )
         config.update(overrides)
         return Producer(config)
 
@@ -84,30 +80,19 @@ class KafkaResource(dg.ConfigurableResource):
         self,
         name: str,
         partitions: int = 1,
-        replication: int = 1,
+        replication: int | None = None,
         config: dict[str, str] | None = None,
     ) -> bool:
-        """Create a topic if missing; True when it was created now."""
-        admin = self.admin()
-        if name in self.topics(admin):
-            return False
-        futures = admin.create_topics(
-            [
-                NewTopic(
-                    name,
-                    num_partitions=partitions,
-                    replication_factor=replication,
-                    config=config or {},
-                )
-            ]
+        """Create a topic if missing (election_io.topics); True when it was created now.
+
+        Its settings are the contract's for its name unless `config` is given; its replication
+        follows the cluster (min(3, brokers)) unless `replication` is given.
+        """
+        self.topics(self.admin())  # one clear line when the broker does not answer
+        created = topics.ensure_topics(
+            self.bootstrap_servers, [name], partitions, config=config, replication=replication
         )
-        try:
-            futures[name].result(timeout=30)
-        except KafkaException as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise
-            return False
-        return True
+        return name in created
 
     def delete_topics(self, names: list[str]) -> None:
         admin = self.admin()

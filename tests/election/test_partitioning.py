@@ -26,6 +26,23 @@ KAFKA_MURMUR2 = [
 ]
 
 
+# apache/kafka clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java, testMurmur2:
+# Java's signed results, here as the unsigned 32 bits they are
+KAFKA_UTILS_TEST = {
+    b"21": -973932308,
+    b"foobar": -790332482,
+    b"a-little-bit-long-string": -985981536,
+    b"a-little-bit-longer-string": -1486304829,
+    b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
+    b"abc": 479470107,
+}
+
+
+@pytest.mark.parametrize("key", sorted(KAFKA_UTILS_TEST))
+def test_murmur2_matches_kafkas_own_test_vectors(key):
+    assert murmur2(key) == KAFKA_UTILS_TEST[key] & 0xFFFFFFFF
+
+
 @pytest.mark.parametrize(("key", "hashed", "partition"), KAFKA_MURMUR2)
 def test_murmur2_is_kafkas(key, hashed, partition):
     assert murmur2(key) == hashed

@@ -39,6 +39,7 @@ def test_values_are_typed():
         ("TALLY_MAX_BATCH_BYTES", "0", "TALLY_MAX_BATCH_BYTES must be at least 1, got '0'"),
         ("VOTING_DAY_MINUTES", "ten", "VOTING_DAY_MINUTES must be a number, got 'ten'"),
         ("SPARK_UI", "maybe", "SPARK_UI must be 1 or 0, got 'maybe'"),
+        ("KAFKA_BROKERS", "2", "KAFKA_BROKERS must be 1 or 3, got '2'"),
         ("DAGSTER_PORT", "30\x0000", "DAGSTER_PORT must be a whole number, got '30\\x0000'"),
     ],
 )

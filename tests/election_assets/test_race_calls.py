@@ -73,9 +73,9 @@ def test_live_calls_count_the_non_voters_and_final_calls_call_every_untied_race(
     postgres, kafka, scratch_database, bootstrap_servers, unique_name
 ):
     register(scratch_database, voters=400, candidates=3)
-    kafka.ensure_topic(contract.RACE_CALLS_TOPIC, 1, 1, {"cleanup.policy": "compact"})
+    kafka.ensure_topic(contract.RACE_CALLS_TOPIC, 1, config={"cleanup.policy": "compact"})
     live_topic = unique_name + contract.RACE_CALLS_TOPIC
-    kafka.ensure_topic(live_topic, 1, 1, {"cleanup.policy": "compact"})
+    kafka.ensure_topic(live_topic, 1, config={"cleanup.policy": "compact"})
     with postgres.connect() as conn:
         lifecycle.transition(conn, contract.OPEN, "test")
         registered = commit_tally(conn, {})
@@ -120,7 +120,9 @@ def test_the_tally_calls_races_once_the_polls_close_and_the_count_drains(
     postgres, scratch_database, bootstrap_servers, unique_name, kafka
 ):
     register(scratch_database, voters=300, candidates=3)
-    kafka.ensure_topic(unique_name + contract.RACE_CALLS_TOPIC, 1, 1, {"cleanup.policy": "compact"})
+    kafka.ensure_topic(
+        unique_name + contract.RACE_CALLS_TOPIC, 1, config={"cleanup.policy": "compact"}
+    )
     with postgres.connect() as conn:
         lifecycle.transition(conn, contract.OPEN, "test")
         registered = commit_tally(conn, {})

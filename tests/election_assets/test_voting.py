@@ -18,6 +18,7 @@ from election import contract, turnout
 from election.settings import setting
 from election_assets import lifecycle, polls, voting
 from election_assets.resources import KafkaResource
+from election_io import topics
 from tests.election_assets.conftest import register
 
 log = logging.getLogger("test.voting")
@@ -53,6 +54,14 @@ def polls_resources(postgres) -> dict:
         "postgres": postgres,
         "kafka": KafkaResource(bootstrap_servers=setting("KAFKA_BOOTSTRAP_SERVERS")),
     }
+
+
+@pytest.fixture(autouse=True)
+def ballot_log(bootstrap_servers, unique_name):
+    """The test's own ballot log, made as the votes_topic asset makes it: no broker makes one."""
+    topics.ensure_topics(bootstrap_servers, [unique_name], 4)
+    yield unique_name
+    topics.admin_client(bootstrap_servers).delete_topics([unique_name])
 
 
 def open_election(postgres) -> None:

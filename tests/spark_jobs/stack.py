@@ -17,10 +17,12 @@ from pathlib import Path
 
 import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from election import contract, counting
 from election.schema import TABLES
+from election_io import topics
+from election_io.producers import producer_config
 
 ROOT = Path(__file__).resolve().parents[2]
 STATES = ("Ohio", "Texas", "Utah", "Maine", "Iowa")
@@ -81,9 +83,10 @@ def polls(database_url: str) -> tuple[datetime, datetime | None]:
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    config = contract.VOTES_TOPIC_CONFIG
-    admin.create_topics([NewTopic(topic, partitions, 1, config=config)])[topic].result()
+    created = topics.ensure_topics(
+        bootstrap, [topic], partitions, config=contract.VOTES_TOPIC_CONFIG
+    )
+    assert created == [topic], f"{topic} existed already"
 
 
 def delete_topics(bootstrap: str, topics, wait: float = 0.0) -> None:
@@ -189,16 +192,7 @@ def near_limit(vote_id: str, voter: str, candidate: str, at: str) -> bytes:
 
 def produce(bootstrap: str, topic: str, messages, rate: float = 0.0) -> list[counting.Message]:
     """Produce messages in order (rate per second, 0 = as fast as possible), as the broker holds them."""
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "acks": "all",
-            "enable.idempotence": True,
-            "partitioner": "murmur2_random",  # the contract's placement of a ballot
-            "linger.ms": 5,
-            "batch.size": contract.BALLOT_BATCH_BYTES,  # under votes_topic's door
-        }
-    )
+    producer = Producer(producer_config(bootstrap, **{"linger.ms": 5}))
     placed: list[counting.Message] = []
     errors: list[str] = []
 

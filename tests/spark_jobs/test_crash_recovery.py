@@ -17,6 +17,7 @@ from confluent_kafka import Producer
 
 from election import counting
 from election.partitioning import murmur2_partition
+from election_io.producers import producer_config
 from tests.spark_jobs import stack
 from tests.spark_jobs.test_live_tally import assert_matches_the_truth, run_to_the_end
 
@@ -40,7 +41,7 @@ def home(voter: str | None) -> int:
 
 def into_partitions(election, messages, partitions) -> list[counting.Message]:
     """Produce the messages of voters at home in the given partitions; the rest stay empty."""
-    producer = Producer({"bootstrap.servers": election["bootstrap"], "acks": "all"})
+    producer = Producer(producer_config(election["bootstrap"]))
     placed, errors = [], []
 
     def delivered(err, msg):
