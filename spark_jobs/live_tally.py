@@ -26,6 +26,7 @@ import sys
 import time
 
 from election import contract
+from election_io import topics
 from election_io.tally_exit import BUSY, FAILED, MISSING_SERVICE, OK, STATE_MISMATCH
 from spark_jobs import drain, launch, ledger, pending, recovery, reporting, results, sources, tally
 from spark_jobs.batch_outcome import collect_outcome
@@ -83,6 +84,9 @@ class LiveTally:
         if created:
             drain.emit({"event": "topics_created", "topics": created})
         recovery.check_topic(self.reader, self.options.topic)
+        problems = topics.verify_votes_topic(self.options.bootstrap, self.options.topic)
+        if problems:  # e.g. CreateTime: a sender would choose when the ballot box got it
+            raise StateMismatch("; ".join(problems))
         recovery.check_not_stale(
             self.reader, self.options.query_name, self.options.checkpoint, self.options.topic
         )

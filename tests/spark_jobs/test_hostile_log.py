@@ -15,6 +15,7 @@ from confluent_kafka import Producer
 
 from election import contract, counting
 from election.partitioning import murmur2_partition
+from election_io import topics
 from spark_jobs import recount, sources
 from tests.spark_jobs import stack
 
@@ -194,3 +195,23 @@ def test_back_to_an_older_query_name_judges_no_counted_ballot_again(election, tm
     state = stack.ledger_state(election["url"])
     assert state["per_state"] == truth.per_state
     assert state["rejections"] == [tuple(r)[:4] for r in truth.rejections]
+
+
+def test_a_ballot_log_whose_senders_choose_the_receipt_time_is_not_counted(election, tmp_path):
+    """A pre-made votes_topic with CreateTime: a ballot back-dated after the close would count."""
+    topic = f"{election['topic']}_createtime"
+    config = {**contract.VOTES_TOPIC_CONFIG, "message.timestamp.type": "CreateTime"}
+    topics.ensure_topics(election["bootstrap"], [topic], PARTITIONS, config=config)
+    try:
+        checkpoint = tmp_path / "createtime"
+        process = stack.start_tally(
+            election["url"], topic, f"{topic}.", checkpoint, "--trigger-ms", "200"
+        )
+        assert process.wait(180) == 3, stack.tally_log(checkpoint)[-4000:]
+        said = stack.tally_log(checkpoint)
+        assert "message.timestamp.type=CreateTime" in said and "LogAppendTime" in said
+        assert stack.committed_batches(election["url"]) == 0
+    finally:
+        stack.delete_topics(
+            election["bootstrap"], [topic, *(f"{topic}.{t}" for t in stack.RESULT_TOPICS)]
+        )
