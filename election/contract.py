@@ -1,7 +1,7 @@
 """The public contract: topic names, message fields, rejection reasons, lifecycle states.
 
 These names are relied on by other programs (dashboard, tests, outside consumers);
-see shared/DESIGN.md. Change them only through an issue.
+docs/DESIGN.md writes them down. Change them only with that document.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ RESULT_TOPICS = (
 COMPACTED_TOPICS = (*RESULT_TOPICS, RACE_CALLS_TOPIC)
 # What the live tally publishes: the results, every rejection, the race calls.
 PUBLISHED_TOPICS = (*RESULT_TOPICS, REJECTED_VOTES_TOPIC, RACE_CALLS_TOPIC)
-# Logs of record: every message kept for the life of the election, so a recount reads them whole.
-LOG_TOPICS = (VOTES_TOPIC, REJECTED_VOTES_TOPIC)
 
 # --- Topic settings: the one place every creator of a topic takes them from ---------------
 # votes_topic refuses larger record batches at the door (Kafka's max.message.bytes).
@@ -152,5 +150,5 @@ CERTIFY_RESULTS_JOB = "certify_results_job"
 LIVE_VOTING_SENSOR = "live_voting_sensor"
 LIVE_AGGREGATION_SENSOR = "live_aggregation_sensor"
 
-# --- The voting day (issue 11) ---------------------------------------------------------------
+# --- The voting day -----------------------------------------------------------------------
 POLLS_CLOSING_SENSOR = "polls_closing_sensor"

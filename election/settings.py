@@ -147,7 +147,7 @@ CATALOGUE: tuple[Setting, ...] = (
     Setting("VOTING_PROBLEM_SHARE", "0", "share of deliberately invalid ballots", "float", 0),
     # certification and the dashboard
     Setting("ELECTION_EXPORT_DIR", "", "where certification writes its files (exports)"),
-    Setting("DASHBOARD_REFRESH_SECONDS", "2", "how often the dashboard refreshes", "float", 0.2),
+    Setting("DASHBOARD_REFRESH_SECONDS", "2", "how often the dashboard refreshes", "float", 0.5),
     Setting("DASHBOARD_TOPIC_PREFIX", "", "prefix of the result topics the dashboard reads"),
     # benchmarks
     Setting("BENCH_DASHBOARD_REFRESHES", "40", "refreshes the dashboard benchmark times", "int", 1),

@@ -70,7 +70,8 @@ def staged_ballots(first: pa.Table) -> pa.Table:
     )
 
 
-def _renamed(table: pa.Table) -> pa.Table:
+def as_staged(table: pa.Table) -> pa.Table:
+    """A judged table with the staging tables' names for a message's place on the topic."""
     return table.rename_columns(
         [
             "topic_partition" if c == "partition" else "topic_offset" if c == "offset" else c

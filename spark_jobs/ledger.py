@@ -21,7 +21,7 @@ from election.schema import RACE_CALLS_UPSERT, race_calls_parameters
 from election_io import migrations
 from election_io.tally_exit import TALLY_STOPPED
 
-# Advisory lock held by the one live tally writing this database's poll book (issue 5).
+# Advisory lock held by the one live tally writing this database's poll book.
 TALLY_LOCK = 7_000_005
 
 STAGED_BALLOT_COLUMNS = (

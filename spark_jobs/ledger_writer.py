@@ -20,7 +20,7 @@ from election import contract, messages, race_call
 from election.settings import setting
 from election_io.ballot_log import BallotLog
 from spark_jobs import drain, ledger, pending, results
-from spark_jobs.batch_outcome import _renamed, check_window, duplicate_rejections, staged_ballots
+from spark_jobs.batch_outcome import as_staged, check_window, duplicate_rejections, staged_ballots
 from spark_jobs.tally_options import Options
 
 
@@ -98,7 +98,7 @@ class LedgerWriter:
         outcome = judged.outcome
         valid = pc.is_null(outcome["reason"])
         first_ballots = staged_ballots(outcome.filter(valid))
-        rejected = _renamed(outcome.filter(pc.invert(valid)))
+        rejected = as_staged(outcome.filter(pc.invert(valid)))
         began = time.monotonic()
         judged.phases["wait_ms"] = (
             round((began - judged.started) * 1000) - judged.phases["judge_ms"]

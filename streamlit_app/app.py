@@ -10,7 +10,7 @@ import streamlit as st
 
 from election import contract, results
 from election.results import human_count, results_status
-from election.settings import setting, setting_text
+from election.settings import setting
 from streamlit_app import charts, portraits, standings
 from streamlit_app.queries import (
     ElectionBoard,
@@ -54,16 +54,8 @@ class DashboardConfig:
             bootstrap_servers=setting("KAFKA_BOOTSTRAP_SERVERS"),
             database_url=setting("DATABASE_URL"),
             topic_prefix=setting("DASHBOARD_TOPIC_PREFIX"),
-            refresh_seconds=refresh_seconds(setting_text("DASHBOARD_REFRESH_SECONDS")),
+            refresh_seconds=setting("DASHBOARD_REFRESH_SECONDS"),
         )
-
-
-def refresh_seconds(text: str | None, default: float = 2.0) -> float:
-    """The refresh interval from DASHBOARD_REFRESH_SECONDS; at least half a second."""
-    try:
-        return max(0.5, float(text)) if text else default
-    except ValueError:
-        return default
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda reader: reader.stop())

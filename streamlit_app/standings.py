@@ -237,11 +237,6 @@ def rejections(snapshot: ResultSnapshot) -> pd.DataFrame:
     return frame
 
 
-def _when(text: object) -> str:
-    moment = parse_time(text)
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else ""
-
-
 def candidate_names(snapshot: ResultSnapshot) -> dict[str, str]:
     """candidate_id -> name, from the candidates' results."""
     return {

@@ -8,8 +8,9 @@ from types import MappingProxyType
 import pytest
 
 from election import contract
+from election.settings import SettingError, setting
 from streamlit_app import sample_results, standings
-from streamlit_app.app import refresh_seconds, tally_lag
+from streamlit_app.app import tally_lag
 from streamlit_app.queries import ElectionBoard
 from streamlit_app.reader import ResultSnapshot
 
@@ -148,11 +149,12 @@ def test_the_lag_by_the_tally_ledger_when_it_has_one_else_by_counts():
     assert tally_lag(snapshot, ElectionBoard(tallied_messages=120)) == 0
 
 
-def test_the_refresh_interval_from_the_environment():
-    assert refresh_seconds(None) == 2.0
-    assert refresh_seconds("5") == 5.0
-    assert refresh_seconds("0.1") == 0.5
-    assert refresh_seconds("soon") == 2.0
+def test_the_refresh_interval_comes_from_the_catalogue():
+    assert setting("DASHBOARD_REFRESH_SECONDS", {}) == 2.0
+    assert setting("DASHBOARD_REFRESH_SECONDS", {"DASHBOARD_REFRESH_SECONDS": "5"}) == 5.0
+    for bad in ("0.1", "soon"):
+        with pytest.raises(SettingError, match="DASHBOARD_REFRESH_SECONDS"):
+            setting("DASHBOARD_REFRESH_SECONDS", {"DASHBOARD_REFRESH_SECONDS": bad})
 
 
 def test_the_count_over_time_reads_at_any_span():
