@@ -17,10 +17,10 @@ import uuid
 import psycopg
 from streamlit.testing.v1 import AppTest
 
+from benchmarks import _sample_results as sample_results
 from election.geography import US_STATE_CODES
 from election.schema import TABLES
 from election.settings import setting
-from streamlit_app import sample_results
 from streamlit_app.reader import ResultReader, topic_names_from_env
 
 STATES = [name for name in US_STATE_CODES if name != "District of Columbia"][:50]

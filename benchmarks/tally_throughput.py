@@ -2,7 +2,7 @@
 
     python -m benchmarks.tally_throughput [--ballots N] [--max-offsets-per-trigger N]
 
-References measured in the same run: the seed system's naive tally (spark_jobs.naive tally)
+References measured in the same run: the seed system's naive tally (benchmarks/_naive_tally.py)
 and a Spark query that only copies the topic (the ceiling). Each runs as its own process,
 as the live tally does; a rate is messages over the time from its query's start to its last
 batch. The roll and the ballot topic are kept between runs (in the database
@@ -357,7 +357,7 @@ def main(argv=None) -> int:
             command = [
                 sys.executable,
                 "-m",
-                "spark_jobs.naive",
+                "benchmarks._naive_tally",
                 what,
                 "--topic",
                 TOPIC,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from benchmarks import _sample_results as sample_results
 from election.schema import TABLES
-from streamlit_app import sample_results
 from streamlit_app.reader import topic_names_from_env
 
 # Three US states, so the page draws maps; the sample's totals are known exactly.

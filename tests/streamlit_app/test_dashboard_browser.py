@@ -7,8 +7,8 @@ import os
 
 import pytest
 
+from benchmarks import _sample_results as sample_results
 from election import contract
-from streamlit_app import sample_results
 
 from .browser import (
     Network,

@@ -10,9 +10,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from benchmarks import _sample_results as sample_results
 from election import contract
 from election.results import human_count
-from streamlit_app import sample_results
 
 from .conftest import SAMPLE_STATES, set_election
 

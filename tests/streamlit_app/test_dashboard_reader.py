@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
+from benchmarks import _sample_results as sample_results
 from election import contract
-from streamlit_app import sample_results
 from streamlit_app.reader import ResultReader, ResultSnapshot, parse_time, topic_names_from_env
 
 CANDIDATES = contract.VOTES_PER_CANDIDATE_TOPIC

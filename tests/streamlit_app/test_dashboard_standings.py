@@ -7,9 +7,10 @@ from types import MappingProxyType
 
 import pytest
 
+from benchmarks import _sample_results as sample_results
 from election import contract
 from election.settings import SettingError, setting
-from streamlit_app import sample_results, standings
+from streamlit_app import standings
 from streamlit_app.app import tally_lag
 from streamlit_app.queries import ElectionBoard
 from streamlit_app.reader import ResultSnapshot

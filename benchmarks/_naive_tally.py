@@ -1,7 +1,7 @@
 """The benchmark's references: the seed system's naive tally, and a plain copy of the ballot log.
 
-    python -m spark_jobs.naive tally --topic NAME [--max-offsets-per-trigger N] [--trigger-ms N]
-    python -m spark_jobs.naive copy --topic NAME [--max-offsets-per-trigger N] [--trigger-ms N]
+    python -m benchmarks._naive_tally tally --topic NAME [--max-offsets-per-trigger N] [--trigger-ms N]
+    python -m benchmarks._naive_tally copy --topic NAME [--max-offsets-per-trigger N] [--trigger-ms N]
 
 The naive tally parses ballots and keeps running counts per (state, candidate) - no
 validation, no one-vote rule, no ledger - as a built-in streaming aggregation to Kafka. The
@@ -63,7 +63,7 @@ def _end_reached(query, topic: str, ends: dict[int, int]) -> bool:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m spark_jobs.naive", description=__doc__.split("\n")[0]
+        prog="python -m benchmarks._naive_tally", description=__doc__.split("\n")[0]
     )
     parser.add_argument("what", choices=["tally", "copy"])
     parser.add_argument("--topic", required=True)
