@@ -25,7 +25,7 @@ from pyspark.sql import types as T
 from election import contract
 from election.settings import setting
 from election_io import topics
-from spark_jobs import sources, tally
+from spark_jobs import judging, sources
 from spark_jobs.session import SetupError, build_session
 
 _SCHEMA = T.StructType([T.StructField(n, T.StringType()) for n in contract.BALLOT_FIELDS])
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
         stream = sources.kafka_stream(spark, bootstrap, args.topic, args.max_offsets_per_trigger)
         if args.what == "tally":
             partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
-            roll = tally.prepare_roll(sources.read_roll(spark, database_url), partitions)
+            roll = judging.prepare_roll(sources.read_roll(spark, database_url), partitions)
             roll.count()
             records = as_kafka_records(naive_tally(stream, roll))
             mode = "update"

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from election.results import share
+from election.result_status import share
 
 
 @dataclass(frozen=True)

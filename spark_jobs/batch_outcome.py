@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from election import contract, counting
-from spark_jobs import ledger, tally
+from spark_jobs import judging, ledger
 
 OUTCOME_COLUMNS = (
     "partition",
@@ -29,7 +29,7 @@ OUTCOME_COLUMNS = (
 def collect_outcome(judged):
     """Every message of the batch, to the driver with Arrow: ballot fields for the valid, a record for the rejected.
 
-    Only bounded text reaches the driver (tally.RECORD_BYTES per message beside registered
+    Only bounded text reaches the driver (judging.RECORD_BYTES per message beside registered
     ids): the record's vote_id, detail and raw, the raw masked and cut for valid ballots too,
     as the poll book may find one a duplicate.
     """
@@ -43,10 +43,10 @@ def collect_outcome(judged):
         F.when(valid, F.col("voter_id")).alias("voter_id"),
         F.when(valid, F.col("candidate_id")).alias("candidate_id"),
         F.when(valid, F.col("address_state")).alias("address_state"),
-        tally.record_vote_id(F.col("vote_id")).alias("vote_id"),
+        judging.record_vote_id(F.col("vote_id")).alias("vote_id"),
         "reason",
-        tally.record_detail(F.col("detail")).alias("detail"),
-        tally.secret_raw(F.col("raw"), F.col("reason")).alias("raw"),
+        judging.record_detail(F.col("detail")).alias("detail"),
+        judging.secret_raw(F.col("raw"), F.col("reason")).alias("raw"),
     ).toArrow()
 
 

@@ -7,7 +7,7 @@ import time
 from election import contract
 from election.ballots import utc_iso
 from election_io.ballot_log import BallotLog, counted_ends
-from spark_jobs import ledger, reporting
+from spark_jobs import ledger, pipes
 
 PROGRESS_SUMMARY = (
     "batch {batch_id}: {messages} messages, {counted} counted, {rejected} rejected, "
@@ -18,7 +18,7 @@ PROGRESS_SUMMARY = (
 def emit(event: dict) -> None:
     """One event of the tally: a JSON line on stdout, and a line in Dagster's log under Pipes."""
     summary = PROGRESS_SUMMARY.format_map(event) if event.get("event") == "progress" else None
-    reporting.current().event(event, summary)
+    pipes.current().event(event, summary)
 
 
 class DrainWatch:

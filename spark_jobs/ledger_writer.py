@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from election import contract, messages, race_call
 from election.settings import setting
 from election_io.ballot_log import BallotLog
-from spark_jobs import drain, ledger, pending, results
+from spark_jobs import drain, ledger, pending, publisher
 from spark_jobs.batch_outcome import as_staged, check_window, duplicate_rejections, staged_ballots
 from spark_jobs.tally_options import Options
 
@@ -51,7 +51,7 @@ class LedgerWriter:
         self.book = book  # crossed off here once a batch is committed and published
         self.conn = ledger.connect(options.database_url)
         ledger.prepare_session(self.conn)  # the staging tables live in this session
-        self.publisher = results.ResultPublisher(options.bootstrap)
+        self.publisher = publisher.ResultPublisher(options.bootstrap)
         self.log = BallotLog(options.bootstrap, options.topic)
         self.progress = drain.ProgressLine(options.query_name)
         self.candidates: dict[str, dict] = {}

@@ -5,7 +5,7 @@
         [--results-prefix P] [--no-pipeline]
 
 This module is the query loop: each micro-batch is judged in Spark by the shared rules
-(spark_jobs.tally) and collected with Arrow (batch_outcome), then handed to the ledger
+(spark_jobs.judging) and collected with Arrow (batch_outcome), then handed to the ledger
 writer's thread (ledger_writer), which commits and publishes it while Spark judges the next.
 A batch is recorded beside the checkpoint before Spark moves past it (pending), so a crash
 loses nothing (recovery); drain says when the count has caught up. One JSON progress line
@@ -28,7 +28,7 @@ import time
 from election import contract
 from election_io import topics
 from election_io.tally_exit import BUSY, FAILED, MISSING_SERVICE, OK, STATE_MISMATCH
-from spark_jobs import drain, launch, ledger, pending, recovery, reporting, results, sources, tally
+from spark_jobs import drain, judging, launch, ledger, pending, pipes, publisher, recovery, sources
 from spark_jobs.batch_outcome import collect_outcome
 from spark_jobs.ledger_writer import JudgedBatch, LedgerWriter
 from spark_jobs.recovery import StateMismatch
@@ -75,7 +75,7 @@ class LiveTally:
                     f"(advisory lock {ledger.TALLY_LOCK}); this one stops and counts nothing"
                 )
             time.sleep(1)
-        created = results.ensure_topics(
+        created = publisher.ensure_topics(
             self.options.bootstrap,
             self.options.topic,
             self.options.topic_partitions,
@@ -112,7 +112,7 @@ class LiveTally:
         started = time.monotonic()
         voters = sources.read_roll(self.spark, self.options.database_url, partitions=2)
         partitions = int(self.spark.conf.get("spark.sql.shuffle.partitions"))
-        self.roll = tally.prepare_roll(voters, partitions)
+        self.roll = judging.prepare_roll(voters, partitions)
         registered = self.roll.count()
         rows = sources.read_candidates(self.spark, self.options.database_url).collect()
         candidates = {r.candidate_id: r.asDict() for r in rows}
@@ -255,12 +255,12 @@ def judge(
 ) -> JudgedBatch:
     """Judge a batch in Spark by the shared rules and collect every message with Arrow.
 
-    roll comes from tally.prepare_roll: each micro-batch joins it without re-broadcasting it;
+    roll comes from judging.prepare_roll: each micro-batch joins it without re-broadcasting it;
     partitions is votes_topic's partition count, which places every ballot.
     """
-    judged = tally.first_ballot_per_voter(
-        tally.classify(
-            tally.parse_ballots(batch_df, partitions),
+    judged = judging.first_ballot_per_voter(
+        judging.classify(
+            judging.parse_ballots(batch_df, partitions),
             roll,
             candidates_df,
             window.polls_opened_at,
@@ -277,7 +277,7 @@ def judge(
 
 def main(argv=None) -> int:
     options = parse_args(argv)
-    reporter = reporting.use_pipes_if_launched()
+    reporter = pipes.use_pipes_if_launched()
     launch.die_with_parent()  # SIGTERM when the launcher dies: no orphan keeps counting
     try:
         return run_tally(options, reporter)
@@ -285,7 +285,7 @@ def main(argv=None) -> int:
         reporter.close()
 
 
-def run_tally(options, reporter: reporting.Reporter) -> int:
+def run_tally(options, reporter: pipes.Reporter) -> int:
     try:
         sources.check_postgres(options.database_url)
         sources.check_kafka(options.bootstrap)
@@ -347,7 +347,7 @@ def run_tally(options, reporter: reporting.Reporter) -> int:
             spark.stop()
 
 
-def stopped_for_good(live: LiveTally, cause: str, reporter: reporting.Reporter) -> int:
+def stopped_for_good(live: LiveTally, cause: str, reporter: pipes.Reporter) -> int:
     """No restart can help: say why, and write it down where the supervisor will look."""
     reporter.error(f"live_tally: {cause}")
     with contextlib.suppress(Exception):  # the cause is on stderr either way

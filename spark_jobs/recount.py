@@ -21,8 +21,8 @@ from pathlib import Path
 from election import contract
 from election.ballots import utc_iso
 from election.settings import setting
-from spark_jobs import ledger, sources, tally
-from spark_jobs.reporting import Reporter
+from spark_jobs import judging, ledger, sources
+from spark_jobs.pipes import Reporter
 from spark_jobs.session import SetupError, build_session
 
 
@@ -103,9 +103,9 @@ def recount(
     by_partition: dict[int, int] = {}
     if offsets:
         messages = sources.kafka_batch(spark, bootstrap, topic, offsets)
-        judged = tally.first_ballot_per_voter(
-            tally.classify(
-                tally.parse_ballots(messages, partitions),
+        judged = judging.first_ballot_per_voter(
+            judging.classify(
+                judging.parse_ballots(messages, partitions),
                 voters_df,
                 candidates_df,
                 polls_opened_at,

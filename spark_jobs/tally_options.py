@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from election import contract
 from election.settings import setting
-from spark_jobs import sources, tally
+from spark_jobs import judging, sources
 from spark_jobs.session import ROOT
 
 PROG = "python -m spark_jobs.live_tally"
@@ -17,8 +17,8 @@ DESCRIPTION = (
 )
 DEFAULT_CHECKPOINT = ROOT / ".stack" / "checkpoints" / "live_tally"
 # What one batch may bring to the driver: every message's record is bounded in bytes
-# (tally.RECORD_BYTES, plus registered ids and fixed columns), so this bounds the offsets.
-MESSAGE_BYTES = tally.RECORD_BYTES + 512
+# (judging.RECORD_BYTES, plus registered ids and fixed columns), so this bounds the offsets.
+MESSAGE_BYTES = judging.RECORD_BYTES + 512
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from election import contract, results
-from election.results import human_count, results_status
+from election import contract, result_status
+from election.result_status import human_count, results_status
 from election.settings import setting
 from streamlit_app import charts, portraits, standings
 from streamlit_app.queries import (
@@ -23,10 +23,10 @@ from streamlit_app.reader import ResultReader, ResultSnapshot, topic_names_from_
 
 # Badge colour and short label per results status; the sentence comes from election.results.
 STATUS_BADGES = {
-    results.PRE_ELECTION: ("gray", "Pre-election"),
-    results.UNOFFICIAL_PARTIAL: ("orange", "Unofficial · partial"),
-    results.UNOFFICIAL_COMPLETE: ("blue", "Unofficial · complete"),
-    results.CERTIFIED: ("green", "Certified"),
+    result_status.PRE_ELECTION: ("gray", "Pre-election"),
+    result_status.UNOFFICIAL_PARTIAL: ("orange", "Unofficial · partial"),
+    result_status.UNOFFICIAL_COMPLETE: ("blue", "Unofficial · complete"),
+    result_status.CERTIFIED: ("green", "Certified"),
 }
 REASON_WORDS = {
     contract.MALFORMED: "malformed",
@@ -155,11 +155,11 @@ def render_status(
     drained = snapshot.caught_up and lag == 0
     status = results_status(election.status if election else None, drained)
     color, label = STATUS_BADGES[status]
-    meaning = results.status_label(status)
+    meaning = result_status.status_label(status)
     if (
         election is not None
         and election.status == contract.CLOSED
-        and status == results.UNOFFICIAL_PARTIAL
+        and status == result_status.UNOFFICIAL_PARTIAL
     ):
         meaning = "Unofficial partial results: the polls are closed and the last ballots are being tallied"
     name = election.name if election else "No election registered yet"
@@ -213,7 +213,7 @@ def render_registration(registered: Registration, status: str, board: ElectionBo
             "Nothing is registered yet: run `registration_job` to register candidates and voters."
         )
         return
-    if status == results.PRE_ELECTION:
+    if status == result_status.PRE_ELECTION:
         st.info("The polls are not open yet; results appear here once ballots are counted.")
     else:
         st.info("No ballots counted yet; results appear here as soon as the tally publishes them.")
@@ -456,8 +456,8 @@ def render_live_sections(
         return
     names = {row.candidate_id: row.candidate_name for row in ranked}
     colors = charts.candidate_colors(names)
-    complete = status in (results.UNOFFICIAL_COMPLETE, results.CERTIFIED)
-    render_leader(ranked, certified=status == results.CERTIFIED)
+    complete = status in (result_status.UNOFFICIAL_COMPLETE, result_status.CERTIFIED)
+    render_leader(ranked, certified=status == result_status.CERTIFIED)
     render_reporting(snapshot, complete, names)
     render_candidates(ranked, colors)
     if not complete:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
-from election.results import human_count
+from election.result_status import human_count
 from streamlit_app.standings import Standing
 
 # Colour-blind-safe palette; candidates keep their colour on every chart.

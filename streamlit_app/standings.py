@@ -9,7 +9,7 @@ import pandas as pd
 
 from election import projection, reporting
 from election.geography import US_STATE_CODES
-from election.results import share
+from election.result_status import share
 from election.turnout import EXPECTED_TURNOUT
 from streamlit_app.reader import ResultSnapshot, parse_time
 

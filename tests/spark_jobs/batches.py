@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from election import contract
-from spark_jobs import ledger, live_tally, results, sources, tally
+from spark_jobs import judging, ledger, live_tally, publisher, sources
 from spark_jobs.tally_options import Options
 
 
@@ -31,7 +31,7 @@ def result_topics(opts: Options) -> list[str]:
 
 
 def create_result_topics(opts: Options) -> None:
-    results.ensure_topics(opts.bootstrap, opts.topic, 1, opts.results_prefix)
+    publisher.ensure_topics(opts.bootstrap, opts.topic, 1, opts.results_prefix)
 
 
 class Judge:
@@ -40,7 +40,7 @@ class Judge:
     def __init__(self, spark, database_url: str, partitions: int):
         self.spark = spark
         self.partitions = partitions  # the ballot topic's count, which places every ballot
-        self.roll = tally.prepare_roll(sources.read_roll(spark, database_url), 2)
+        self.roll = judging.prepare_roll(sources.read_roll(spark, database_url), 2)
         self.candidates_df = sources.read_candidates(spark, database_url).cache()
         rows = self.candidates_df.collect()
         self.candidates = {r.candidate_id: r.asDict() for r in rows}

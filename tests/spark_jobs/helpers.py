@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from election import contract, counting
-from spark_jobs import tally
+from spark_jobs import judging
 
 OPENED = datetime(2024, 11, 5, 7, 0, tzinfo=UTC)
 CLOSED = datetime(2024, 11, 5, 20, 0, tzinfo=UTC)
@@ -97,9 +97,9 @@ def judge_batch(spark, messages, roll=None, closed=CLOSED, partitions=None) -> D
 
     partitions is the topic's partition count; None judges no placement (hand-laid logs).
     """
-    return tally.first_ballot_per_voter(
-        tally.classify(
-            tally.parse_ballots(kafka_rows(spark, messages), partitions),
+    return judging.first_ballot_per_voter(
+        judging.classify(
+            judging.parse_ballots(kafka_rows(spark, messages), partitions),
             roll_df(spark, roll),
             candidates_df(spark),
             OPENED,
@@ -122,10 +122,10 @@ def rejections(judged: DataFrame) -> DataFrame:
     return rejected.select(
         "partition",
         "offset",
-        tally.record_vote_id(F.col("vote_id")).alias("vote_id"),
+        judging.record_vote_id(F.col("vote_id")).alias("vote_id"),
         "reason",
-        tally.record_detail(F.col("detail")).alias("detail"),
-        tally.secret_raw(F.col("raw"), F.col("reason")).alias("raw"),
+        judging.record_detail(F.col("detail")).alias("detail"),
+        judging.secret_raw(F.col("raw"), F.col("reason")).alias("raw"),
     )
 
 

@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 import pytest
 
 from election import contract
-from spark_jobs import batch_outcome, ledger, tally
+from spark_jobs import batch_outcome, judging, ledger
 from tests.spark_jobs import helpers
 from tests.spark_jobs.helpers import (
     RECEIVED,
@@ -50,7 +50,7 @@ def test_staged_ballots_carry_exact_microseconds_and_the_stagings_columns(outcom
     )
     # the ledger keeps the broker's receipt, to the microsecond, not the voter's claim
     assert by_voter["v1"] == round(RECEIVED.timestamp() * 1_000_000)
-    renamed = batch_outcome._renamed(outcome.filter(pc.is_valid(outcome["reason"])))
+    renamed = batch_outcome.as_staged(outcome.filter(pc.is_valid(outcome["reason"])))
     assert set(ledger.STAGED_REJECTION_COLUMNS) <= set(renamed.column_names)
 
 
@@ -60,7 +60,7 @@ def test_duplicates_found_in_the_poll_book_become_masked_rejections(outcome):
     (row,) = found.to_pylist()
     assert (row["topic_partition"], row["topic_offset"], row["vote_id"]) == (0, 1, "b2")
     assert row["reason"] == contract.DUPLICATE
-    assert "c2" not in row["raw"] and tally.SECRET in row["raw"]
+    assert "c2" not in row["raw"] and judging.SECRET in row["raw"]
     assert batch_outcome.duplicate_rejections(outcome, []).num_rows == 0
 
 
@@ -80,4 +80,4 @@ def test_a_choice_under_an_escaped_key_stays_secret(spark, key):
     judged = helpers.judge_batch(spark, messages)
     rows = {r["offset"]: r for r in batch_outcome.collect_outcome(judged).to_pylist()}
     assert rows[1]["reason"] == contract.DUPLICATE  # a well-formed ballot: v2's second
-    assert "c3" not in rows[1]["raw"] and tally.SECRET in rows[1]["raw"], rows[1]["raw"]
+    assert "c3" not in rows[1]["raw"] and judging.SECRET in rows[1]["raw"], rows[1]["raw"]

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from election import counting
 from election.partitioning import murmur2_partition
-from spark_jobs import tally
+from spark_jobs import judging
 from tests.spark_jobs import helpers
 from tests.spark_jobs.helpers import (
     CANDIDATES,
@@ -128,7 +128,7 @@ def messages(draw) -> tuple:
         fields["name"] = "ignored"
     elif mutation == "huge":
         fields[draw(st.sampled_from([field, "padding"]))] = "h" * draw(
-            st.sampled_from([tally.RAW_LIMIT + 1, 70_000])
+            st.sampled_from([judging.RAW_LIMIT + 1, 70_000])
         )
     elif mutation == "lone_surrogate":
         fields[field] = "\udc00" + "x"

@@ -20,12 +20,15 @@ def test_only_modules_of_the_spark_jobs_can_be_submitted():
             launch.application_file(module)
 
 
-def test_the_archive_holds_the_domain_and_the_jobs_and_nothing_of_dagster_but_pipes(tmp_path):
+def test_the_archive_holds_the_domain_its_io_and_the_jobs_and_nothing_of_dagster_but_pipes(
+    tmp_path,
+):
     archive = launch.application_zip(tmp_path / "jobs.zip")
     with zipfile.ZipFile(archive) as opened:
         names = opened.namelist()
-        assert {n.split("/")[0] for n in names} == {"election", "spark_jobs"}
+        assert {n.split("/")[0] for n in names} == {"election", "election_io", "spark_jobs"}
         assert "spark_jobs/live_tally.py" in names and "election/ballots.py" in names
+        assert "election_io/ballot_log.py" in names
         imported = set()
         for name in names:
             for node in ast.walk(ast.parse(opened.read(name))):

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from benchmarks import _sample_results as sample_results
 from election import contract
-from election.results import human_count
+from election.result_status import human_count
 
 from .conftest import SAMPLE_STATES, set_election
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from election import contract, results
+from election import contract, result_status
 
 
 @pytest.mark.parametrize(
@@ -20,15 +20,15 @@ from election import contract, results
     ],
 )
 def test_results_status(status, drained, expected):
-    assert results.results_status(status, drained) == expected
-    assert results.status_label(expected)
+    assert result_status.results_status(status, drained) == expected
+    assert result_status.status_label(expected)
 
 
 def test_unknown_statuses_are_errors():
     with pytest.raises(ValueError, match="unknown election status"):
-        results.results_status("counting", True)
+        result_status.results_status("counting", True)
     with pytest.raises(ValueError, match="unknown results status"):
-        results.status_label("final")
+        result_status.status_label("final")
 
 
 @pytest.mark.parametrize(
@@ -43,12 +43,12 @@ def test_unknown_statuses_are_errors():
     ],
 )
 def test_human_count(n, long, short):
-    assert results.human_count(n) == long
-    assert results.human_count(n, short=True) == short
+    assert result_status.human_count(n) == long
+    assert result_status.human_count(n, short=True) == short
 
 
 def test_share_and_percent():
-    assert results.share(1, 4) == 0.25
-    assert results.share(5, 0) == 0.0
-    assert results.percent(523, 1000) == "52.3%"
-    assert results.percent(0, 0) == "0.0%"
+    assert result_status.share(1, 4) == 0.25
+    assert result_status.share(5, 0) == 0.0
+    assert result_status.percent(523, 1000) == "52.3%"
+    assert result_status.percent(0, 0) == "0.0%"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from spark_jobs.reporting import Reporter
+from spark_jobs.pipes import Reporter
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = (
-    "from spark_jobs.reporting import Reporter\n"
+    "from spark_jobs.pipes import Reporter\n"
     "r = Reporter.open()\n"
     "r.event({'event': 'progress', 'batch_id': 0}, summary='batch 0 done')\n"
     "r.result({'per_candidate': {'a': 2}})\n"

@@ -10,7 +10,7 @@ import pytest
 
 from election import contract, counting
 from election.ballots import BallotError, parse_ballot
-from spark_jobs import tally
+from spark_jobs import judging
 from tests.spark_jobs import helpers
 from tests.spark_jobs.helpers import (
     CANDIDATES,
@@ -35,16 +35,16 @@ def judge(spark, messages, opened=OPENED, closed=CLOSED, roll_join="broadcast", 
     """Every message's verdict, by (partition, offset)."""
     voters = roll_df(spark, roll)
     if roll_join == "shuffle_hash":
-        voters = tally.prepare_roll(voters, 4)
-    classified = tally.classify(
-        tally.parse_ballots(kafka_rows(spark, messages), None),
+        voters = judging.prepare_roll(voters, 4)
+    classified = judging.classify(
+        judging.parse_ballots(kafka_rows(spark, messages), None),
         voters,
         candidates_df(spark),
         opened,
         closed,
         roll_join=roll_join,
     )
-    judged = tally.first_ballot_per_voter(classified)
+    judged = judging.first_ballot_per_voter(classified)
     return {(r.partition, r.offset): r for r in judged.collect()}
 
 
@@ -284,7 +284,7 @@ def test_rejections_mask_the_choice_of_every_registered_voter(spark):
         (0, 1, ballot("b1", "v1", "c2")),
         (0, 2, ballot("b2", "v2", "c9")),
         (0, 3, b'{"vote_id": "b3", "voter_id": "v3", "candidate_id": "c1"'),
-        (0, 4, b"x" * (tally.RAW_LIMIT + 10)),
+        (0, 4, b"x" * (judging.RAW_LIMIT + 10)),
         (0, 5, ballot("b5", "stranger", "c3")),
         received(0, 6, ballot("b6", "v4", "c3"), CLOSED),
     ]
@@ -295,7 +295,7 @@ def test_rejections_mask_the_choice_of_every_registered_voter(spark):
     # an unknown candidate is a registered voter's choice too
     assert '"candidate_id": "<secret>"' in rows[2].raw and "c9" not in rows[2].raw + rows[2].detail
     assert rows[3].raw == '{"vote_id": "b3", "voter_id": "v3", "candidate_id": "<secret>"'
-    assert len(rows[4].raw) == tally.RAW_LIMIT
+    assert len(rows[4].raw) == judging.RAW_LIMIT
     # only a voter who is not on the roll keeps the choice: nobody's secret ballot
     assert '"candidate_id": "c3"' in rows[5].raw
     assert '"candidate_id": "<secret>"' in rows[6].raw
@@ -406,7 +406,7 @@ def test_what_reaches_the_driver_is_bounded_in_bytes_whatever_a_message_carries(
     assert outcome.num_rows == 4
     for row in outcome.to_pylist():
         text = [row[c] or "" for c in ("vote_id", "detail", "raw")]
-        assert sum(len(t.encode()) for t in text) <= tally.RECORD_BYTES
+        assert sum(len(t.encode()) for t in text) <= judging.RECORD_BYTES
         assert "\x00" not in "".join(text)
     reasons = dict(zip(outcome["offset"].to_pylist(), outcome["reason"].to_pylist(), strict=True))
     assert reasons == {0: None, 1: "malformed", 2: "unknown_voter", 3: "malformed"}
