@@ -7,14 +7,15 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 
-from election import contract, messages, race_call
-from election.schema import RACE_CALLS_UPSERT, race_calls_parameters
+from election import contract, race_call
 from election.settings import setting
 from election_assets import lifecycle
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.resources.spark_launcher import ApplicationFailed
 from election_assets.shared import ROOT, named_results, tally_backlog
 from election_assets.tally import live_results
+from election_io import race_calls
+from election_io.publisher import ResultPublisher
 
 CHECK_RECOUNT_CANDIDATES = "recount_equals_live_totals_per_candidate"
 CHECK_RECOUNT_STATES = "recount_equals_live_totals_per_state"
@@ -312,25 +313,21 @@ def final_race_calls(conn: psycopg.Connection, kafka: KafkaResource, actor: str)
         )
     }
     registered = dict(conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1"))
-    calls = race_call.call_nation(per_state, registered, names, polls_open=False, untallied=0)
     election = lifecycle.current_election(conn)
-    rows = conn.execute(RACE_CALLS_UPSERT, race_calls_parameters(calls, final=True)).fetchall()
-    producer = kafka.producer(**{"linger.ms": 5})
-    for scope, called_at, updated_at, newly_called in rows:
-        call = calls[scope]
-        if newly_called:
-            lifecycle.audit(
-                conn,
-                election.election_id if election else None,
-                actor,
-                "race_call",
-                "called",
-                {"scope": scope, **call.to_dict()},
-            )
-        key, message = messages.race_call(scope, call, names, called_at, updated_at)
-        producer.produce(contract.RACE_CALLS_TOPIC, json.dumps(message).encode(), key.encode())
-    producer.flush(30)
-    return calls
+    publisher = ResultPublisher(kafka.bootstrap_servers)
+    return race_calls.call_record_publish(
+        conn,
+        publisher,
+        contract.RACE_CALLS_TOPIC,
+        per_state,
+        registered,
+        names,
+        polls_open=False,
+        untallied=0,
+        election_id=election.election_id if election else None,
+        actor=actor,
+        final=True,
+    )
 
 
 @dg.asset(group_name="certification", kinds={"postgres"}, deps=[certified_results])

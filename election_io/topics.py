@@ -178,3 +178,15 @@ def require_votes_topic(
     problems = verify_votes_topic(bootstrap, topic, partitions)
     if problems:
         raise TopicMisconfigured("\n".join(problems))
+
+
+def ensure_tally_topics(
+    bootstrap: str, votes_topic: str, partitions: int, prefix: str = ""
+) -> list[str]:
+    """Create the ballot log and the published topics (names prefixed) when missing.
+
+    Each with its contract settings, replicated as the cluster allows; returns the names created.
+    """
+    created = ensure_topics(bootstrap, [votes_topic], partitions)
+    created += ensure_topics(bootstrap, contract.PUBLISHED_TOPICS, partitions, prefix)
+    return created

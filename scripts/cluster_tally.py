@@ -128,7 +128,7 @@ def prepare_election(
     """A registered roll, open polls, `cast` valid ballots on `topic`; the count per candidate."""
     from election_assets import lifecycle  # the setup side has Dagster; the cluster has not
     from election_assets.registration import register_offline
-    from spark_jobs.publisher import ensure_topics
+    from election_io.topics import ensure_tally_topics as ensure_topics
 
     logging.getLogger("dagster").setLevel(logging.WARNING)  # the setup's own run is not news
     register_offline(database_url, voters, 3)

@@ -17,7 +17,6 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from election.schema import RACE_CALLS_UPSERT, race_calls_parameters
 from election_io import migrations
 from election_io.tally_exit import TALLY_STOPPED
 
@@ -318,26 +317,6 @@ def registered_by_state(conn: psycopg.Connection) -> dict[str, int]:
     """Registered voters per state, from the roll."""
     rows = conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1").fetchall()
     return {state: int(n) for state, n in rows}
-
-
-def record_race_calls(
-    conn: psycopg.Connection, calls: dict, election_id: int | None, actor: str
-) -> dict[str, tuple[datetime | None, datetime]]:
-    """Record a round of race calls in one transaction; {scope: (called_at, updated_at)}.
-
-    A race called for the first time in this round gets an audit_log row, like every
-    change of the election's state.
-    """
-    with conn.transaction():
-        rows = conn.execute(RACE_CALLS_UPSERT, race_calls_parameters(calls)).fetchall()
-        for scope, _called_at, _updated_at, newly_called in rows:
-            if newly_called:
-                conn.execute(
-                    "INSERT INTO audit_log (election_id, actor, action, outcome, detail) "
-                    "VALUES (%s, %s, 'race_call', 'called', %s)",
-                    (election_id, actor, json.dumps({"scope": scope, **calls[scope].to_dict()})),
-                )
-    return {scope: (called_at, updated_at) for scope, called_at, updated_at, _ in rows}
 
 
 def record_stop(conn: psycopg.Connection, query_name: str, exit_code: int, cause: str) -> None:

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from election import contract, messages, race_call
+from election import contract, messages
 from election.settings import setting
+from election_io import race_calls
 from election_io.ballot_log import BallotLog
-from spark_jobs import drain, ledger, pending, publisher
+from election_io.publisher import ResultPublisher
+from spark_jobs import drain, ledger, pending
 from spark_jobs.batch_outcome import as_staged, check_window, duplicate_rejections, staged_ballots
 from spark_jobs.tally_options import Options
 
@@ -51,7 +53,7 @@ class LedgerWriter:
         self.book = book  # crossed off here once a batch is committed and published
         self.conn = ledger.connect(options.database_url)
         ledger.prepare_session(self.conn)  # the staging tables live in this session
-        self.publisher = publisher.ResultPublisher(options.bootstrap)
+        self.publisher = ResultPublisher(options.bootstrap)
         self.log = BallotLog(options.bootstrap, options.topic)
         self.progress = drain.ProgressLine(options.query_name)
         self.candidates: dict[str, dict] = {}
@@ -222,21 +224,19 @@ class LedgerWriter:
             return 0  # no roll loaded yet: there is no race to call
         per_state = {(s, c): int(n) for s, c, n, _at in ledger.state_totals(self.conn)}
         names = {c: d.get("candidate_name") for c, d in self.candidates.items()}
-        polls_open = window.status in (None, contract.REGISTRATION, contract.OPEN) or lag is None
-        calls = race_call.call_nation(per_state, self.registered, names, polls_open, lag or 0)
-        times = ledger.record_race_calls(
-            self.conn, calls, window.election_id, f"live_tally:{self.options.query_name}"
+        calls = race_calls.call_record_publish(
+            self.conn,
+            self.publisher,
+            self.options.result_topic(contract.RACE_CALLS_TOPIC),
+            per_state,
+            self.registered,
+            names,
+            polls_open=window.status in (None, contract.REGISTRATION, contract.OPEN) or lag is None,
+            untallied=lag or 0,
+            election_id=window.election_id,
+            actor=f"live_tally:{self.options.query_name}",
         )
-        topic = self.options.result_topic(contract.RACE_CALLS_TOPIC)
-        sent = self.publisher.send(
-            topic,
-            (
-                messages.race_call(scope, call, names, *times[scope])
-                for scope, call in calls.items()
-            ),
-        )
-        self.publisher.flush()
-        return sent
+        return len(calls)
 
     def final_race_calls(self) -> None:
         """The drained count's race calls: the polls closed and nothing left to tally."""

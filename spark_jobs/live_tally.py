@@ -28,7 +28,7 @@ import time
 from election import contract
 from election_io import topics
 from election_io.tally_exit import BUSY, FAILED, MISSING_SERVICE, OK, STATE_MISMATCH
-from spark_jobs import drain, judging, launch, ledger, pending, pipes, publisher, recovery, sources
+from spark_jobs import drain, judging, launch, ledger, pending, pipes, recovery, sources
 from spark_jobs.batch_outcome import collect_outcome
 from spark_jobs.ledger_writer import JudgedBatch, LedgerWriter
 from spark_jobs.recovery import StateMismatch
@@ -75,7 +75,7 @@ class LiveTally:
                     f"(advisory lock {ledger.TALLY_LOCK}); this one stops and counts nothing"
                 )
             time.sleep(1)
-        created = publisher.ensure_topics(
+        created = topics.ensure_tally_topics(
             self.options.bootstrap,
             self.options.topic,
             self.options.topic_partitions,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from election import contract
-from spark_jobs import judging, ledger, live_tally, publisher, sources
+from election_io import topics
+from spark_jobs import judging, ledger, live_tally, sources
 from spark_jobs.tally_options import Options
 
 
@@ -31,7 +32,7 @@ def result_topics(opts: Options) -> list[str]:
 
 
 def create_result_topics(opts: Options) -> None:
-    publisher.ensure_topics(opts.bootstrap, opts.topic, 1, opts.results_prefix)
+    topics.ensure_tally_topics(opts.bootstrap, opts.topic, 1, opts.results_prefix)
 
 
 class Judge:

@@ -1,4 +1,4 @@
-"""The result topics: keyed JSON messages built from committed totals, sent idempotently.
+"""Sending result messages: keyed JSON, acknowledged by every replica, idempotent.
 
 Values come from the committed PostgreSQL state, so a replayed batch re-sends the same
 values, and totals on the compacted topics never go down.
@@ -11,19 +11,7 @@ from collections.abc import Iterable
 
 from confluent_kafka import Producer
 
-from election import contract
-from election_io import topics
 from election_io.producers import producer_config
-
-
-def ensure_topics(bootstrap: str, votes_topic: str, partitions: int, prefix: str = "") -> list[str]:
-    """Create the ballot log and the published topics (names prefixed) when missing.
-
-    Each with its contract settings, replicated as the cluster allows; returns the names created.
-    """
-    created = topics.ensure_topics(bootstrap, [votes_topic], partitions)
-    created += topics.ensure_topics(bootstrap, contract.PUBLISHED_TOPICS, partitions, prefix)
-    return created
 
 
 class ResultPublisher:
