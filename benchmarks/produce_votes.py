@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._common import bench_database, drop_database, report
-from election import contract, turnout
+from election import ballots, contract, turnout
 from election.settings import setting
 from election_assets import lifecycle, registration, voting
 from election_assets.resources import KafkaResource, PostgresResource
+from election_io import ballot_box
 
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_JARS = ROOT / ".stack" / "jars" / "kafka"
@@ -46,7 +47,7 @@ def ours(kafka: KafkaResource, topic: str, plan: turnout.BallotPlan) -> float:
     """The wave's own send loop (chunks, delivery confirmation) at rate 0; ballots per second."""
     producer = kafka.producer()
     began = time.perf_counter()
-    sent = voting.send_ballots(producer, topic, plan, 0, lambda _sent: None)
+    sent = ballot_box.send_ballots(producer, topic, plan, 0, lambda _sent: None)
     return sent / (time.perf_counter() - began)
 
 
@@ -136,7 +137,7 @@ def main() -> None:
             np.mean(
                 [
                     len(v)
-                    for v in voting.ballots.encode_ballots(
+                    for v in ballots.encode_ballots(
                         plan.vote_id[:1000],
                         plan.voter_id[:1000],
                         plan.candidate_id[:1000],
