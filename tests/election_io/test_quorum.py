@@ -13,13 +13,14 @@ import threading
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import ConfigResource
 
 from election import contract
 from election.partitioning import murmur2_partition
-from election_io import topics
+from election_io import ballot_log, topics
 from election_io.producers import producer_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,3 +224,27 @@ def test_an_election_through_a_killed_broker_is_counted_exactly(
                 stack.kill_hard(tally)
         assert len(placed) == len(ballots)
         assert_matches_the_truth(election, placed)
+        assert_certifiable(election, placed)
+
+
+def assert_certifiable(election, placed) -> None:
+    """What certification asks: the committed log drained, and the recount equal to the oracle."""
+    from spark_jobs import recount, sources
+    from spark_jobs.session import build_session
+    from tests.spark_jobs import stack
+
+    url, topic = election["url"], election["topic"]
+    with psycopg.connect(url) as conn:
+        assert ballot_log.backlog(conn, BOOTSTRAP, topic).tallied
+    spark = build_session("quorum-recount", master="local[2]", shuffle_partitions=4, ui=False)
+    try:
+        opened, closed = stack.polls(url)
+        voters, candidates = sources.read_roll(spark, url), sources.read_candidates(spark, url)
+        result = recount.recount(spark, BOOTSTRAP, voters, candidates, opened, closed, topic)
+    finally:
+        spark.stop()
+    truth = stack.truth(placed, election["roll"], url, PARTITIONS)
+    assert result.per_candidate == truth.per_candidate
+    assert result.per_state == truth.per_state
+    assert result.rejected_by_reason == truth.rejected_by_reason()
+    assert result.messages == len(placed)
