@@ -72,6 +72,18 @@ def is_local(master: str | None) -> bool:
     return bool(master) and (master == "local" or master.startswith("local["))
 
 
+def loopback_conf(master: str | None) -> dict[str, str]:
+    """A local driver's settings to listen on loopback only; none for a cluster's master.
+
+    A local driver listens on the host's address unless told otherwise. Call it before the
+    JVM starts: it also sets SPARK_LOCAL_IP for the driver's other ports.
+    """
+    if not is_local(master):
+        return {}
+    os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
+    return {"spark.driver.bindAddress": LOOPBACK, "spark.driver.host": LOOPBACK}
+
+
 def under_spark_submit() -> bool:
     """True when spark-submit started this Python process (it then owns master and jars)."""
     return "PYSPARK_GATEWAY_PORT" in os.environ
@@ -113,11 +125,7 @@ def _build_session(app_name, master, shuffle_partitions, ui, extra_conf):
         ui = setting("SPARK_UI")
     # Python workers must import pandas/pyarrow/election: run them on this interpreter.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    on_loopback = {}
-    if not submitted and is_local(master or setting("SPARK_MASTER")):
-        # a local driver listens on the host's address unless told otherwise: keep it on loopback
-        os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
-        on_loopback = {"spark.driver.bindAddress": LOOPBACK, "spark.driver.host": LOOPBACK}
+    on_loopback = {} if submitted else loopback_conf(master or setting("SPARK_MASTER"))
     conf = {
         **on_loopback,
         "spark.driver.memory": setting("SPARK_DRIVER_MEMORY"),

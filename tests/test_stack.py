@@ -63,6 +63,8 @@ def test_spark_reads_and_writes_kafka(bootstrap_servers, unique_name):
     """A Spark session reads one topic through the connector and writes another."""
     from pyspark.sql import SparkSession
 
+    from spark_jobs.session import loopback_conf
+
     jars = sorted(str(p) for p in (ROOT / ".stack" / "jars" / "spark").glob("*.jar"))
     assert any("spark-sql-kafka" in j for j in jars), "run `make services` to resolve the jars"
     source, sink = f"{unique_name}_in", f"{unique_name}_out"
@@ -78,6 +80,7 @@ def test_spark_reads_and_writes_kafka(bootstrap_servers, unique_name):
         .config("spark.jars", ",".join(jars))
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
+        .config(map=loopback_conf("local[2]"))
         .getOrCreate()
     )
     try:

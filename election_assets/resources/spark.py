@@ -23,7 +23,7 @@ class ElectionSpark(PySparkResource):
     spark_config: dict[str, Any] = {}
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        from spark_jobs.session import SetupError, extra_jars
+        from spark_jobs.session import SetupError, extra_jars, loopback_conf
 
         try:
             jars = extra_jars()
@@ -39,5 +39,6 @@ class ElectionSpark(PySparkResource):
             "spark.ui.enabled": "false",
             "spark.sql.shuffle.partitions": "4",
             "spark.sql.session.timeZone": "UTC",
+            **loopback_conf(setting("SPARK_MASTER")),
         }
         self._spark_session = spark_session_from_config({**defaults, **self.spark_config})
