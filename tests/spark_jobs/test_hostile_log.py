@@ -174,27 +174,24 @@ def test_back_to_an_older_query_name_judges_no_counted_ballot_again(election, tm
     run_until_counted(election, first, "live_tally", 1)
     # a person tries another query name: it goes on from the ledger, past the first checkpoint
     log += stack.produce(bootstrap, topic, stack.ballot_set(roll, 20, seed=4))
-    run_until_counted(
-        election, tmp_path / "other", "other", stack.committed_batches(election["url"]) + 1
-    )
-    # and goes back to the first name, whose checkpoint is now behind the ledger
-    log += stack.produce(bootstrap, topic, stack.ballot_set(roll, 10, seed=5))
     stack.close_polls(election["url"])
+    other = tmp_path / "other"
     process = stack.start_tally(
-        election["url"], topic, election["prefix"], first, "--query-name", "live_tally"
+        election["url"], topic, election["prefix"], other, "--query-name", "other"
     )
-    # stopped for good with what to do (exit 3), where it used to crash on each relaunch
-    assert process.wait(240) == 3, stack.tally_log(first)[-4000:]
-    assert "go on with --query-name other" in stack.tally_log(first)
-    # a person does what it says
-    process = stack.start_tally(
-        election["url"], topic, election["prefix"], tmp_path / "other", "--query-name", "other"
-    )
-    assert process.wait(240) == 0, stack.tally_log(tmp_path / "other")[-4000:]
+    assert process.wait(240) == 0, stack.tally_log(other)[-4000:]
     truth = stack.truth(log, roll, election["url"], PARTITIONS)
     state = stack.ledger_state(election["url"])
     assert state["per_state"] == truth.per_state
     assert state["rejections"] == [tuple(r)[:4] for r in truth.rejections]
+    # and goes back to the first name, whose checkpoint is now behind the ledger: stopped for
+    # good with what to do (exit 3), where it used to judge counted ballots on each relaunch
+    process = stack.start_tally(
+        election["url"], topic, election["prefix"], first, "--query-name", "live_tally"
+    )
+    assert process.wait(240) == 3, stack.tally_log(first)[-4000:]
+    assert "go on with --query-name other" in stack.tally_log(first)
+    assert stack.ledger_state(election["url"]) == state  # nothing judged again
 
 
 def test_a_ballot_log_whose_senders_choose_the_receipt_time_is_not_counted(election, tmp_path):
