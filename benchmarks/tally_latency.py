@@ -238,7 +238,7 @@ def main(argv=None) -> int:
     parser.add_argument("--max-offsets-per-trigger", type=int, default=200_000)
     args = parser.parse_args(argv)
     bootstrap = setting("KAFKA_BOOTSTRAP_SERVERS")
-    sources.check_postgres(setting("DATABASE_URL"))
+    sources.check_postgres(setting("DATABASE_URL"), election_tables=False)  # it makes its own
     sources.check_kafka(bootstrap)
     url = bench.ensure_database()
     roll = bench.make_roll(2_000_000)

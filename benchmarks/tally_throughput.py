@@ -345,7 +345,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-references", action="store_true")
     args = parser.parse_args(argv)
     bootstrap = setting("KAFKA_BOOTSTRAP_SERVERS")
-    sources.check_postgres(setting("DATABASE_URL"))
+    sources.check_postgres(setting("DATABASE_URL"), election_tables=False)  # it makes its own
     sources.check_kafka(bootstrap)
     url, expected = prepare(args.ballots)
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", "SPARK_MASTER": "local[2]"}

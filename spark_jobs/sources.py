@@ -21,11 +21,13 @@ class ServiceMissing(RuntimeError):
     """A service does not answer; the message is one line naming it and its variable."""
 
 
-def check_postgres(database_url: str) -> None:
-    """Raise ServiceMissing unless PostgreSQL answers at DATABASE_URL with the election's tables."""
+def check_postgres(database_url: str, election_tables: bool = True) -> None:
+    """Raise ServiceMissing unless PostgreSQL answers at DATABASE_URL (with the election's
+    tables, unless election_tables is False: a benchmark that makes its own database)."""
     try:
         with psycopg.connect(database_url, connect_timeout=5) as conn:
-            migrations.check_schema(conn)
+            if election_tables:
+                migrations.check_schema(conn)
     except migrations.SchemaMissing as exc:
         raise ServiceMissing(str(exc)) from None
     except psycopg.Error as exc:
