@@ -125,6 +125,7 @@ ELECTION_COLUMNS = (
     "polls_opened_at",
     "polls_closed_at",
     "certified_at",
+    "polls_close_at",
 )
 
 
@@ -136,8 +137,9 @@ class Election:
     name: str
     status: str
     polls_opened_at: datetime | None
-    polls_closed_at: datetime | None
+    polls_closed_at: datetime | None  # when they closed, by the broker's clock
     certified_at: datetime | None
+    polls_close_at: datetime | None = None  # when they close by themselves; None: a person does
 
 
 # --- Dagster job and sensor names ---------------------------------------------------------

@@ -15,6 +15,7 @@ from election_assets.resources.spark_launcher import ApplicationFailed
 from election_assets.shared import ROOT, named_results, tally_backlog
 from election_assets.tally import live_results
 from election_io import race_calls
+from election_io.elections import read_election
 from election_io.publisher import ResultPublisher
 
 CHECK_RECOUNT_CANDIDATES = "recount_equals_live_totals_per_candidate"
@@ -79,7 +80,7 @@ def certified_results(
     """The recounted result: totals per candidate and per state, turnout, winner and margin."""
     postgres.check_schema()
     with postgres.connect() as conn:
-        election = lifecycle.current_election(conn)
+        election = read_election(conn)
     if election is None or election.status != contract.CLOSED:
         status = election.status if election else "not registered"
         raise dg.Failure(f"certification needs closed polls; the election is {status}")
@@ -313,7 +314,7 @@ def final_race_calls(conn: psycopg.Connection, kafka: KafkaResource, actor: str)
         )
     }
     registered = dict(conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1"))
-    election = lifecycle.current_election(conn)
+    election = read_election(conn)
     publisher = ResultPublisher(kafka.bootstrap_servers)
     return race_calls.call_record_publish(
         conn,

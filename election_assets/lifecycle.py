@@ -14,6 +14,7 @@ import psycopg
 
 from election import contract, schema
 from election.contract import Election
+from election_io.elections import read_election
 
 # Transaction-level advisory lock: registration and the lifecycle's steps take turns, so a
 # roll cannot be replaced while the polls open (nor an election started while one opens).
@@ -30,15 +31,6 @@ class LifecycleError(dg.Failure):
 
     A Dagster Failure, so a job that attempts it fails with this message and no stack trace.
     """
-
-
-def current_election(conn: psycopg.Connection) -> Election | None:
-    """The newest election, or None before any registration."""
-    row = conn.execute(
-        f"SELECT {', '.join(contract.ELECTION_COLUMNS)} "
-        "FROM elections ORDER BY election_id DESC LIMIT 1"
-    ).fetchone()
-    return Election(*row) if row else None
 
 
 def audit(
@@ -63,7 +55,7 @@ def election_for_registration(conn: psycopg.Connection, actor: str, name: str) -
     Held until the caller's transaction ends: an opening waits for the roll, and the other way.
     """
     lock_lifecycle(conn)
-    election = current_election(conn)
+    election = read_election(conn)
     if election is not None and election.status == contract.REGISTRATION:
         return election
     if election is not None and election.status in (contract.OPEN, contract.CLOSED):
@@ -78,7 +70,7 @@ def election_for_registration(conn: psycopg.Connection, actor: str, name: str) -
         (name, contract.REGISTRATION),
     ).fetchone()
     audit(conn, row[0], actor, "start_election", "ok", {"name": name})
-    return current_election(conn)
+    return read_election(conn)
 
 
 def transition(
@@ -94,14 +86,14 @@ def transition(
     the database's wall clock.
     """
     lock_lifecycle(conn)
-    election = current_election(conn)
+    election = read_election(conn)
     if election is None:
         raise LifecycleError("no election is registered yet: run registration_job first")
     # lock the row so two jobs cannot both open (or close) the same election
     conn.execute(
         "SELECT 1 FROM elections WHERE election_id = %s FOR UPDATE", (election.election_id,)
     )
-    election = current_election(conn)
+    election = read_election(conn)
     expected = contract.NEXT_STATUS.get(election.status)
     if expected != to_status:
         audit(
@@ -132,7 +124,7 @@ def transition(
         (to_status, at, election.election_id),
     )
     audit(conn, election.election_id, actor, f"to_{to_status}", "ok", {"from": election.status})
-    return current_election(conn)
+    return read_election(conn)
 
 
 def schedule_close(conn: psycopg.Connection, election_id: int, minutes: float) -> datetime | None:
@@ -146,11 +138,3 @@ def schedule_close(conn: psycopg.Connection, election_id: int, minutes: float) -
         (minutes, minutes * 60.0, election_id),
     ).fetchone()
     return closes_at
-
-
-def scheduled_close(conn: psycopg.Connection, election_id: int) -> datetime | None:
-    """When the polls of this election close by themselves, if they do."""
-    row = conn.execute(
-        "SELECT polls_close_at FROM elections WHERE election_id = %s", (election_id,)
-    ).fetchone()
-    return row[0] if row else None

@@ -11,6 +11,7 @@ from election.settings import SettingError, setting
 from election_assets import lifecycle
 from election_assets.resources import KafkaResource, PostgresResource
 from election_assets.shared import in_progress_runs
+from election_io.elections import read_election
 
 
 class PollsConfig(dg.Config):
@@ -102,12 +103,12 @@ def wait_for_closing_time(postgres: PostgresResource, log) -> bool:
     """Sleep until the scheduled closing; False if the polls were closed (or never opened)."""
     while True:
         with postgres.connect() as conn:
-            election = lifecycle.current_election(conn)
+            election = read_election(conn)
             if election is None or election.status != contract.OPEN:
                 status = election.status if election else "not registered"
                 log.info(f"nothing to close: the election is {status}")
                 return False
-            closes_at = lifecycle.scheduled_close(conn, election.election_id)
+            closes_at = election.polls_close_at
             (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
         if closes_at is None or now >= closes_at:
             return True
@@ -149,11 +150,11 @@ MAX_CLOSING_ATTEMPTS = 5
 )
 def polls_closing_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
     with postgres.connect() as conn:
-        election = lifecycle.current_election(conn)
+        election = read_election(conn)
         if election is None or election.status != contract.OPEN:
             status = election.status if election else "nothing registered"
             return dg.SkipReason(f"the polls are not open ({status})")
-        closes_at = lifecycle.scheduled_close(conn, election.election_id)
+        closes_at = election.polls_close_at
         (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
     if closes_at is None:
         return dg.SkipReason("this voting day has no closing time: a person closes the polls")

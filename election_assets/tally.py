@@ -9,7 +9,6 @@ the same command runs under spark-submit on a cluster, where it publishes everyt
 import dagster as dg
 
 from election import contract
-from election_assets import lifecycle
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.resources.spark_launcher import ApplicationFailed
@@ -20,6 +19,7 @@ from election_assets.shared import (
     tally_backlog,
 )
 from election_assets.voting import votes_topic
+from election_io.elections import read_election
 from election_io.tally_exit import BUSY, STATE_MISMATCH, TALLY_STOPPED
 
 
@@ -157,7 +157,7 @@ def live_aggregation_sensor(
     context: dg.SensorEvaluationContext, postgres: PostgresResource, kafka: KafkaResource
 ):
     with postgres.connect() as conn:
-        election = lifecycle.current_election(conn)
+        election = read_election(conn)
     if election is None or election.status == contract.REGISTRATION:
         return dg.SkipReason("the polls have not opened yet")
     if election.status == contract.CERTIFIED:

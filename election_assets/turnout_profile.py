@@ -8,10 +8,10 @@ from pyspark.sql import functions as F
 
 from election import contract
 from election.age_bands import AGE_BANDS
-from election_assets import lifecycle
 from election_assets.resources import PostgresResource
 from election_assets.resources.spark import ElectionSpark
 from election_assets.tally import live_results
+from election_io.elections import read_election
 
 PROFILE_COLUMNS = ("address_state", "age_band", "gender", "registered_voters", "voters_voted")
 
@@ -65,7 +65,7 @@ def turnout_profile(
 ) -> dg.MaterializeResult:
     """Turnout by age band and gender per state, from the poll book and the roll (no choice)."""
     with postgres.connect() as conn:
-        election = lifecycle.current_election(conn)
+        election = read_election(conn)
     if election is None or election.status not in (contract.CLOSED, contract.CERTIFIED):
         status = election.status if election else "not registered"
         raise dg.Failure(f"the turnout profile needs closed polls; the election is {status}")

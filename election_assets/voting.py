@@ -12,11 +12,11 @@ import psycopg
 
 from election import contract, turnout
 from election.settings import setting
-from election_assets import lifecycle
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource
 from election_assets.shared import checkpoint_root, in_progress_runs
 from election_io.ballot_box import DeliveryFailed, send_ballots, send_on_time
+from election_io.elections import read_election
 
 WAVE_LOCK = 7_000_001  # advisory lock: one wave at a time, whatever launched it
 WAVE_QUEUE_TIMEOUT_S = 300  # how long a paced wave waits for the one before it
@@ -38,7 +38,7 @@ def votes_topic(
     """The ballot log of record (Kafka `votes_topic`, keyed by voter) and the result topics."""
     postgres.ensure_schema()
     with postgres.connect() as conn:
-        election = lifecycle.current_election(conn)
+        election = read_election(conn)
     kafka.check()
     stale = sum(kafka.end_offsets(contract.VOTES_TOPIC).values())
     if election is not None and election.status == contract.REGISTRATION and stale:
@@ -154,7 +154,7 @@ def cast_wave(
         # released at the end, not when the server notices the closed connection: the next
         # wave may be asking for it already
         held.callback(release_wave_lock, conn)
-        election = lifecycle.current_election(conn)
+        election = read_election(conn)
         if election is None or election.status != contract.OPEN:
             status = election.status if election else "not registered"
             raise dg.Failure(f"the polls are not open (election {status}): run open_polls_job")
@@ -212,7 +212,7 @@ def paced_slice(
 
     Without a scheduled closing the day has no clock: the wave is not paced.
     """
-    closes_at = lifecycle.scheduled_close(conn, election.election_id)
+    closes_at = election.polls_close_at
     if closes_at is None:
         return stop, None
     (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
@@ -311,7 +311,7 @@ MIN_DUE_SHARE = 0.002
 )
 def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
     with postgres.connect() as conn:
-        election = lifecycle.current_election(conn)
+        election = read_election(conn)
         if election is None or election.status != contract.OPEN:
             status = election.status if election else "nothing registered"
             return dg.SkipReason(f"the polls are not open ({status})")
@@ -319,7 +319,7 @@ def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresRe
         last = conn.execute(
             "SELECT plan_size, plan_start + sent FROM vote_waves ORDER BY wave DESC LIMIT 1"
         ).fetchone()
-        closes_at = lifecycle.scheduled_close(conn, election.election_id)
+        closes_at = election.polls_close_at
         (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
     if registered == 0:
         return dg.SkipReason("no registered voters")

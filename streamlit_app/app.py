@@ -126,12 +126,12 @@ def closing_line(board: ElectionBoard, now: datetime) -> str | None:
     election = board.election
     if election is None:
         return None
-    if election.status == contract.OPEN and board.polls_close_at is not None:
-        if board.polls_close_at <= now:
-            return f"The polls close now ({board.polls_close_at:%H:%M:%S} UTC)"
+    if election.status == contract.OPEN and election.polls_close_at is not None:
+        if election.polls_close_at <= now:
+            return f"The polls close now ({election.polls_close_at:%H:%M:%S} UTC)"
         return (
-            f"Polls close at {board.polls_close_at:%H:%M:%S} UTC · "
-            f"{countdown(board.polls_close_at, now)} left"
+            f"Polls close at {election.polls_close_at:%H:%M:%S} UTC · "
+            f"{countdown(election.polls_close_at, now)} left"
         )
     if election.status == contract.OPEN:
         return "The polls are open until they are closed by hand"

@@ -7,7 +7,8 @@ from datetime import datetime
 
 import psycopg
 
-from election.contract import ELECTION_COLUMNS, Election
+from election.contract import Election
+from election_io.elections import read_election
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,6 @@ class ElectionBoard:
     # before its first batch.
     tallied_messages: int | None = None
     tally_committed_at: datetime | None = None
-    # When the voting day ends and the polls close by themselves; None: a person closes them.
-    polls_close_at: datetime | None = None
     error: str | None = None
 
 
@@ -56,39 +55,22 @@ def election_board(database_url: str) -> ElectionBoard:
     """The newest election's status and the live tally's progress; an error instead of raising."""
     try:
         with _connect(database_url) as conn:
-            elections = _rows(
-                conn,
-                f"SELECT {', '.join(ELECTION_COLUMNS)}"
-                " FROM elections ORDER BY election_id DESC LIMIT 1",
-            )
+            try:
+                election = read_election(conn)
+            except psycopg.errors.UndefinedTable:  # before registration
+                election = None
             batches = _rows(
                 conn,
                 "SELECT count(*), coalesce(sum(messages), 0), max(committed_at) FROM tally_batches",
             )
-            closing = _closing_time(conn, elections[0][0]) if elections else None
     except psycopg.Error as exc:
         return ElectionBoard(error=f"election database unreachable: {_describe(exc)}")
-    election = Election(*elections[0]) if elections else None
     if not batches or not batches[0][0]:
-        return ElectionBoard(election=election, polls_close_at=closing)
+        return ElectionBoard(election=election)
     _, tallied, committed_at = batches[0]
     return ElectionBoard(
-        election=election,
-        tallied_messages=int(tallied),
-        tally_committed_at=committed_at,
-        polls_close_at=closing,
+        election=election, tallied_messages=int(tallied), tally_committed_at=committed_at
     )
-
-
-def _closing_time(conn: psycopg.Connection, election_id: int) -> datetime | None:
-    """The scheduled closing; None also for a database made before voting days had one."""
-    try:
-        row = conn.execute(
-            "SELECT polls_close_at FROM elections WHERE election_id = %s", (election_id,)
-        ).fetchone()
-    except psycopg.errors.UndefinedColumn:
-        return None
-    return row[0] if row else None
 
 
 def registration(database_url: str) -> Registration:

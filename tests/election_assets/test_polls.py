@@ -15,6 +15,7 @@ from election import contract
 from election_assets import lifecycle, polls
 from election_assets.resources import PostgresResource
 from election_io import clock
+from election_io.elections import read_election
 from tests.election_assets.conftest import register
 from tests.election_assets.test_voting import open_for, polls_resources, read_topic, sensor_context
 
@@ -124,7 +125,7 @@ def test_the_polls_close_at_a_broker_stamp_between_the_ballots_before_and_after(
     time.sleep(0.01)
     stamp_one_ballot(kafka.bootstrap_servers, unique_name, "after")
     with postgres.connect() as conn:
-        election = lifecycle.current_election(conn)
+        election = read_election(conn)
     stamps = {
         m.key().decode(): datetime.fromtimestamp(m.timestamp()[1] / 1000, UTC)
         for m in read_topic(kafka.bootstrap_servers, unique_name, 2)

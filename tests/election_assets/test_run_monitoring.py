@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from election import contract
-from election_assets import lifecycle
+from election_io.elections import read_election
 from tests.election_assets.conftest import register
 from tests.election_assets.dagster_dev import ROOT, running_dagster_dev
 from tests.election_assets.test_voting import open_for
@@ -42,7 +42,7 @@ def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
 
 def status(postgres) -> str:
     with postgres.connect() as conn:
-        return lifecycle.current_election(conn).status
+        return read_election(conn).status
 
 
 def test_a_killed_closing_run_fails_and_the_polls_still_close(tmp_path, postgres, scratch_database):

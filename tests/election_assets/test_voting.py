@@ -19,6 +19,7 @@ from election.settings import setting
 from election_assets import lifecycle, polls, voting
 from election_assets.resources import KafkaResource
 from election_io import topics
+from election_io.elections import read_election
 from tests.election_assets.conftest import register
 
 log = logging.getLogger("test.voting")
@@ -228,8 +229,8 @@ def open_for(postgres, minutes: float, started_ago_s: float = 0.0):
             "polls_close_at = polls_close_at - make_interval(secs => %s)",
             (started_ago_s, started_ago_s),
         )
-        election = lifecycle.current_election(conn)
-        return election, lifecycle.scheduled_close(conn, election.election_id)
+        election = read_election(conn)
+        return election, election.polls_close_at
 
 
 def test_open_polls_schedules_the_closing(postgres, scratch_database):
@@ -326,7 +327,7 @@ def test_the_polls_close_by_themselves_at_the_end_of_the_day(postgres, scratch_d
         assert isinstance(early, dg.SkipReason) and "the polls close at" in early.skip_message
         with postgres.connect() as conn:  # the day ends in 3 s: within the launch lead
             conn.execute("UPDATE elections SET polls_close_at = now() + interval '3 seconds'")
-            closes_at = lifecycle.scheduled_close(conn, election.election_id)
+            closes_at = read_election(conn).polls_close_at
         request = polls.polls_closing_sensor(sensor_context(instance, postgres))
     assert isinstance(request, dg.RunRequest)
     assert request.run_key == f"election-{election.election_id}-close-1"
@@ -337,7 +338,7 @@ def test_the_polls_close_by_themselves_at_the_end_of_the_day(postgres, scratch_d
     )
     assert result.success
     with postgres.connect() as conn:
-        closed = lifecycle.current_election(conn)
+        closed = read_election(conn)
     assert closed.status == contract.CLOSED
     assert closes_at <= closed.polls_closed_at < closes_at + dt.timedelta(seconds=3)
     with dg.instance_for_test() as instance:
@@ -376,7 +377,7 @@ def test_a_person_can_close_the_polls_before_the_scheduled_time(postgres, scratc
     _, closes_at = open_for(postgres, 10)
     assert polls.close_polls_job.execute_in_process(resources=polls_resources(postgres)).success
     with postgres.connect() as conn:
-        closed = lifecycle.current_election(conn)
+        closed = read_election(conn)
     assert closed.status == contract.CLOSED and closed.polls_closed_at < closes_at
 
 

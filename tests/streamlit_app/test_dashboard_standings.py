@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
@@ -270,7 +271,7 @@ def test_the_closing_time_and_its_countdown():
     assert countdown(closes, closes - timedelta(hours=2, minutes=3)) == "2 h 03 min"
     assert countdown(closes, closes + timedelta(seconds=5)) == "0 s"  # a skewed clock
     open_ = Election(1, "E", "open", now - timedelta(minutes=8), None, None)
-    board = ElectionBoard(election=open_, polls_close_at=closes)
+    board = ElectionBoard(election=dataclasses.replace(open_, polls_close_at=closes))
     assert closing_line(board, now) == "Polls close at 20:00:00 UTC · 2 min 30 s left"
     assert closing_line(board, closes + timedelta(seconds=3)).startswith("The polls close now")
     assert "by hand" in closing_line(ElectionBoard(election=open_), now)
