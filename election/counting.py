@@ -19,15 +19,28 @@ from election import contract
 from election.ballots import BallotError, parse_ballot, utc_iso
 from election.partitioning import misplaced_detail, murmur2_partition
 
-# The details of the rejections past well-formedness, as the tally writes them too. The
-# candidate is not named: the choice of a registered voter stays secret, even a wrong one.
+# The rules past well-formedness, in the order a ballot is checked; the first it breaks is
+# its reason (a duplicate is decided last, among a voter's otherwise valid ballots).
+CHECK_ORDER = (
+    contract.MALFORMED,
+    contract.UNKNOWN_VOTER,
+    contract.UNKNOWN_CANDIDATE,
+    contract.POLLS_CLOSED,
+    contract.DUPLICATE,
+)
+# Their details: templates both executions fill in, this oracle with values and the tally's
+# Spark transforms (spark_jobs.judging) with columns. The candidate is not named: the choice
+# of a registered voter stays secret, even a wrong one.
+UNKNOWN_VOTER_DETAIL = "voter '{voter_id}' is not on the roll"
 UNKNOWN_CANDIDATE_DETAIL = "the candidate is not registered"
-DUPLICATE_DETAIL = "the voter has already voted"
 NOT_OPENED_DETAIL = "received before the polls opened"
+EARLY_DETAIL = "received at {received}, before the polls opened at {opened}"
+LATE_DETAIL = "received at {received}, after the polls closed at {closed}"
+DUPLICATE_DETAIL = "the voter has already voted"
 
 
 def unknown_voter_detail(voter_id: str) -> str:
-    return f"voter '{voter_id}' is not on the roll"
+    return UNKNOWN_VOTER_DETAIL.format(voter_id=voter_id)
 
 
 def polls_closed_detail(
@@ -37,8 +50,8 @@ def polls_closed_detail(
     if opened is None:
         return NOT_OPENED_DETAIL
     if received_at < opened:
-        return f"received at {utc_iso(received_at)}, before the polls opened at {utc_iso(opened)}"
-    return f"received at {utc_iso(received_at)}, after the polls closed at {utc_iso(closed)}"
+        return EARLY_DETAIL.format(received=utc_iso(received_at), opened=utc_iso(opened))
+    return LATE_DETAIL.format(received=utc_iso(received_at), closed=utc_iso(closed))
 
 
 class Message(NamedTuple):

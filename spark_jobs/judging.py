@@ -7,6 +7,7 @@ then a voter's first valid ballot by (partition, offset) counts and later ones a
 
 from __future__ import annotations
 
+import string
 from datetime import datetime
 
 import numpy as np
@@ -192,37 +193,28 @@ def classify(
         early = received < F.lit(polls_opened_at)
         late = received >= F.lit(polls_closed_at) if polls_closed_at is not None else F.lit(False)
         outside = early | late
-        why = F.when(
-            early,
-            F.concat(
-                F.lit("received at "),
-                stamp,
-                F.lit(f", before the polls opened at {utc_iso(polls_opened_at)}"),
-            ),
-        )
+        opened = utc_iso(polls_opened_at)
+        why = F.when(early, filled(counting.EARLY_DETAIL, received=stamp, opened=opened))
         if polls_closed_at is not None:
-            why = why.otherwise(
-                F.concat(
-                    F.lit("received at "),
-                    stamp,
-                    F.lit(f", after the polls closed at {utc_iso(polls_closed_at)}"),
-                )
-            )
-    reason = (
-        F.when(F.col("parse_error").isNotNull(), F.lit(contract.MALFORMED))
-        .when(F.col("_state").isNull(), F.lit(contract.UNKNOWN_VOTER))
-        .when(F.col("_running").isNull(), F.lit(contract.UNKNOWN_CANDIDATE))
-        .when(outside, F.lit(contract.POLLS_CLOSED))
-    )
-    detail = (
-        F.when(F.col("parse_error").isNotNull(), F.col("parse_error"))
-        .when(
+            closed = utc_iso(polls_closed_at)
+            why = why.otherwise(filled(counting.LATE_DETAIL, received=stamp, closed=closed))
+    # each rule as (broken, detail), checked in the domain's order (the duplicate comes later)
+    rules = {
+        contract.MALFORMED: (F.col("parse_error").isNotNull(), F.col("parse_error")),
+        contract.UNKNOWN_VOTER: (
             F.col("_state").isNull(),
-            F.concat(F.lit("voter '"), F.col("voter_id"), F.lit("' is not on the roll")),
-        )
-        .when(F.col("_running").isNull(), F.lit(counting.UNKNOWN_CANDIDATE_DETAIL))
-        .when(outside, why)
-    )
+            filled(counting.UNKNOWN_VOTER_DETAIL, voter_id=F.col("voter_id")),
+        ),
+        contract.UNKNOWN_CANDIDATE: (
+            F.col("_running").isNull(),
+            F.lit(counting.UNKNOWN_CANDIDATE_DETAIL),
+        ),
+        contract.POLLS_CLOSED: (outside, why),
+    }
+    reason, detail = F, F  # F.when starts each chain, Column.when goes on
+    for name in counting.CHECK_ORDER[:-1]:
+        broken, why_broken = rules[name]
+        reason, detail = reason.when(broken, F.lit(name)), detail.when(broken, why_broken)
     return df.select(
         "partition",
         "offset",
@@ -235,6 +227,18 @@ def classify(
         reason.alias("reason"),
         detail.alias("detail"),
     )
+
+
+def filled(template: str, **values: Column | str) -> Column:
+    """A detail template of election.counting filled with columns (or text), as a column."""
+    parts = []
+    for text, field, _spec, _conversion in string.Formatter().parse(template):
+        if text:
+            parts.append(F.lit(text))
+        if field is not None:
+            value = values[field]
+            parts.append(value if isinstance(value, Column) else F.lit(value))
+    return F.concat(*parts)
 
 
 def first_ballot_per_voter(classified: DataFrame) -> DataFrame:

@@ -232,3 +232,9 @@ def test_a_ballot_off_its_keys_murmur2_partition_is_malformed():
         f"sits on partition {away}, but murmur2 places its key on partition {home} of 4"
     )
     assert unreadable.detail.startswith("not JSON")  # a parse error comes before placement
+
+
+def test_every_reason_is_checked_once_and_the_duplicate_last():
+    assert sorted(counting.CHECK_ORDER) == sorted(contract.REJECTION_REASONS)
+    assert counting.CHECK_ORDER[0] == contract.MALFORMED
+    assert counting.CHECK_ORDER[-1] == contract.DUPLICATE
