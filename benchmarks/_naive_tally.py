@@ -25,6 +25,7 @@ from pyspark.sql import types as T
 from election import contract
 from election.settings import setting
 from election_io import topics
+from election_io.ballot_log import committed_offsets
 from spark_jobs import judging, sources
 from spark_jobs.session import SetupError, build_session
 
@@ -83,12 +84,12 @@ def main(argv=None) -> int:
         return 2
     out_topic = args.out_topic or f"{args.topic}.{args.what}"
     # the brokers create no topic by accident: the results (or the copy) get theirs here
-    partitions = len(sources.topic_offsets(bootstrap, args.topic)) or 1
+    partitions = len(committed_offsets(bootstrap, args.topic)) or 1
     compacted = {"cleanup.policy": "compact"} if args.what == "tally" else {}
     topics.ensure_topics(bootstrap, [out_topic], partitions, config=compacted)
     checkpoint = tempfile.mkdtemp(prefix=f"naive_{args.what}_")
     try:
-        ends = {p: end for p, (_, end) in sources.topic_offsets(bootstrap, args.topic).items()}
+        ends = {p: end for p, (_, end) in committed_offsets(bootstrap, args.topic).items()}
         stream = sources.kafka_stream(spark, bootstrap, args.topic, args.max_offsets_per_trigger)
         if args.what == "tally":
             partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))

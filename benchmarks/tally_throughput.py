@@ -35,6 +35,7 @@ from election import contract, geography, ids, schema
 from election.schema import TABLES
 from election.settings import setting
 from election_io import topics
+from election_io.ballot_log import committed_offsets
 from election_io.producers import producer_config
 from spark_jobs import sources
 
@@ -180,7 +181,7 @@ def ballot_messages(roll: pa.Table, n: int, seed: int = 7) -> tuple[list, list, 
 
 
 def topic_size(bootstrap: str, topic: str) -> int:
-    return sum(end - first for first, end in sources.topic_offsets(bootstrap, topic).values())
+    return sum(end - first for first, end in committed_offsets(bootstrap, topic).values())
 
 
 def recreate_topic(bootstrap: str, topic: str, partitions: int, config: dict) -> None:

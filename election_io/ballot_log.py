@@ -133,6 +133,20 @@ class BallotLog:
         self._everything.close()
 
 
+def log_ends(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, PartitionEnd]:
+    """Every partition's first offset, stable end and end, read once ({} for no topic)."""
+    log = BallotLog(bootstrap, topic)
+    try:
+        return log.ends(timeout)
+    finally:
+        log.close()
+
+
+def committed_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, tuple]:
+    """{partition: (first offset, stable end)}: what a committed read of the topic covers now."""
+    return {p: (e.first, e.stable) for p, e in log_ends(bootstrap, topic, timeout).items()}
+
+
 def backlog(conn, bootstrap: str, topic: str, timeout: float = 10.0) -> Backlog:
     """How far the ledger on conn is behind the committed ballot log, read once."""
     log = BallotLog(bootstrap, topic)

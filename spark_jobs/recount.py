@@ -21,6 +21,7 @@ from pathlib import Path
 from election import contract
 from election.ballots import utc_iso
 from election.settings import setting
+from election_io.ballot_log import committed_offsets
 from spark_jobs import judging, ledger, sources
 from spark_jobs.pipes import Reporter
 from spark_jobs.session import SetupError, build_session
@@ -89,7 +90,7 @@ def recount(
     """Recount votes_topic from its first offset to its end now (or to the offsets given)."""
     started = time.monotonic()
     if offsets is None:
-        offsets = sources.topic_offsets(bootstrap, topic)
+        offsets = committed_offsets(bootstrap, topic)
     partitions = len(offsets)  # every partition of the topic places the ballots, empty or not
     offsets = {p: r for p, r in offsets.items() if r[1] > r[0]}
     candidate_ids = [r.candidate_id for r in candidates_df.select("candidate_id").collect()]

@@ -6,7 +6,7 @@ import json
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from election_io import migrations
@@ -99,45 +99,6 @@ def read_candidates(spark, database_url: str):
         database_url,
         "SELECT candidate_id, candidate_name, party_affiliation, photo_url FROM candidates",
     )
-
-
-class OffsetReader:
-    """Reads a topic's committed offsets through one long-lived consumer (no group, no commits)."""
-
-    def __init__(self, bootstrap: str):
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": "tally-offsets",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",  # its end is the last stable offset
-                "log_level": 0,
-            }
-        )
-
-    def read(self, topic: str, timeout: float = 10.0) -> dict[int, tuple[int, int]]:
-        """{partition: (first offset, stable end)} of a topic: where a committed read stops."""
-        metadata = self._consumer.list_topics(topic, timeout=timeout).topics.get(topic)
-        if metadata is None or metadata.error is not None or not metadata.partitions:
-            return {}
-        return {
-            p: self._consumer.get_watermark_offsets(
-                TopicPartition(topic, p), timeout=timeout, cached=False
-            )
-            for p in sorted(metadata.partitions)
-        }
-
-    def close(self) -> None:
-        self._consumer.close()
-
-
-def topic_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, tuple[int, int]]:
-    """{partition: (first offset, stable end)} of a topic, as the broker has it now."""
-    reader = OffsetReader(bootstrap)
-    try:
-        return reader.read(topic, timeout)
-    finally:
-        reader.close()
 
 
 # The columns of Spark's Kafka source, for a batch that reads no partition at all.

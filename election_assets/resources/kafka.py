@@ -7,11 +7,12 @@ import time
 from datetime import datetime
 
 import dagster as dg
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from election_assets.resources.postgres import ServiceUnavailable
 from election_io import clock, topics
+from election_io.ballot_log import log_ends
 from election_io.producers import producer_config
 
 _quiet = logging.getLogger("election.kafka.client")
@@ -122,18 +123,4 @@ class KafkaResource(dg.ConfigurableResource):
         return {}
 
     def _end_offsets(self, topic: str) -> dict[int, int]:
-        consumer = self.consumer(**{"group.id": "election-offsets"})
-        try:
-            metadata = consumer.list_topics(topic, timeout=10)
-            info = metadata.topics.get(topic)
-            if info is None or info.error is not None:
-                return {}
-            offsets = {}
-            for partition in info.partitions:
-                _low, high = consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=10
-                )
-                offsets[partition] = high
-            return offsets
-        finally:
-            consumer.close()
+        return {p: e.end for p, e in log_ends(self.bootstrap_servers, topic).items()}

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from election_io import migrations
+from election_io.ballot_log import committed_offsets
 from spark_jobs import ledger, pending, recovery, sources
 from spark_jobs.ledger_writer import LedgerWriter
 from tests.spark_jobs import batches, stack
@@ -47,7 +48,7 @@ def test_a_pending_batch_over_partitions_without_messages_is_committed(election,
     ballots = ballots_of(voter, ["cand-a", "cand-b", "nobody", "cand-a"])
     placed = stack.produce(opts.bootstrap, opts.topic, ballots)
     assert len({m.partition for m in placed}) == 1  # one key, one partition; three are empty
-    assert len(sources.topic_offsets(opts.bootstrap, opts.topic)) == 4
+    assert len(committed_offsets(opts.bootstrap, opts.topic)) == 4
     everything, _ = batches.split(placed, len(placed))
     book = pending.PendingBatches(str(tmp_path / "checkpoint"))
     ranges = {p: (first, end - 1) for p, (first, end) in everything.items()}
