@@ -12,7 +12,7 @@ help:
 	@echo "make run       set up, start PostgreSQL + Kafka, Dagster and the dashboard"
 	@echo "make test      set up, lint, run the whole test suite on its own services (.stack/test)"
 	@echo "make services  start the local PostgreSQL and Kafka (make stop stops them)"
-	@echo "make bench     run every benchmark and print its figures"
+	@echo "make bench     run every benchmark on its own services; figures in .stack/bench/results.jsonl"
 
 $(STAMP): pyproject.toml
 	@bash stack/prereqs.sh python
@@ -51,6 +51,8 @@ test: lint
 run: services
 	@$(BIN)/python stack/run.py
 
-bench: services
-	@set -e; for name in $$(ls benchmarks/*.py | xargs -n1 basename | sed 's/\.py$$//' | grep -v -E '^(__init__|_.*)$$'); do \
-		echo "== benchmarks.$$name"; $(BIN)/python -m benchmarks.$$name; done
+# every benchmark on its own PostgreSQL and Kafka (BENCH_POSTGRES_PORT, BENCH_KAFKA_PORT, data in
+# .stack/bench), so a running election (make run) is never touched; figures in .stack/bench
+bench: $(STAMP)
+	@bash stack/prereqs.sh services
+	$(BIN)/python -m benchmarks $(BENCH)

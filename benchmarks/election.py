@@ -26,7 +26,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from benchmarks._common import bench_database, report
+from benchmarks._common import bench_database, report, run_alone
 from election import contract, turnout
 from election.settings import setting
 from election_assets import shared, tally, voting
@@ -344,4 +344,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_alone(main))

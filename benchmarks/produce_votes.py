@@ -10,13 +10,14 @@ import logging
 import re
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import bench_database, drop_database, report
+from benchmarks._common import bench_database, drop_database, report, run_alone
 from election import contract, turnout
 from election.settings import setting
 from election_assets import lifecycle, registration, voting
@@ -170,4 +171,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_alone(main))
