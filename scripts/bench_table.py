@@ -143,11 +143,12 @@ def replace_in_readme(readme: Path, table: str) -> None:
 
 def main(argv: list[str]) -> int:
     args = [a for a in argv if a != "--readme"]
-    path = Path(args[0]) if args else ROOT / ".stack" / "bench" / "results.jsonl"
-    if not args:
-        from election.settings import setting_text
+    if args:
+        path = Path(args[0])
+    else:
+        from benchmarks.__main__ import results_file  # BENCH_RESULTS, or in BENCH_STACK_DIR
 
-        path = Path(setting_text("BENCH_RESULTS") or path)
+        path = results_file()
     if not path.exists():
         print(f"error: {path} does not exist; run make bench first", file=sys.stderr)
         return 1
