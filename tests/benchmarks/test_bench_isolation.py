@@ -47,7 +47,8 @@ def snapshot(postgres: PostgresResource, kafka: KafkaResource) -> dict:
         "waves": waves,
         "databases": databases,
         "offsets": kafka.end_offsets(contract.VOTES_TOPIC),
-        "topics": sorted(kafka.topics(kafka.admin())),
+        # the broker's own topics (consumer offsets) may appear on first use
+        "topics": sorted(t for t in kafka.topics(kafka.admin()) if not t.startswith("__")),
     }
 
 
