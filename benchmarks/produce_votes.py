@@ -86,7 +86,11 @@ def producer_performance(bootstrap: str, topic: str, records: int, size: int) ->
 
 
 def through_dagster(bootstrap: str, ballots: int) -> tuple[float, float]:
-    """One wave launched as cast_votes_job: (wave's own rate, ballots per second of the run)."""
+    """One wave launched as cast_votes_job: (wave's own rate, ballots per second of the run).
+
+    The job casts into votes_topic itself, which this replaces: run it only on the benchmarks'
+    own broker (benchmarks/_common.py own_services), as `python -m benchmarks.produce_votes` does.
+    """
     url = bench_database(DATABASE)
     try:
         postgres = PostgresResource(database_url=url)
