@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install services stop status run test lint format bench
+.PHONY: help install services stop status run demo test lint format bench
 
 help:
 	@echo "make run       set up, start PostgreSQL + Kafka, Dagster and the dashboard"
+	@echo "make demo      as make run, then a short election end to end through Dagster (DEMO_MINUTES)"
 	@echo "make test      set up, lint, run the whole test suite on its own services (.stack/test)"
 	@echo "make services  start the local PostgreSQL and Kafka (make stop stops them)"
-	@echo "make bench     run every benchmark and print its figures"
+	@echo "make bench     run every benchmark on its own services; figures in .stack/bench/results.jsonl"
 
 $(STAMP): pyproject.toml
 	@bash stack/prereqs.sh python
@@ -51,6 +52,13 @@ test: lint
 run: services
 	@$(BIN)/python stack/run.py
 
-bench: services
-	@set -e; for name in $$(ls benchmarks/*.py | xargs -n1 basename | sed 's/\.py$$//' | grep -v -E '^(__init__|_.*)$$'); do \
-		echo "== benchmarks.$$name"; $(BIN)/python -m benchmarks.$$name; done
+# make run, plus a short election driven through Dagster (DEMO_MINUTES, DEMO_VOTERS); the stack
+# keeps running afterwards
+demo: services
+	@$(BIN)/python scripts/demo.py
+
+# every benchmark on its own PostgreSQL and Kafka (BENCH_POSTGRES_PORT, BENCH_KAFKA_PORT, data in
+# .stack/bench), so a running election (make run) is never touched; figures in .stack/bench
+bench: $(STAMP)
+	@bash stack/prereqs.sh services
+	$(BIN)/python -m benchmarks $(BENCH)

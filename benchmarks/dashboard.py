@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import sys
 import time
 import uuid
 
@@ -18,6 +19,7 @@ import psycopg
 from streamlit.testing.v1 import AppTest
 
 from benchmarks import _sample_results as sample_results
+from benchmarks._common import run_alone
 from election.geography import US_STATE_CODES
 from election.schema import TABLES
 from election.settings import setting
@@ -159,4 +161,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_alone(main))

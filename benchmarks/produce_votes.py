@@ -10,13 +10,14 @@ import logging
 import re
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import bench_database, drop_database, report
+from benchmarks._common import bench_database, drop_database, report, run_alone
 from election import ballots, contract, turnout
 from election.settings import setting
 from election_assets import lifecycle, registration, voting
@@ -86,7 +87,11 @@ def producer_performance(bootstrap: str, topic: str, records: int, size: int) ->
 
 
 def through_dagster(bootstrap: str, ballots: int) -> tuple[float, float]:
-    """One wave launched as cast_votes_job: (wave's own rate, ballots per second of the run)."""
+    """One wave launched as cast_votes_job: (wave's own rate, ballots per second of the run).
+
+    The job casts into votes_topic itself, which this replaces: run it only on the benchmarks'
+    own broker (benchmarks/_common.py own_services), as `python -m benchmarks.produce_votes` does.
+    """
     url = bench_database(DATABASE)
     try:
         postgres = PostgresResource(database_url=url)
@@ -171,4 +176,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_alone(main))

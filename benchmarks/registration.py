@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 import time
 
 import dagster as dg
 import psycopg
 import pyarrow.csv as pa_csv
 
-from benchmarks._common import bench_database, drop_database, peak_rss_mb, report
+from benchmarks._common import bench_database, drop_database, peak_rss_mb, report, run_alone
 from election import roll, schema
 from election_assets import registration
 from election_assets.resources import PostgresResource
@@ -124,4 +125,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_alone(main))

@@ -28,6 +28,7 @@ import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from benchmarks import tally_throughput as bench
+from benchmarks._common import run_alone
 from election import contract, schema
 from election.settings import setting
 from election_io.producers import producer_config
@@ -278,4 +279,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_alone(main))

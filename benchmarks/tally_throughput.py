@@ -31,6 +31,7 @@ import pyarrow.csv as pa_csv
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
+from benchmarks._common import run_alone
 from election import contract, geography, ids, schema
 from election.schema import TABLES
 from election.settings import setting
@@ -397,4 +398,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_alone(main))

@@ -100,6 +100,8 @@ CATALOGUE: tuple[Setting, ...] = (
     Setting("DAGSTER_HOME", "", "Dagster's instance folder (.stack/dagster under make run)"),
     Setting("TEST_POSTGRES_PORT", "25432", "port of the test suite's own PostgreSQL", "int", 1),
     Setting("TEST_KAFKA_PORT", "29092", "port of the test suite's own Kafka", "int", 1),
+    Setting("DEMO_MINUTES", "3", "length of make demo's voting day, minutes", "float", 0.5),
+    Setting("DEMO_VOTERS", "20000", "voters on make demo's roll", "int", 100),
     # Spark
     Setting(
         "SPARK_EXTRA_JARS",
@@ -155,6 +157,16 @@ CATALOGUE: tuple[Setting, ...] = (
         "BENCH_DASHBOARD_BASELINE_REFRESHES", "10", "refreshes of its naive baseline", "int", 1
     ),
     Setting("BENCH_DASHBOARD_NAIVE", "0", "the benchmark's page reads naively (set by it)", "flag"),
+    Setting(
+        "BENCH_STACK_DIR", "", "where the benchmarks' own services keep their data (.stack/bench)"
+    ),
+    Setting("BENCH_POSTGRES_PORT", "26432", "port of the benchmarks' own PostgreSQL", "int", 1),
+    Setting("BENCH_KAFKA_PORT", "26092", "port of the benchmarks' own Kafka", "int", 1),
+    Setting(
+        "BENCH_RESULTS",
+        "",
+        "the file make bench appends its figures to (.stack/bench/results.jsonl)",
+    ),
 )
 SETTINGS: Mapping[str, Setting] = {s.name: s for s in CATALOGUE}
 # the services' defaults: the local ones work without any configuration

@@ -39,19 +39,8 @@ def wait_for(port: int, process: subprocess.Popen, seconds: float) -> bool:
     return False
 
 
-def main() -> int:
-    load_dotenv()  # the dashboard does not read .env itself; Dagster and Spark inherit it too
-    try:
-        dagster_port = setting("DAGSTER_PORT")
-        streamlit_port = setting("STREAMLIT_PORT")
-    except SettingError as exc:
-        print(f"[run] error: {exc}")
-        return 1
-    for port, variable in ((dagster_port, "DAGSTER_PORT"), (streamlit_port, "STREAMLIT_PORT")):
-        if port_taken(port):
-            print(f"[run] error: port {port} is taken; stop that program or set {variable}")
-            return 1
-
+def start_apps(dagster_port: int, streamlit_port: int) -> tuple[dict[str, subprocess.Popen], Path]:
+    """Start `dagster dev` and the dashboard, logging to .stack/logs; (processes, log folder)."""
     dagster_home = Path(setting("DAGSTER_HOME") or ROOT / ".stack" / "dagster")
     dagster_home.mkdir(parents=True, exist_ok=True)
     if not (dagster_home / "dagster.yaml").exists():
@@ -59,76 +48,83 @@ def main() -> int:
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
     logs = ROOT / ".stack" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-
+    dagster = [str(BIN / "dagster"), "dev", "-w", "workspace.yaml"]
+    dagster += ["-h", "127.0.0.1", "-p", str(dagster_port)]
+    dashboard = [str(BIN / "streamlit"), "run", "streamlit_app/app.py"]
+    dashboard += ["--server.headless", "true", "--server.address", "127.0.0.1"]
+    dashboard += ["--server.port", str(streamlit_port), "--browser.gatherUsageStats", "false"]
     processes = {
-        "Dagster": subprocess.Popen(
-            [
-                str(BIN / "dagster"),
-                "dev",
-                "-w",
-                "workspace.yaml",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(dagster_port),
-            ],
+        name: subprocess.Popen(
+            command,
             cwd=ROOT,
             env=env,
             start_new_session=True,
-            stdout=open(logs / "dagster.log", "ab"),  # noqa: SIM115 -- lives as long as the child
+            stdout=open(logs / log, "ab"),  # noqa: SIM115 -- lives as long as the child
             stderr=subprocess.STDOUT,
-        ),
-        "Dashboard": subprocess.Popen(
-            [
-                str(BIN / "streamlit"),
-                "run",
-                "streamlit_app/app.py",
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(streamlit_port),
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-            stdout=open(logs / "streamlit.log", "ab"),  # noqa: SIM115 -- lives as long as the child
-            stderr=subprocess.STDOUT,
-        ),
+        )
+        for name, command, log in (
+            ("Dagster", dagster, "dagster.log"),
+            ("Dashboard", dashboard, "streamlit.log"),
+        )
     }
+    return processes, logs
 
-    def stop(*_args) -> None:
-        for process in processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        print("[run] stopped Dagster and the dashboard (make stop stops PostgreSQL and Kafka)")
 
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
-    ok = wait_for(dagster_port, processes["Dagster"], 120) and wait_for(
+def stop_apps(processes: dict[str, subprocess.Popen]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+    print("[run] stopped Dagster and the dashboard (make stop stops PostgreSQL and Kafka)")
+
+
+def apps_up(processes: dict[str, subprocess.Popen], dagster_port: int, streamlit_port: int) -> bool:
+    return wait_for(dagster_port, processes["Dagster"], 120) and wait_for(
         streamlit_port, processes["Dashboard"], 60
     )
-    if not ok:
-        stop()
-        print(f"[run] error: Dagster or the dashboard did not start; see {logs}")
-        return 1
-    print(f"[run] Dagster UI:  http://127.0.0.1:{dagster_port}")
-    print(f"[run] Dashboard:   http://127.0.0.1:{streamlit_port}")
-    print(f"[run] logs in {logs.relative_to(ROOT)}; Ctrl-C stops both")
+
+
+def app_ports() -> tuple[int, int]:
+    """DAGSTER_PORT and STREAMLIT_PORT, both free; SettingError or RuntimeError in one line."""
+    dagster_port, streamlit_port = setting("DAGSTER_PORT"), setting("STREAMLIT_PORT")
+    for port, variable in ((dagster_port, "DAGSTER_PORT"), (streamlit_port, "STREAMLIT_PORT")):
+        if port_taken(port):
+            raise RuntimeError(f"port {port} is taken; stop that program or set {variable}")
+    return dagster_port, streamlit_port
+
+
+def serve_until_interrupted(processes: dict[str, subprocess.Popen]) -> None:
+    """Keep Dagster and the dashboard running until Ctrl-C or one of them exits; then stop both."""
     try:
         while all(p.poll() is None for p in processes.values()):
             time.sleep(1)
         print("[run] a process exited; see the logs")
     except KeyboardInterrupt:
         pass
-    stop()
+    stop_apps(processes)
+
+
+def main() -> int:
+    load_dotenv()  # the dashboard does not read .env itself; Dagster and Spark inherit it too
+    try:
+        dagster_port, streamlit_port = app_ports()
+    except (SettingError, RuntimeError) as exc:
+        print(f"[run] error: {exc}")
+        return 1
+    processes, logs = start_apps(dagster_port, streamlit_port)
+    signal.signal(signal.SIGTERM, lambda *a: (stop_apps(processes), sys.exit(0)))
+    if not apps_up(processes, dagster_port, streamlit_port):
+        stop_apps(processes)
+        print(f"[run] error: Dagster or the dashboard did not start; see {logs}")
+        return 1
+    print(f"[run] Dagster UI:  http://127.0.0.1:{dagster_port}")
+    print(f"[run] Dashboard:   http://127.0.0.1:{streamlit_port}")
+    print(f"[run] logs in {logs.relative_to(ROOT)}; Ctrl-C stops both")
+    serve_until_interrupted(processes)
     return 0
 
 

@@ -1,0 +1,71 @@
+"""The README's command-line election runs as written: taken from README.md, not copied."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HEADING = "### From the command line"
+
+
+def readme_block(heading: str = HEADING) -> str:
+    """The first fenced bash block under `heading` in README.md."""
+    text = (ROOT / "README.md").read_text()
+    assert heading in text, f"README.md has no {heading!r} section"
+    section = text.split(heading, 1)[1]
+    section = re.split(r"^#{1,3} ", section, maxsplit=1, flags=re.M)[0]  # up to the next heading
+    found = re.search(r"^```bash\n(.*?)^```", section, flags=re.S | re.M)
+    assert found, f"no ```bash block under {heading!r}"
+    return found.group(1)
+
+
+def test_the_block_is_the_whole_election():
+    block = readme_block()
+    jobs = re.findall(r"^job (\w+)", block, flags=re.M)
+    assert jobs == [
+        "registration_job",
+        "open_polls_job",
+        "live_aggregation_job",
+        "cast_votes_job",
+        "close_polls_job",
+        "certify_results_job",
+    ]
+    assert " -c " in block  # a run-config example
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_the_readme_command_line_certifies_an_election(
+    scratch_database, bootstrap_servers, tmp_path
+):
+    env = {
+        **os.environ,  # the suite's services
+        "DATABASE_URL": scratch_database,
+        "DAGSTER_HOME": str(tmp_path / "dagster"),
+        "SPARK_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+        "ELECTION_EXPORT_DIR": str(tmp_path / "exports"),
+        "VOTERS": "600",
+    }
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", readme_block()],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=840,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    with psycopg.connect(scratch_database) as conn:
+        status, certified_at = conn.execute(
+            "SELECT status, certified_at FROM elections ORDER BY election_id DESC LIMIT 1"
+        ).fetchone()
+        (voters,) = conn.execute("SELECT count(*) FROM voters").fetchone()
+        (counted,) = conn.execute("SELECT count(*) FROM voter_turnout").fetchone()
+    assert (status, voters) == ("certified", 600) and certified_at is not None
+    assert counted > 0
