@@ -21,7 +21,7 @@ from streamlit_app.queries import (
 )
 from streamlit_app.reader import ResultReader, ResultSnapshot, topic_names_from_env
 
-# Badge colour and short label per results status; the sentence comes from election.results.
+# Badge colour and short label per results status; the sentence comes from election.result_status.
 STATUS_BADGES = {
     result_status.PRE_ELECTION: ("gray", "Pre-election"),
     result_status.UNOFFICIAL_PARTIAL: ("orange", "Unofficial · partial"),

@@ -21,6 +21,7 @@ from election import contract
 from election.settings import setting
 from election_assets import lifecycle, registration, voting
 from election_assets.resources import KafkaResource, PostgresResource
+from election_io.elections import read_election
 
 ROOT = Path(__file__).resolve().parents[2]
 # beside the suite's own ports, so runs of the suite on other ports keep out of each other's way
@@ -36,7 +37,7 @@ def port_open(port: int) -> bool:
 def snapshot(postgres: PostgresResource, kafka: KafkaResource) -> dict:
     with postgres.connect() as conn:
         roll = conn.execute("SELECT md5(string_agg(voter_id, ',' ORDER BY voter_id)) FROM voters")
-        election = lifecycle.current_election(conn)
+        election = read_election(conn)
         databases = conn.execute("SELECT datname FROM pg_database ORDER BY 1").fetchall()
         waves = conn.execute("SELECT count(*), sum(sent) FROM vote_waves").fetchone()
         roll_digest = roll.fetchone()[0]
