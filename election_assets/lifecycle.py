@@ -138,3 +138,11 @@ def schedule_close(conn: psycopg.Connection, election_id: int, minutes: float) -
         (minutes, minutes * 60.0, election_id),
     ).fetchone()
     return closes_at
+
+
+def skip_unless_open(election: Election | None) -> dg.SkipReason | None:
+    """A sensor's skip, saying where the election stands, unless the polls are open."""
+    if election is not None and election.status == contract.OPEN:
+        return None
+    status = election.status if election else "nothing registered"
+    return dg.SkipReason(f"the polls are not open ({status})")

@@ -151,9 +151,8 @@ MAX_CLOSING_ATTEMPTS = 5
 def polls_closing_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
     with postgres.connect() as conn:
         election = read_election(conn)
-        if election is None or election.status != contract.OPEN:
-            status = election.status if election else "nothing registered"
-            return dg.SkipReason(f"the polls are not open ({status})")
+        if (skip := lifecycle.skip_unless_open(election)) is not None:
+            return skip
         closes_at = election.polls_close_at
         (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
     if closes_at is None:

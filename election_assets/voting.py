@@ -12,6 +12,7 @@ import psycopg
 
 from election import contract, turnout
 from election.settings import setting
+from election_assets import lifecycle
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource
 from election_assets.shared import checkpoint_root, in_progress_runs
@@ -312,9 +313,8 @@ MIN_DUE_SHARE = 0.002
 def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
     with postgres.connect() as conn:
         election = read_election(conn)
-        if election is None or election.status != contract.OPEN:
-            status = election.status if election else "nothing registered"
-            return dg.SkipReason(f"the polls are not open ({status})")
+        if (skip := lifecycle.skip_unless_open(election)) is not None:
+            return skip
         (registered,) = conn.execute("SELECT count(*) FROM voters").fetchone()
         last = conn.execute(
             "SELECT plan_size, plan_start + sent FROM vote_waves ORDER BY wave DESC LIMIT 1"
