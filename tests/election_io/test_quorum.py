@@ -159,7 +159,10 @@ def test_a_killed_broker_loses_no_acknowledged_ballot(quorum):
         before = len(acknowledged)
         pid = int((quorum / "kafka" / f"broker-{leader}" / "kafka.pid").read_text())
         os.killpg(pid, signal.SIGKILL)  # the leader of partition 0, mid-stream
-        time.sleep(8)
+        # with the broker still down, acknowledgements resume once a new leader is elected
+        deadline = time.monotonic() + 60
+        while len(acknowledged) <= before and time.monotonic() < deadline:
+            time.sleep(0.5)
         during = len(acknowledged)
         restarted = localstack(quorum, "start-kafka")
         assert restarted.returncode == 0, restarted.stderr + restarted.stdout
