@@ -1,0 +1,79 @@
+"""Districts and contests: what is on a ballot, and whose ballot it is on (DESIGN.md, tables).
+
+A district is the nation, a state or a county (an imported election adds precincts); a contest
+belongs to one district and is on the ballot of every voter who lives in it. A voter's ballot
+style is the contests of the districts they live in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+NATION = "nation"
+
+# District kinds, and contest kinds, as the tables hold them.
+NATION_KIND, STATE_KIND, COUNTY_KIND, PRECINCT_KIND = "nation", "state", "county", "precinct"
+DISTRICT_KINDS = (NATION_KIND, STATE_KIND, COUNTY_KIND, PRECINCT_KIND)
+PLURALITY, MEASURE, RANKED = "plurality", "measure", "ranked"
+CONTEST_KINDS = (PLURALITY, MEASURE, RANKED)
+MEASURE_CHOICES = ("yes", "no")
+
+
+def state_district(state: str) -> str:
+    """`state:XX` for a two-letter state code."""
+    return f"state:{state}"
+
+
+def county_district(fips: str) -> str:
+    """`county:NNNNN` for a county's five-digit FIPS code."""
+    return f"county:{fips}"
+
+
+@dataclass(frozen=True)
+class District:
+    district_id: str
+    kind: str
+    name: str
+    parent_id: str | None
+
+
+@dataclass(frozen=True)
+class Choice:
+    choice_id: str
+    name: str
+    party: str | None = None
+
+
+@dataclass(frozen=True)
+class Contest:
+    contest_id: str
+    name: str
+    district_id: str
+    kind: str
+    choices: tuple[Choice, ...]
+    vote_for: int = 1
+    position: int = 0
+    rules: Mapping | None = None  # a ranked contest's tabulation rules, as RCTab names them
+
+    @property
+    def choice_ids(self) -> frozenset[str]:
+        return frozenset(c.choice_id for c in self.choices)
+
+
+def voter_districts(state: str | None, county_fips: str | None) -> tuple[str, ...]:
+    """The districts a voter lives in, widest first."""
+    found = [NATION]
+    if state:
+        found.append(state_district(state))
+    if county_fips:
+        found.append(county_district(county_fips))
+    return tuple(found)
+
+
+def ballot_style(
+    contests: Iterable[Contest], state: str | None, county_fips: str | None
+) -> tuple[Contest, ...]:
+    """The contests on the ballot of a voter of that state and county, in ballot order."""
+    home = set(voter_districts(state, county_fips))
+    return tuple(sorted((c for c in contests if c.district_id in home), key=lambda c: c.position))
