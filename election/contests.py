@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 NATION = "nation"
+# The contest a seed-shaped ballot (`candidate_id`) votes in; its choices are the candidates table.
+NATIONAL_CONTEST = "national"
 
 # District kinds, and contest kinds, as the tables hold them.
 NATION_KIND, STATE_KIND, COUNTY_KIND, PRECINCT_KIND = "nation", "state", "county", "precinct"
