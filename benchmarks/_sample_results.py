@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
@@ -17,7 +18,9 @@ from election import contract
 from election import messages as result_messages
 from election.ballots import utc_iso
 from election_io import topics
+from election_io.ballot_log import log_ends
 from election_io.producers import producer_config
+from spark_jobs.ledger import BatchRecord
 from streamlit_app.reader import FOLLOWED_TOPICS
 
 Message = tuple[str, str, dict | None]  # (contract topic, key, value or None for a tombstone)
@@ -210,3 +213,20 @@ def publish_ballot_log(bootstrap_servers: str, votes_topic: str, ballots: int) -
             except BufferError:
                 producer.poll(0.1)
     producer.flush(60)
+
+
+def record_tally(database_url: str, bootstrap_servers: str, votes_topic: str, judged: int) -> None:
+    """A tally ledger that has judged the first `judged` messages of the ballot log, in one batch."""
+    ranges, left = {}, judged
+    for partition, end in sorted(log_ends(bootstrap_servers, votes_topic).items()):
+        take = min(left, end.end - end.first)
+        if take:
+            ranges[partition] = (end.first, end.first + take - 1)
+        left -= take
+    record = BatchRecord(judged, judged, 0, votes_topic, ranges)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO tally_batches (query_name, batch_id, messages, counted, rejected, "
+            "end_offsets) VALUES ('live_tally', 0, %s, %s, 0, %s)",
+            (judged, judged, record.end_offsets_json()),
+        )

@@ -8,7 +8,7 @@ import dagster as dg
 from election import contract
 from election.settings import setting
 from election_assets.resources import KafkaResource, PostgresResource
-from election_io.ballot_log import Backlog, backlog
+from election_io.ballot_log import Backlog, backlog, tallied_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_PROGRESS = [
@@ -39,9 +39,9 @@ def tally_backlog(postgres: PostgresResource, kafka: KafkaResource) -> Backlog:
 def tallied_and_cast(postgres: PostgresResource, kafka: KafkaResource) -> tuple[int, int]:
     """Messages the tally has committed, and offsets on the ballot log (markers included)."""
     with postgres.connect() as conn:
-        (tallied,) = conn.execute("SELECT coalesce(sum(messages), 0) FROM tally_batches").fetchone()
+        tallied = tallied_messages(conn, contract.VOTES_TOPIC)
     cast = sum(kafka.end_offsets(contract.VOTES_TOPIC).values())
-    return int(tallied), cast
+    return tallied, cast
 
 
 def named_results(asset_key: str, results: dict[str, dg.AssetCheckResult]):

@@ -8,6 +8,7 @@ ledger has counted and no transaction is still open (it could yet commit ballots
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
@@ -33,6 +34,27 @@ class Backlog:
     def tallied(self) -> bool:
         """Every committed message is judged, and no open transaction can add one."""
         return self.behind == 0 and self.open_transactions == 0
+
+
+def offsets_behind(
+    ends: Mapping[int, int], counted: Mapping[int, int], firsts: Mapping[int, int] | None = None
+) -> int:
+    """Offsets of the log past what the ledger counted: the tally's lag, every reader's measure.
+
+    ends and counted are {partition: end offset}; firsts, where given, the first offsets kept.
+    Transaction markers and aborted messages take offsets too, so this bounds the ballots left.
+    """
+    firsts = firsts or {}
+    return sum(max(0, end - max(counted.get(p, 0), firsts.get(p, 0))) for p, end in ends.items())
+
+
+def tallied_messages(conn, topic: str) -> int:
+    """Messages of a topic the ledger has committed (counted or rejected), under any query name."""
+    (n,) = conn.execute(
+        "SELECT coalesce(sum(messages), 0) FROM tally_batches WHERE end_offsets->>'topic' = %s",
+        (topic,),
+    ).fetchone()
+    return int(n)
 
 
 def counted_ends(conn, topic: str) -> dict[int, int]:
@@ -121,7 +143,8 @@ class BallotLog:
         read for a gap as wide as it or wider (a lag shown in progress lines need not be exact).
         """
         ends = self.ends(timeout)
-        behind = sum(max(0, e.stable - max(counted.get(p, 0), e.first)) for p, e in ends.items())
+        stable = {p: e.stable for p, e in ends.items()}
+        behind = offsets_behind(stable, counted, {p: e.first for p, e in ends.items()})
         exact = scan_below is None or behind < scan_below
         if behind and exact and not self.committed_after(counted, timeout):
             behind = 0  # only markers and aborted messages remain

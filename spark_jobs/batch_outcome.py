@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from election import contract, counting
-from spark_jobs import judging, ledger
+from election_io.elections import ElectionNow
+from spark_jobs import judging
 
 OUTCOME_COLUMNS = (
     "partition",
@@ -98,7 +99,7 @@ def duplicate_rejections(outcome: pa.Table, places: list[tuple[int, int]]) -> pa
     )
 
 
-def check_window(used: ledger.ElectionWindow, now: ledger.ElectionWindow, first_ballots: pa.Table):
+def check_window(used: ElectionNow, now: ElectionNow, first_ballots: pa.Table):
     """Refuse to commit a batch judged under polls that have changed in a way that matters."""
     if now.election_id != used.election_id or now.polls_opened_at != used.polls_opened_at:
         raise WindowChanged(f"the election changed from {used} to {now} during a batch")

@@ -7,6 +7,7 @@ import time
 from election import contract
 from election.ballots import utc_iso
 from election_io.ballot_log import BallotLog, counted_ends
+from election_io.elections import read_election_now
 from spark_jobs import ledger, pipes
 
 PROGRESS_SUMMARY = (
@@ -31,7 +32,7 @@ class DrainWatch:
 
     def drained(self) -> bool:
         """The polls are closed (or certified) and every committed ballot is judged."""
-        window = ledger.read_election(self.conn)
+        window = read_election_now(self.conn)
         if window.status not in (contract.CLOSED, contract.CERTIFIED):
             return False
         return self.log.backlog(counted_ends(self.conn, self.topic)).tallied

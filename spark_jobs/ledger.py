@@ -11,7 +11,6 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import psycopg
 import pyarrow as pa
@@ -55,17 +54,6 @@ CREATE TEMP TABLE IF NOT EXISTS staged_rejections (
     raw             text
 ) ON COMMIT DELETE ROWS;
 """
-
-
-@dataclass(frozen=True)
-class ElectionWindow:
-    """The latest election's status and polls, and when they were read (the database's clock)."""
-
-    election_id: int | None
-    status: str | None
-    polls_opened_at: datetime | None
-    polls_closed_at: datetime | None
-    read_at: datetime
 
 
 @dataclass(frozen=True)
@@ -121,18 +109,6 @@ def try_lock_poll_book(conn: psycopg.Connection) -> bool:
     return bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (TALLY_LOCK,)).fetchone()[0])
 
 
-def read_election(conn: psycopg.Connection, lock: bool = False) -> ElectionWindow:
-    """The latest election; with lock, held FOR SHARE so the polls cannot close mid-batch."""
-    row = conn.execute(
-        "SELECT election_id, status, polls_opened_at, polls_closed_at, clock_timestamp() "
-        "FROM elections ORDER BY election_id DESC LIMIT 1" + (" FOR SHARE" if lock else "")
-    ).fetchone()
-    if row is None:
-        (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
-        return ElectionWindow(None, None, None, None, now)
-    return ElectionWindow(*row)
-
-
 def committed_batch(conn: psycopg.Connection, query_name: str, batch_id: int) -> BatchRecord | None:
     """The record of a batch committed before, or None."""
     row = conn.execute(
@@ -146,15 +122,6 @@ def committed_batch(conn: psycopg.Connection, query_name: str, batch_id: int) ->
 def committed_batches(conn: psycopg.Connection, query_name: str) -> int:
     (n,) = conn.execute(
         "SELECT count(*) FROM tally_batches WHERE query_name = %s", (query_name,)
-    ).fetchone()
-    return int(n)
-
-
-def tallied_messages(conn: psycopg.Connection, topic: str) -> int:
-    """Messages of a topic the ledger has committed (counted or rejected), under any query name."""
-    (n,) = conn.execute(
-        "SELECT coalesce(sum(messages), 0) FROM tally_batches WHERE end_offsets->>'topic' = %s",
-        (topic,),
     ).fetchone()
     return int(n)
 

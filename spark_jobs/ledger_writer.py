@@ -20,6 +20,7 @@ from election import contract, messages
 from election.settings import setting
 from election_io import race_calls
 from election_io.ballot_log import BallotLog
+from election_io.elections import ElectionNow, read_election_now
 from election_io.publisher import ResultPublisher
 from spark_jobs import drain, ledger, pending
 from spark_jobs.batch_outcome import as_staged, check_window, duplicate_rejections, staged_ballots
@@ -31,7 +32,7 @@ class JudgedBatch:
     """A micro-batch judged in Spark and collected, waiting for the ledger writer."""
 
     batch_id: int
-    window: ledger.ElectionWindow
+    window: ElectionNow
     outcome: pa.Table
     ranges: dict[int, tuple[int, int]]
     started: float  # time.monotonic() when its judging began
@@ -106,7 +107,7 @@ class LedgerWriter:
             round((began - judged.started) * 1000) - judged.phases["judge_ms"]
         )
         with self.conn.transaction():
-            now = ledger.read_election(self.conn, lock=True)
+            now = read_election_now(self.conn, lock=True)
             check_window(judged.window, now, first_ballots)
             rejections = [rejected]
             again = ledger.stage_ballots(self.conn, first_ballots)
@@ -168,7 +169,7 @@ class LedgerWriter:
         )
         drain.emit(self.last_progress)
 
-    def publish(self, touched: ledger.Touched | None, ranges, window: ledger.ElectionWindow) -> int:
+    def publish(self, touched: ledger.Touched | None, ranges, window: ElectionNow) -> int:
         """Send the current totals of the keys a batch touched (all keys when touched is None)."""
         conn = self.conn
         since = window.polls_opened_at or window.read_at
@@ -214,7 +215,7 @@ class LedgerWriter:
         self.publisher.flush()
         return sent
 
-    def call_races(self, window: ledger.ElectionWindow, lag: int | None) -> int:
+    def call_races(self, window: ElectionNow, lag: int | None) -> int:
         """Call every race from the committed totals, record the calls and publish them.
 
         Outstanding are the non-voters while the polls are open, and once they are closed the
@@ -240,7 +241,7 @@ class LedgerWriter:
 
     def final_race_calls(self) -> None:
         """The drained count's race calls: the polls closed and nothing left to tally."""
-        window = ledger.read_election(self.conn)
+        window = read_election_now(self.conn)
         sent = self.call_races(window, drain.lag(self.log, self.conn))
         drain.emit({"event": "race_calls", "published": sent, "status": window.status})
 

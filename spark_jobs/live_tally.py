@@ -27,6 +27,7 @@ import time
 
 from election import contract
 from election_io import topics
+from election_io.elections import ElectionNow, read_election_now
 from election_io.tally_exit import BUSY, FAILED, MISSING_SERVICE, OK, STATE_MISMATCH
 from spark_jobs import drain, judging, launch, ledger, pending, pipes, recovery, sources
 from spark_jobs.batch_outcome import collect_outcome
@@ -91,7 +92,7 @@ class LiveTally:
             self.reader, self.options.query_name, self.options.checkpoint, self.options.topic
         )
         self.partitions = len(self.watch.log.partitions())
-        self.load_roll(ledger.read_election(self.reader))
+        self.load_roll(read_election_now(self.reader))
         if self.pending is not None:
             recovery.recover_pending(
                 self.spark,
@@ -105,7 +106,7 @@ class LiveTally:
             )
         recovery.check_checkpoint(self.reader, self.options.query_name, self.options.checkpoint)
 
-    def load_roll(self, window: ledger.ElectionWindow) -> None:
+    def load_roll(self, window: ElectionNow) -> None:
         """Read the roll and candidates once; again only if the election changes or opens."""
         if self.roll is not None:
             self.roll.unpersist()
@@ -135,7 +136,7 @@ class LiveTally:
             }
         )
 
-    def roll_stale(self, window: ledger.ElectionWindow) -> bool:
+    def roll_stale(self, window: ElectionNow) -> bool:
         """The roll is frozen once the polls open: reload only for a new election or at opening."""
         election_id, registering = self.roll_key
         return window.election_id != election_id or (
@@ -168,7 +169,7 @@ class LiveTally:
         """Judge one micro-batch and hand it to the ledger writer (a replay is only re-published)."""
         started = time.monotonic()
         self.writer.raise_failure()  # a failed commit stops the query at the next batch
-        window = ledger.read_election(self.reader)
+        window = read_election_now(self.reader)
         if self.roll_stale(window):
             self.load_roll(window)
         record = ledger.committed_batch(self.reader, self.options.query_name, batch_id)
@@ -188,7 +189,7 @@ class LiveTally:
         if not self.pipelined:
             self.writer.wait()  # without a pending record, Spark must not move on first
 
-    def judge(self, batch_df, batch_id: int, window: ledger.ElectionWindow, started: float):
+    def judge(self, batch_df, batch_id: int, window: ElectionNow, started: float):
         return judge(
             batch_df, batch_id, window, started, self.roll, self.candidates_df, self.partitions
         )
@@ -247,7 +248,7 @@ class LiveTally:
 def judge(
     batch_df,
     batch_id: int,
-    window: ledger.ElectionWindow,
+    window: ElectionNow,
     started: float,
     roll,
     candidates_df,

@@ -22,6 +22,7 @@ from election import contract
 from election.ballots import utc_iso
 from election.settings import setting
 from election_io.ballot_log import committed_offsets
+from election_io.elections import read_election_now
 from spark_jobs import judging, ledger, sources
 from spark_jobs.pipes import Reporter
 from spark_jobs.session import SetupError, build_session
@@ -169,7 +170,7 @@ def _recount_command(args, reporter: Reporter) -> int:
         return 2
     try:
         with ledger.connect(database_url) as conn:
-            window = ledger.read_election(conn)
+            window = read_election_now(conn)
         if window.election_id is None:
             reporter.error("recount: no election is registered yet")
             return 2

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from election_io.ballot_log import counted_ends
+from election_io.elections import read_election_now
 from spark_jobs import ledger, pending, sources
 
 
@@ -149,7 +150,7 @@ def recover_pending(spark, book, conn, query_name, topic, bootstrap, judge, writ
     for batch in book.all():
         record = ledger.committed_batch(conn, query_name, batch.batch_id)
         if record is not None:  # committed, perhaps not published: publish it again
-            window = ledger.read_election(conn)
+            window = read_election_now(conn)
             writer.republish(batch.batch_id, record, window, time.monotonic(), recovered=True)
             book.remove(batch.batch_id)
             continue
@@ -161,7 +162,7 @@ def recover_pending(spark, book, conn, query_name, topic, bootstrap, judge, writ
         started = time.monotonic()
         offsets = {p: (first, last + 1) for p, (first, last) in batch.ranges.items()}
         messages = sources.kafka_batch(spark, bootstrap, batch.topic, offsets)
-        window = ledger.read_election(conn)
+        window = read_election_now(conn)
         judged = judge(messages, batch.batch_id, window, started)
         if judged.ranges != batch.ranges:
             raise StateMismatch(

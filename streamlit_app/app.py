@@ -68,9 +68,9 @@ def result_reader(bootstrap_servers: str, topic_prefix: str) -> ResultReader:
 
 
 @st.cache_data(ttl=1, show_spinner=False)
-def load_board(database_url: str) -> ElectionBoard:
+def load_board(database_url: str, votes_topic: str) -> ElectionBoard:
     """The election status and tally progress, shared by sessions for a second."""
-    return election_board(database_url)
+    return election_board(database_url, votes_topic)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -138,13 +138,6 @@ def closing_line(board: ElectionBoard, now: datetime) -> str | None:
     if election.polls_closed_at is not None:
         return f"Polls closed at {election.polls_closed_at:%H:%M:%S} UTC"
     return None
-
-
-def tally_lag(snapshot: ResultSnapshot, board: ElectionBoard) -> int | None:
-    """Ballots on the log not yet tallied: by the tally's ledger when it has one, else by counts."""
-    if board.tallied_messages is not None and snapshot.ballots_received is not None:
-        return max(0, snapshot.ballots_received - board.tallied_messages)
-    return snapshot.tally_lag()
 
 
 def render_status(
@@ -444,7 +437,7 @@ def render_live_sections(
 ) -> None:
     """Everything that changes while the count goes on."""
     now = datetime.now(UTC)
-    lag = tally_lag(snapshot, board)
+    lag = board.tally_lag(snapshot.ballot_log_end_offsets)
     status = render_status(snapshot, board, lag, now)
     render_problems(snapshot, board)
     ranked = standings.standings(snapshot)
@@ -480,7 +473,7 @@ def main() -> None:
     @st.fragment(run_every=config.refresh_seconds)
     def live_sections() -> None:
         snapshot = reader.snapshot()
-        board = load_board(config.database_url)
+        board = load_board(config.database_url, reader.votes_topic)
         render_live_sections(config, snapshot, board)
 
     live_sections()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import psycopg
 
+from election import contract
 from election.contract import Election
+from election_io.ballot_log import counted_ends, offsets_behind
 from election_io.elections import read_election
 
 
@@ -16,11 +18,16 @@ class ElectionBoard:
     """What the page needs from PostgreSQL on each refresh."""
 
     election: Election | None = None
-    # Messages of the ballot log the live tally has committed (counted or rejected); None
-    # before its first batch.
-    tallied_messages: int | None = None
-    tally_committed_at: datetime | None = None
+    # {partition: end offset} of the ballot log the tally has committed; None when unknown
+    # (no database, or before registration).
+    counted_ends: Mapping[int, int] | None = None
     error: str | None = None
+
+    def tally_lag(self, log_ends: Mapping[int, int]) -> int | None:
+        """Messages on the ballot log (its end offsets, as read) the tally has not yet judged."""
+        if self.counted_ends is None or not log_ends:
+            return None
+        return offsets_behind(log_ends, self.counted_ends)
 
 
 @dataclass(frozen=True)
@@ -51,26 +58,18 @@ def _rows(conn: psycopg.Connection, sql: str) -> list[tuple]:
         return []
 
 
-def election_board(database_url: str) -> ElectionBoard:
+def election_board(database_url: str, votes_topic: str = contract.VOTES_TOPIC) -> ElectionBoard:
     """The newest election's status and the live tally's progress; an error instead of raising."""
     try:
         with _connect(database_url) as conn:
             try:
                 election = read_election(conn)
+                counted = counted_ends(conn, votes_topic)
             except psycopg.errors.UndefinedTable:  # before registration
-                election = None
-            batches = _rows(
-                conn,
-                "SELECT count(*), coalesce(sum(messages), 0), max(committed_at) FROM tally_batches",
-            )
+                return ElectionBoard()
     except psycopg.Error as exc:
         return ElectionBoard(error=f"election database unreachable: {_describe(exc)}")
-    if not batches or not batches[0][0]:
-        return ElectionBoard(election=election)
-    _, tallied, committed_at = batches[0]
-    return ElectionBoard(
-        election=election, tallied_messages=int(tallied), tally_committed_at=committed_at
-    )
+    return ElectionBoard(election=election, counted_ends=counted)
 
 
 def registration(database_url: str) -> Registration:

@@ -98,14 +98,6 @@ class ResultSnapshot:
         """Whether any result message has been read."""
         return bool(self.candidates or self.turnout or self.states or self.rejected_by_reason)
 
-    def tally_lag(self) -> int | None:
-        """Ballots on the ballot log not yet counted or rejected; None when unknown."""
-        accounted = self.ballots_counted + self.ballots_rejected
-        # Fewer ballots than results means the log is not the one tallied: the lag is unknown.
-        if self.ballots_received is None or self.ballots_received < accounted:
-            return None
-        return self.ballots_received - accounted
-
 
 class ResultReader:
     """Follows the result topics in a background thread and serves immutable snapshots.

@@ -13,6 +13,7 @@ from confluent_kafka import Consumer, TopicPartition
 from election import contract
 from election.race_call import NATION
 from election_assets import certification, lifecycle
+from election_io.elections import read_election_now
 from spark_jobs import ledger, tally_options
 from spark_jobs.ledger_writer import LedgerWriter
 from tests.election_assets.conftest import register
@@ -40,7 +41,7 @@ def live_race_calls(database_url: str, prefix: str, lag: int | None = 0) -> dict
         names = dict(writer.conn.execute("SELECT candidate_id, candidate_name FROM candidates"))
         candidates = {c: {"candidate_id": c, "candidate_name": n} for c, n in names.items()}
         writer.roll_loaded(candidates, ledger.registered_by_state(writer.conn))
-        window = ledger.read_election(writer.conn)
+        window = read_election_now(writer.conn)
         published = writer.call_races(window, lag)
         calls = dict(writer.conn.execute("SELECT scope, outstanding FROM race_calls"))
     finally:

@@ -6,7 +6,8 @@ import time
 
 from election import contract
 from election_io import topics
-from spark_jobs import judging, ledger, live_tally, sources
+from election_io.elections import read_election_now
+from spark_jobs import judging, live_tally, sources
 from spark_jobs.tally_options import Options
 
 
@@ -54,7 +55,7 @@ class Judge:
     def batch(self, opts: Options, conn, batch_id: int, offsets: dict[int, tuple[int, int]]):
         """Judge the messages between offsets ({partition: (first, end)}) as micro-batch batch_id."""
         messages = sources.kafka_batch(self.spark, opts.bootstrap, opts.topic, offsets)
-        return self(messages, batch_id, ledger.read_election(conn), time.monotonic())
+        return self(messages, batch_id, read_election_now(conn), time.monotonic())
 
 
 def split(placed, at: int) -> tuple[dict, dict]:

@@ -8,16 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pytest
 
+from election.contract import Election
 from election.settings import setting
+from election_io.elections import ElectionNow
 from spark_jobs import batch_outcome, ledger, pending, tally_options
 
 OPENED = datetime(2024, 11, 5, 7, tzinfo=UTC)
 
 
 def window(closed=None, election_id=1, read_at=OPENED + timedelta(hours=5)):
-    return ledger.ElectionWindow(
-        election_id, "open" if closed is None else "closed", OPENED, closed, read_at
-    )
+    status = "open" if closed is None else "closed"
+    return ElectionNow(Election(election_id, "test", status, OPENED, closed, None), read_at)
 
 
 def test_pending_batches_are_written_listed_in_order_and_crossed_off(tmp_path):

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from election import contract
+from election_io.elections import read_election_now
 from spark_jobs import ledger, pending
 from spark_jobs.ledger_writer import LedgerWriter
 from tests.spark_jobs import batches, stack
@@ -66,7 +67,7 @@ def test_batches_commit_in_order_and_a_later_ballot_of_a_voter_is_a_duplicate(
 
         # a replay after a crash between commit and publish changes nothing, sends again
         record = ledger.committed_batch(writer.conn, opts.query_name, 1)
-        window = ledger.read_election(writer.conn)
+        window = read_election_now(writer.conn)
         writer.republish(1, record, window, 0.0, recovered=True)
         assert stack.ledger_state(opts.database_url) == state
         (replay,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]

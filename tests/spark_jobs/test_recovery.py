@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from election_io import migrations
-from election_io.ballot_log import committed_offsets
+from election_io.ballot_log import committed_offsets, tallied_messages
 from spark_jobs import ledger, pending, recovery, sources
 from spark_jobs.ledger_writer import LedgerWriter
 from tests.spark_jobs import batches, stack
@@ -170,7 +170,7 @@ def test_a_new_checkpoint_starts_where_the_ledger_stands_under_any_query_name(sc
             1: sources.EARLIEST,
             2: 4,
         }
-        assert ledger.tallied_messages(conn, "votes") == 10
+        assert tallied_messages(conn, "votes") == 10
         recovery.check_topic(conn, "votes")
         with pytest.raises(recovery.StateMismatch, match="counts the ballot log votes, not other"):
             recovery.check_topic(conn, "other")

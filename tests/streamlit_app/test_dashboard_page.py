@@ -120,8 +120,10 @@ def test_unofficial_complete_once_closed_and_drained(
 ):
     messages = sample_results.sample_election(500, SAMPLE_STATES, rejected=5)
     sample_results.publish(bootstrap_servers, result_topics, messages)
-    sample_results.publish_ballot_log(bootstrap_servers, result_topics[contract.VOTES_TOPIC], 505)
+    votes = result_topics[contract.VOTES_TOPIC]
+    sample_results.publish_ballot_log(bootstrap_servers, votes, 505)
     set_election(election_database, contract.CLOSED)
+    sample_results.record_tally(election_database, bootstrap_servers, votes, 505)
 
     app = page(monkeypatch, bootstrap_servers, election_database, prefix_of(result_topics))
 
@@ -134,14 +136,11 @@ def test_partial_while_the_tally_lags_behind_by_its_ledger(
 ):
     messages = sample_results.sample_election(500, SAMPLE_STATES)
     sample_results.publish(bootstrap_servers, result_topics, messages)
-    sample_results.publish_ballot_log(bootstrap_servers, result_topics[contract.VOTES_TOPIC], 700)
+    votes = result_topics[contract.VOTES_TOPIC]
+    sample_results.publish_ballot_log(bootstrap_servers, votes, 700)
     set_election(election_database, contract.CLOSED)
-    with psycopg.connect(election_database, autocommit=True) as conn:
-        # The tally's ledger: 300 of the 700 messages on the ballot log committed so far.
-        conn.execute(
-            "INSERT INTO tally_batches (query_name, batch_id, messages, counted, rejected)"
-            " VALUES ('live_tally', 0, 200, 200, 0), ('live_tally', 1, 100, 95, 5)"
-        )
+    # The tally's ledger: 300 of the 700 messages on the ballot log judged so far.
+    sample_results.record_tally(election_database, bootstrap_servers, votes, 300)
 
     app = page(monkeypatch, bootstrap_servers, election_database, prefix_of(result_topics))
 

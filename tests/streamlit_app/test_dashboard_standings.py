@@ -12,7 +12,6 @@ from benchmarks import _sample_results as sample_results
 from election import contract
 from election.settings import SettingError, setting
 from streamlit_app import standings
-from streamlit_app.app import tally_lag
 from streamlit_app.queries import ElectionBoard
 from streamlit_app.reader import ResultSnapshot
 
@@ -139,16 +138,13 @@ def test_the_sample_election_adds_up():
     assert sum(1 for topic, _, _ in messages if topic == contract.REJECTED_VOTES_TOPIC) == 7
 
 
-def test_the_lag_by_the_tally_ledger_when_it_has_one_else_by_counts():
-    snapshot = ResultSnapshot(
-        candidates=MappingProxyType({"a": {"total_votes": 90}}),
-        rejected_by_reason=MappingProxyType({"duplicate": 5}),
-        ballot_log_end_offsets=MappingProxyType({0: 60, 1: 50}),
-        ballots_received=110,
-    )
-    assert tally_lag(snapshot, ElectionBoard()) == 15
-    assert tally_lag(snapshot, ElectionBoard(tallied_messages=105)) == 5
-    assert tally_lag(snapshot, ElectionBoard(tallied_messages=120)) == 0
+def test_the_lag_is_the_ballot_log_past_the_ledger():
+    log_ends = MappingProxyType({0: 60, 1: 50})
+    assert ElectionBoard().tally_lag(log_ends) is None  # no ledger known
+    assert ElectionBoard(counted_ends={}).tally_lag(log_ends) == 110
+    assert ElectionBoard(counted_ends={0: 60, 1: 45}).tally_lag(log_ends) == 5
+    assert ElectionBoard(counted_ends={0: 70, 1: 50}).tally_lag(log_ends) == 0
+    assert ElectionBoard(counted_ends={0: 60}).tally_lag({}) is None  # no ballot log read
 
 
 def test_the_refresh_interval_comes_from_the_catalogue():
