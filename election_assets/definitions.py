@@ -6,15 +6,18 @@ import os
 
 import dagster as dg
 
-from election.settings import DEFAULTS, setting
+from election.settings import setting
 from election_assets import certification, polls, registration, tally, turnout_profile, voting
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.resources.randomuser import RandomUserClient
 from election_assets.resources.spark import ElectionSpark
 
-# The local default works without any configuration; the environment overrides it.
-for _name, _value in DEFAULTS.items():
-    os.environ.setdefault(_name, _value)
+
+def service_setting(name: str) -> str | dg.EnvVar:
+    """Where a service is: the variable when set (an EnvVar, so its value stays out of Dagster's
+    UI), else the settings catalogue's local default, which works without any configuration."""
+    return dg.EnvVar(name) if os.environ.get(name) else setting(name)
+
 
 defs = dg.Definitions(
     assets=[
@@ -41,9 +44,9 @@ defs = dg.Definitions(
     ],
     sensors=[voting.live_voting_sensor, polls.polls_closing_sensor, tally.live_aggregation_sensor],
     resources={
-        "postgres": PostgresResource(database_url=dg.EnvVar("DATABASE_URL")),
-        "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("KAFKA_BOOTSTRAP_SERVERS")),
-        "randomuser": RandomUserClient(base_url=dg.EnvVar("RANDOMUSER_URL")),
+        "postgres": PostgresResource(database_url=service_setting("DATABASE_URL")),
+        "kafka": KafkaResource(bootstrap_servers=service_setting("KAFKA_BOOTSTRAP_SERVERS")),
+        "randomuser": RandomUserClient(base_url=service_setting("RANDOMUSER_URL")),
         "pyspark": ElectionSpark(),
         # the tally and the recount: local Spark, or spark-submit to SPARK_MASTER (SPARK_SUBMIT=1)
         "spark_launcher": SparkLauncher(
