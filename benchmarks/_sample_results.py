@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import random
 from collections.abc import Iterable, Mapping
@@ -12,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
 
 from election import contract
 from election import messages as result_messages
@@ -20,6 +18,7 @@ from election.ballots import utc_iso
 from election_io import topics
 from election_io.ballot_log import log_ends
 from election_io.producers import producer_config
+from election_io.topics import delete_topics  # noqa: F401 (re-exported for the callers)
 from spark_jobs.ledger import BatchRecord
 from streamlit_app.reader import FOLLOWED_TOPICS
 
@@ -170,14 +169,6 @@ def create_topics(
         if name in topic_names:
             config = contract.topic_config(name)
             topics.ensure_topics(bootstrap_servers, [topic_names[name]], partitions, config=config)
-
-
-def delete_topics(bootstrap_servers: str, topics: Iterable[str]) -> None:
-    """Delete topics, ignoring ones that are already gone."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
-    for future in admin.delete_topics(list(topics), operation_timeout=30).values():
-        with contextlib.suppress(Exception):  # already deleted, or never created
-            future.result()
 
 
 def publish(

@@ -33,6 +33,7 @@ from election import contract, turnout
 from election.settings import setting
 from election_assets import shared, tally, voting
 from election_assets.resources import KafkaResource, PostgresResource
+from election_io import waves
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -267,8 +268,8 @@ def truth_from_generator(postgres: PostgresResource, wave_config: dict) -> dict:
     """What should count: the plan up to the generator's confirmed cursor, by the rules."""
     config = voting.WaveConfig(**wave_config)
     with postgres.connect() as conn:
-        plan = voting.load_plan(conn, config)
-        cursor = voting.plan_cursor(conn)
+        plan = waves.load_plan(conn, config)
+        cursor = waves.plan_cursor(conn)
     truth = turnout.expected_totals(plan.slice(0, cursor))
     return {
         "per_candidate": {c: n for c, n in truth.per_candidate.items() if n},

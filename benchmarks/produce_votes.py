@@ -22,7 +22,7 @@ from election import ballots, contract, turnout
 from election.settings import setting
 from election_assets import lifecycle, registration, voting
 from election_assets.resources import KafkaResource, PostgresResource
-from election_io import ballot_box
+from election_io import ballot_box, topics
 
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_JARS = ROOT / ".stack" / "jars" / "kafka"
@@ -100,7 +100,7 @@ def through_dagster(bootstrap: str, ballots: int) -> tuple[float, float]:
         with postgres.connect() as conn:
             lifecycle.transition(conn, contract.OPEN, "benchmark")
         kafka = KafkaResource(bootstrap_servers=bootstrap)
-        kafka.delete_topics([contract.VOTES_TOPIC])
+        topics.delete_topics(kafka.bootstrap_servers, [contract.VOTES_TOPIC], wait=30)
         kafka.ensure_topic(contract.VOTES_TOPIC, 4, config=contract.VOTES_TOPIC_CONFIG)
         began = time.perf_counter()
         result = voting.cast_votes_job.execute_in_process(
@@ -116,7 +116,7 @@ def through_dagster(bootstrap: str, ballots: int) -> tuple[float, float]:
         sent = wave.metadata["ballots_sent"].value
         return wave.metadata["rate_per_s"].value, sent / wall
     finally:
-        KafkaResource(bootstrap_servers=bootstrap).delete_topics([contract.VOTES_TOPIC])
+        topics.delete_topics(bootstrap, [contract.VOTES_TOPIC], wait=30)
         drop_database(DATABASE)
 
 
@@ -160,7 +160,7 @@ def main() -> None:
         baseline = producer_performance(bootstrap, tool_topic, args.ballots, size)
         print(f"  {baseline:,.0f} records/s")
     finally:
-        kafka.delete_topics([ours_topic, tool_topic])
+        topics.delete_topics(kafka.bootstrap_servers, [ours_topic, tool_topic])
     print(f"one wave of {args.dagster_ballots:,} through Dagster (cast_votes_job) ...")
     wave_rate, run_rate = through_dagster(bootstrap, args.dagster_ballots)
     print(f"  wave sends {wave_rate:,.0f}/s; whole run incl. planning {run_rate:,.0f}/s")

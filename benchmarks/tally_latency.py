@@ -31,6 +31,7 @@ from benchmarks import tally_throughput as bench
 from benchmarks._common import run_alone
 from election import contract, schema
 from election.settings import setting
+from election_io import topics
 from election_io.producers import producer_config
 from spark_jobs import sources
 
@@ -154,8 +155,8 @@ def latencies(url, watcher, sent_at, placed, candidates, measured_from: int) -> 
 
 def run_trigger(url, bootstrap, trigger_ms, rate, seconds, voters, candidates, max_offsets) -> dict:
     topic = f"bench_latency_votes_{int(time.time())}"
-    bench.recreate_topic(bootstrap, topic, 4, contract.VOTES_TOPIC_CONFIG)
-    bench.delete_topics(bootstrap, [PREFIX + t for t in contract.PUBLISHED_TOPICS])
+    topics.provide_topics(bootstrap, [topic], 4, empty=True, timeout=60)  # a ballot log's settings
+    topics.delete_topics(bootstrap, [PREFIX + t for t in contract.PUBLISHED_TOPICS])
     open_polls(url)
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", "SPARK_MASTER": "local[2]"}
     with tempfile.TemporaryDirectory(prefix="bench_latency_") as checkpoint:
@@ -212,7 +213,7 @@ def run_trigger(url, bootstrap, trigger_ms, rate, seconds, voters, candidates, m
         time.sleep(1)
         watcher.stop.set()
         watcher.join(10)
-    bench.delete_topics(bootstrap, [topic])
+    topics.delete_topics(bootstrap, [topic])
     if code != 0:
         raise RuntimeError(f"the live tally exited with {code}")
     values = latencies(url, watcher, sent_at, placed, candidates, int(rate * WARMUP_S))

@@ -29,7 +29,6 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
 
 from benchmarks._common import run_alone
 from election import contract, geography, ids, schema
@@ -185,26 +184,8 @@ def topic_size(bootstrap: str, topic: str) -> int:
     return sum(end - first for first, end in committed_offsets(bootstrap, topic).values())
 
 
-def recreate_topic(bootstrap: str, topic: str, partitions: int, config: dict) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    if topic in admin.list_topics(timeout=10).topics:
-        admin.delete_topics([topic])[topic].result()
-        for _ in range(60):  # deletion completes in the background
-            if topic not in admin.list_topics(timeout=10).topics:
-                break
-            time.sleep(0.5)
-    for attempt in range(60):
-        try:
-            topics.ensure_topics(bootstrap, [topic], partitions, config=config)
-            return
-        except Exception:
-            if attempt == 59:
-                raise
-            time.sleep(0.5)
-
-
 def fill_topic(bootstrap: str, keys: list, values: list, topic: str = TOPIC) -> None:
-    recreate_topic(bootstrap, topic, 4, contract.VOTES_TOPIC_CONFIG)
+    topics.provide_topics(bootstrap, [topic], 4, empty=True, timeout=60)  # a ballot log's settings
     producer = Producer(
         producer_config(
             bootstrap,
@@ -265,15 +246,6 @@ def live_tally_command(
 def truncate_ledger(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE " + ", ".join(schema.TALLY_TABLES))
-
-
-def delete_topics(bootstrap: str, names) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    existing = set(admin.list_topics(timeout=10).topics)
-    doomed = [n for n in names if n in existing]
-    for future in admin.delete_topics(doomed).values() if doomed else []:
-        future.result()
-    time.sleep(1)
 
 
 @dataclass
@@ -355,7 +327,7 @@ def main(argv=None) -> int:
     references = {}
     if not args.skip_references:
         for what in ("copy", "tally"):
-            delete_topics(bootstrap, [f"{TOPIC}.{what}"])
+            topics.delete_topics(bootstrap, wait=30, names=[f"{TOPIC}.{what}"])
             command = [
                 sys.executable,
                 "-m",
@@ -366,13 +338,17 @@ def main(argv=None) -> int:
                 *per_trigger,
             ]
             run = run_timed(command, env, args.ballots, f"naive {what}")
-            delete_topics(bootstrap, [f"{TOPIC}.{what}"])  # a copy is as large as the log
+            topics.delete_topics(
+                bootstrap, wait=30, names=[f"{TOPIC}.{what}"]
+            )  # a copy is as large as the log
             references[what] = run
             log(
                 f"naive {what}: {run.messages:,} messages in {run.seconds:.1f} s = {run.per_s:,.0f}/s"
             )
     truncate_ledger(url)
-    delete_topics(bootstrap, [RESULTS_PREFIX + t for t in contract.PUBLISHED_TOPICS])
+    topics.delete_topics(
+        bootstrap, wait=30, names=[RESULTS_PREFIX + t for t in contract.PUBLISHED_TOPICS]
+    )
     with tempfile.TemporaryDirectory(prefix="bench_tally_") as checkpoint:
         command = live_tally_command(TOPIC, RESULTS_PREFIX, checkpoint, "bench_tally", per_trigger)
         ours = run_timed(command, env, args.ballots, "live tally")

@@ -24,6 +24,7 @@ defs = dg.Definitions(
         registration.candidates,
         registration.voters,
         voting.votes_topic,
+        voting.result_topics,
         tally.live_results,
         certification.certified_results,
         certification.certification,

@@ -352,8 +352,10 @@ def candidate_checks(postgres: PostgresResource):
 
 registration_job = dg.define_asset_job(
     contract.REGISTRATION_JOB,
-    selection=dg.AssetSelection.groups("registration") | dg.AssetSelection.assets("votes_topic"),
-    description="Register the candidates and the voter roll (size, seed, nationality, source as config).",
+    selection=dg.AssetSelection.groups("registration")
+    | dg.AssetSelection.assets("votes_topic", "result_topics"),
+    description="Register the candidates and the voter roll (size, seed, nationality, source as "
+    "config), and make the election's topics, empty.",
 )
 
 

@@ -25,6 +25,11 @@ def checkpoint_root() -> Path:
     return Path(setting("SPARK_CHECKPOINT_DIR") or ROOT / ".stack" / "checkpoints")
 
 
+def tally_checkpoint(election_id: int, query_name: str) -> Path:
+    """An election's tally checkpoint: each election's own, so a new one starts from nothing."""
+    return checkpoint_root() / f"election-{election_id}" / query_name
+
+
 def in_progress_runs(instance: dg.DagsterInstance, job_name: str) -> list:
     """The job's runs that are queued, starting or running."""
     return list(instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=IN_PROGRESS)))

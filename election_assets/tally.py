@@ -13,12 +13,12 @@ from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.resources.spark_launcher import ApplicationFailed
 from election_assets.shared import (
-    checkpoint_root,
     in_progress_runs,
     tallied_and_cast,
     tally_backlog,
+    tally_checkpoint,
 )
-from election_assets.voting import votes_topic
+from election_assets.voting import result_topics, votes_topic
 from election_io.elections import read_election
 from election_io.tally_exit import BUSY, STATE_MISMATCH, TALLY_STOPPED
 
@@ -32,11 +32,11 @@ class TallyConfig(dg.Config):
     query_name: str = "live_tally"
 
 
-def tally_arguments(config: TallyConfig) -> list[str]:
+def tally_arguments(config: TallyConfig, election_id: int) -> list[str]:
     arguments = [
         "--until-drained",
         "--checkpoint",
-        str(checkpoint_root() / config.query_name),
+        str(tally_checkpoint(election_id, config.query_name)),
         "--query-name",
         config.query_name,
     ]
@@ -50,7 +50,7 @@ def tally_arguments(config: TallyConfig) -> list[str]:
 @dg.asset(
     group_name="tally",
     kinds={"spark", "kafka", "postgres"},
-    deps=[votes_topic, candidates, voters],
+    deps=[votes_topic, result_topics, candidates, voters],
 )
 def live_results(
     context: dg.AssetExecutionContext,
@@ -62,11 +62,15 @@ def live_results(
     """The live tally: counted ballots, the poll book, the result topics and the race calls."""
     postgres.check_schema()
     kafka.check()
+    with postgres.connect() as conn:
+        election = read_election(conn)
+    if election is None:
+        raise dg.Failure("no election is registered yet: run registration_job first")
     try:
         invocation = spark_launcher.run(
             context,
             "spark_jobs.live_tally",
-            tally_arguments(config),
+            tally_arguments(config, election.election_id),
             env={
                 "DATABASE_URL": postgres.database_url,
                 "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,

@@ -4,6 +4,7 @@ and the ballot log checked against the contract before anything is counted from 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 
 from confluent_kafka import KafkaError, KafkaException
@@ -85,6 +86,56 @@ def ensure_topics(
             if "TOPIC_ALREADY_EXISTS" not in str(exc) or "marked for deletion" in str(exc):
                 raise
     return created
+
+
+def delete_topics(bootstrap: str, names: Iterable[str], wait: float = 0.0) -> list[str]:
+    """Delete the topics that exist; with wait (s), until the broker no longer lists them.
+
+    Returns the names deleted. A topic gone meanwhile is no error.
+    """
+    admin = admin_client(bootstrap)
+    existing = set(admin.list_topics(timeout=10).topics)
+    doomed = [name for name in dict.fromkeys(names) if name in existing]
+    if doomed:
+        for future in admin.delete_topics(doomed, operation_timeout=30).values():
+            try:
+                future.result(timeout=30)
+            except KafkaException as exc:
+                if "UNKNOWN_TOPIC" not in str(exc):
+                    raise
+    deadline = time.monotonic() + wait
+    while doomed and time.monotonic() < deadline:
+        if not set(doomed) & set(admin.list_topics(timeout=10).topics):
+            break
+        time.sleep(0.2)
+    return doomed
+
+
+def provide_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int,
+    replication: int | None = None,
+    *,
+    empty: bool = False,
+    timeout: float = 30.0,
+) -> list[str]:
+    """Make the topics exist with their contract settings; with empty, deleted and made again.
+
+    Returns the names created now. A topic still being deleted cannot be created yet: creating
+    is retried until timeout.
+    """
+    names = list(dict.fromkeys(names))
+    if empty:
+        delete_topics(bootstrap, names, wait=timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return ensure_topics(bootstrap, names, partitions, replication=replication)
+        except KafkaException:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1)
 
 
 def describe_topic(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[str, str] | None:

@@ -35,11 +35,11 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
-from confluent_kafka.admin import AdminClient  # noqa: E402
 
 from election import ballots, contract  # noqa: E402
 from election.settings import setting  # noqa: E402
 from election_io.producers import producer_config  # noqa: E402
+from election_io.topics import delete_topics  # noqa: E402
 from spark_jobs.launch import spark_home  # noqa: E402
 
 CLUSTER = ROOT / ".stack" / "cluster"
@@ -241,9 +241,7 @@ def main(argv=None) -> int:
         stop(processes)
         with psycopg.connect(base_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        AdminClient({"bootstrap.servers": bootstrap}).delete_topics(
-            [topic, *(prefix + t for t in contract.PUBLISHED_TOPICS)]
-        )
+        delete_topics(bootstrap, [topic, *(prefix + t for t in contract.PUBLISHED_TOPICS)])
         shutil.rmtree(CLUSTER / "checkpoints" / name, ignore_errors=True)
 
 

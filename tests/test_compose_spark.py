@@ -294,7 +294,7 @@ def test_the_compose_cluster_counts_an_election_exactly_on_this_host(
             python=setting("SPARK_SUBMIT_PYTHON", driver_env),
         )
         monkeypatch.setenv("SPARK_CHECKPOINT_DIR", driver_env["SPARK_CHECKPOINT_DIR"])
-        command = launcher.command("spark_jobs.live_tally", tally_arguments(TallyConfig()))
+        command = launcher.command("spark_jobs.live_tally", tally_arguments(TallyConfig(), 1))
         assert command[1:3] == ["-m", "spark_jobs.launch"]
         run_env = {
             **driver_env,

@@ -95,19 +95,6 @@ class KafkaResource(dg.ConfigurableResource):
         )
         return name in created
 
-    def delete_topics(self, names: list[str]) -> None:
-        admin = self.admin()
-        existing = self.topics(admin)
-        doomed = [n for n in names if n in existing]
-        if not doomed:
-            return
-        for future in admin.delete_topics(doomed, operation_timeout=30).values():
-            try:
-                future.result(timeout=30)
-            except KafkaException as exc:
-                if "UNKNOWN_TOPIC" not in str(exc):
-                    raise
-
     def end_offsets(self, topic: str, attempts: int = 10) -> dict[int, int]:
         """The next offset to be written, per partition (empty if the topic is missing).
 

@@ -69,7 +69,7 @@ def test_a_checkpoint_that_disagrees_with_the_ledger_stops_the_sensor(
 ):
     monkeypatch.setenv("DATABASE_URL", scratch_database)
     # a checkpoint that has finished batches the ledger never saw: an earlier election's
-    commits = open_polls / "sensor_test" / "commits"
+    commits = open_polls / "election-1" / "sensor_test" / "commits"
     commits.mkdir(parents=True)
     (commits / "0").write_text("v1\n{}\n")
     with dg.instance_for_test() as instance:

@@ -18,7 +18,7 @@ from election import contract, turnout
 from election.settings import setting
 from election_assets import lifecycle, polls, voting
 from election_assets.resources import KafkaResource
-from election_io import topics
+from election_io import topics, waves
 from election_io.elections import read_election
 from tests.election_assets.conftest import register
 
@@ -108,7 +108,7 @@ def test_a_wave_delivers_exactly_the_planned_ballots(
     report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
     assert report.sent == 1500
     with postgres.connect() as conn:
-        plan = voting.load_plan(conn, config)
+        plan = waves.load_plan(conn, config)
     expected = plan.slice(0, 1500)
     messages = read_topic(kafka.bootstrap_servers, unique_name, 1500)
     assert len(messages) == 1500
@@ -269,7 +269,7 @@ def test_paced_waves_cast_only_what_the_day_has_due(postgres, kafka, scratch_dat
     open_for(postgres, 10, started_ago_s=150)  # a quarter into the day: the morning rush
     config = voting.WaveConfig(size=100_000, rate=0, paced=True, max_share=1.0, horizon_s=0)
     with postgres.connect() as conn:
-        plan = voting.load_plan(conn, config)
+        plan = waves.load_plan(conn, config)
     report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
     low = turnout.ballots_due(plan, 0.25)
     high = turnout.ballots_due(plan, 0.26)  # the wave started a moment later
@@ -297,7 +297,7 @@ def test_a_late_paced_wave_catches_up_with_the_day(postgres, kafka, scratch_data
     open_for(postgres, 10, started_ago_s=300)  # the waves could not start for half the day
     config = voting.WaveConfig(size=100_000, rate=0, paced=True, horizon_s=0)
     with postgres.connect() as conn:
-        plan = voting.load_plan(conn, config)
+        plan = waves.load_plan(conn, config)
     report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
     assert turnout.ballots_due(plan, 0.5) <= report.sent <= turnout.ballots_due(plan, 0.51)
 
@@ -411,7 +411,7 @@ def test_a_paced_wave_waits_for_the_wave_before_it(postgres, kafka, scratch_data
     open_for(postgres, 10, started_ago_s=60)
     config = voting.WaveConfig(rate=0, paced=True, horizon_s=0)
     with psycopg.connect(postgres.database_url, autocommit=True) as casting:
-        casting.execute("SELECT pg_advisory_lock(%s)", (voting.WAVE_LOCK,))
+        casting.execute("SELECT pg_advisory_lock(%s)", (waves.WAVE_LOCK,))
         began = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             waiting = pool.submit(
@@ -419,7 +419,7 @@ def test_a_paced_wave_waits_for_the_wave_before_it(postgres, kafka, scratch_data
             )
             time.sleep(2)
             assert not waiting.done()  # still waiting for the wave before it
-            casting.execute("SELECT pg_advisory_unlock(%s)", (voting.WAVE_LOCK,))
+            casting.execute("SELECT pg_advisory_unlock(%s)", (waves.WAVE_LOCK,))
             report = waiting.result(timeout=60)
     assert report.sent > 0 and time.monotonic() - began >= 2
 

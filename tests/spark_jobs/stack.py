@@ -17,12 +17,12 @@ from pathlib import Path
 
 import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 from election import contract, counting
 from election.schema import TABLES
 from election_io import topics
 from election_io.producers import producer_config
+from election_io.topics import delete_topics  # noqa: F401 (the tests' one way)
 
 ROOT = Path(__file__).resolve().parents[2]
 STATES = ("Ohio", "Texas", "Utah", "Maine", "Iowa")
@@ -87,22 +87,6 @@ def create_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
         bootstrap, [topic], partitions, config=contract.VOTES_TOPIC_CONFIG
     )
     assert created == [topic], f"{topic} existed already"
-
-
-def delete_topics(bootstrap: str, topics, wait: float = 0.0) -> None:
-    """Delete the topics that exist; with wait, until the broker no longer lists them."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    existing = set(admin.list_topics(timeout=10).topics)
-    doomed = [t for t in topics if t in existing]
-    if doomed:
-        for future in admin.delete_topics(doomed).values():
-            with contextlib.suppress(Exception):
-                future.result()
-    deadline = time.monotonic() + wait
-    while doomed and time.monotonic() < deadline:
-        if not set(doomed) & set(admin.list_topics(timeout=10).topics):
-            return
-        time.sleep(0.2)
 
 
 def ballot_set(roll: Roll, n_voters: int, seed: int = 11) -> list[tuple[str | None, bytes | None]]:
