@@ -77,6 +77,14 @@ def decode_arcs(topology: dict) -> list[Ring]:
     return arcs
 
 
+def west_of_greenwich(arcs: list[Ring]) -> list[Ring]:
+    """Positive longitudes less 360°: the Aleutian islands past the antimeridian (the only ones
+    of the 50 states) join the rest of Alaska, else a map fitted to it would span the globe."""
+    return [
+        [[round(lon - 360, DECIMALS) if lon > 0 else lon, lat] for lon, lat in arc] for arc in arcs
+    ]
+
+
 def ring(indexes: list[int], arcs: list[Ring]) -> Ring:
     """A closed ring from arc indexes (~i is arc i reversed), without repeated positions."""
     positions: Ring = []
@@ -115,7 +123,7 @@ def postal_codes() -> dict[str, str]:
 
 def counties(topology: dict) -> dict:
     """The FeatureCollection of the counties of the 50 states and DC."""
-    arcs = decode_arcs(topology)
+    arcs = west_of_greenwich(decode_arcs(topology))
     states = postal_codes()
     features = []
     for shape in topology["objects"]["counties"]["geometries"]:
