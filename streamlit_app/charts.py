@@ -79,8 +79,10 @@ def candidate_donut(ranked: list[Standing], colors: Mapping[str, str]) -> go.Fig
     return _layout(figure, 300, title="Share of ballots counted", showlegend=True)
 
 
-def _us_geo(figure: go.Figure, height: int, title: str) -> go.Figure:
+def us_geo(figure: go.Figure, height: int, title: str, **geo) -> go.Figure:
+    """A map of the United States (Alaska and Hawaii inset) in the page's look."""
     figure.update_geos(scope="usa", projection_type="albers usa", showlakes=False)
+    figure.update_geos(**geo)
     return _layout(figure, height, title=title)
 
 
@@ -102,28 +104,47 @@ def turnout_map(turnout: pd.DataFrame) -> go.Figure:
             ),
         )
     )
-    return _us_geo(figure, 380, "Turnout by state")
+    return us_geo(figure, 380, "Turnout by state")
 
 
 def leader_map(
     leaders: pd.DataFrame, colors: Mapping[str, str], names: Mapping[str, str]
 ) -> go.Figure:
     """Who leads each US state, one colour per candidate: full once called, pale while leading."""
-    figure = go.Figure()
+    traces = leader_traces(
+        leaders, colors, names, "state_code", "address_state", locationmode="USA-states"
+    )
+    return us_geo(go.Figure(traces), 380, "Leader by state (solid: called)")
+
+
+def leader_traces(
+    leaders: pd.DataFrame,
+    colors: Mapping[str, str],
+    names: Mapping[str, str],
+    where: str,
+    label: str,
+    **trace,
+) -> list[go.Choropleth]:
+    """One choropleth per leading candidate over the areas in column `where`, named by `label`.
+
+    `leaders` has a row per area with `candidate_id` (empty when tied: the area is not drawn),
+    `share`, `margin_votes` and `called_for` (empty until called); `trace` says how Plotly
+    finds the areas (`locationmode`, or `geojson` and `featureidkey`) and may add settings.
+    """
+    traces = []
     for candidate_id, rows in leaders[leaders["candidate_id"] != ""].groupby("candidate_id"):
         color = colors.get(candidate_id, "#7f7f7f")
         name = names.get(candidate_id, candidate_id)
         called = rows["called_for"] != ""
-        figure.add_trace(
+        traces.append(
             go.Choropleth(
-                locations=rows["state_code"],
+                locations=rows[where],
                 z=[1] * len(rows),
-                locationmode="USA-states",
                 colorscale=[[0, color], [1, color]],
                 showscale=False,
                 marker_opacity=[1.0 if c else 0.4 for c in called],
                 name=name,
-                text=rows["address_state"],
+                text=rows[label],
                 customdata=list(
                     zip(
                         rows["share"],
@@ -136,9 +157,10 @@ def leader_map(
                     "%{text}: " + name + " %{customdata[2]} with"
                     " %{customdata[0]:.1%}, by %{customdata[1]:,} votes<extra></extra>"
                 ),
+                **trace,
             )
         )
-    return _us_geo(figure, 380, "Leader by state (solid: called)")
+    return traces
 
 
 def turnout_bars(turnout: pd.DataFrame) -> go.Figure:

@@ -46,15 +46,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def dashboard_server(env: Mapping[str, str], timeout: float = 90) -> Iterator[str]:
-    """`streamlit run` the app on a free port with the given environment; yields its URL."""
+def dashboard_server(env: Mapping[str, str], timeout: float = 90, app: Path = APP) -> Iterator[str]:
+    """`streamlit run` the app (or another page) on a free port with the environment; its URL."""
     port = free_port()
     command = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(APP),
+        str(app),
         "--server.headless",
         "true",
         "--server.port",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 import psycopg
 import pytest
 
 from benchmarks import _sample_results as sample_results
 from election.schema import TABLES
 from streamlit_app.reader import topic_names_from_env
+
+from .browser import chromium_path
 
 # Three US states, so the page draws maps; the sample's totals are known exactly.
 SAMPLE_STATES = ["Ohio", "Texas", "Utah"]
@@ -44,3 +49,18 @@ def set_election(database_url: str, status: str, name: str = "Test election") ->
             "INSERT INTO elections (name, status, polls_opened_at) VALUES (%s, %s, now())",
             (name, status),
         )
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's Chromium and Playwright; missing ones skip the test, except in CI where they fail it."""
+    path = chromium_path()
+    missing = [] if path else ["Debian's chromium (apt-get install -y chromium)"]
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("the playwright package (pip install -e '.[dev]')")
+    if missing:
+        message = "the browser test needs " + " and ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 import pytest
 
 from benchmarks import _sample_results as sample_results
@@ -14,27 +11,11 @@ from .browser import (
     Network,
     browser_page,
     candidate_table,
-    chromium_path,
     dashboard_server,
     screenshot,
     wait_for_results,
 )
 from .conftest import SAMPLE_STATES, set_election
-
-
-@pytest.fixture
-def chromium() -> str:
-    """Debian's Chromium and Playwright; missing ones skip the test, except in CI where they fail it."""
-    path = chromium_path()
-    missing = [] if path else ["Debian's chromium (apt-get install -y chromium)"]
-    if importlib.util.find_spec("playwright") is None:
-        missing.append("the playwright package (pip install -e '.[dev]')")
-    if missing:
-        message = "the browser test needs " + " and ".join(missing)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.mark.services

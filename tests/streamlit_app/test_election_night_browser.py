@@ -12,7 +12,6 @@ import pytest
 
 from .browser import Network, browser_page, counted_on_page, dashboard_server
 from .election_night import election_night
-from .test_dashboard_browser import chromium  # noqa: F401  (the fixture)
 
 # A whole voting day in a minute, the turnout curve squeezed into it; the tally is started
 # first, so it counts while the ballots come in.
@@ -23,7 +22,7 @@ VOTERS = 2000
 @pytest.mark.services
 @pytest.mark.slow
 def test_a_short_voting_day_end_to_end_offline(
-    chromium,  # noqa: F811
+    chromium,
     tmp_path,
     scratch_database,
     bootstrap_servers,
