@@ -12,6 +12,7 @@ from election_assets.resources import PostgresResource
 from election_assets.resources.spark import ElectionSpark
 from election_assets.tally import live_results
 from election_io.elections import read_election
+from election_io.spark_setup import jdbc_options
 
 PROFILE_COLUMNS = ("address_state", "age_band", "gender", "registered_voters", "voters_voted")
 
@@ -49,8 +50,6 @@ def turnout_by_age_and_gender(
 
 
 def _jdbc_table(spark, database_url: str, query: str) -> DataFrame:
-    from spark_jobs.sources import jdbc_options
-
     return (
         spark.read.format("jdbc")
         .options(**jdbc_options(database_url))

@@ -29,7 +29,7 @@ import zipfile
 from pathlib import Path
 
 from election.settings import setting
-from spark_jobs.session import ROOT, SetupError, extra_jars
+from election_io.spark_setup import ROOT, SetupError, extra_jars
 
 PACKAGES = ("election", "election_io", "spark_jobs")  # what the driver and the executors import
 PR_SET_PDEATHSIG = 1

@@ -1,51 +1,15 @@
-"""The Spark session the tally and the recount run in: extra jars, RocksDB state, quiet logs."""
+"""The Spark session the tally and the recount run in: the jars, RocksDB state, quiet logs."""
 
 from __future__ import annotations
 
 import os
 import re
 import sys
-from pathlib import Path
 
 from election.settings import SettingError, setting
+from election_io.spark_setup import SetupError, extra_jars, loopback_conf
 
-ROOT = Path(__file__).resolve().parent.parent
-JARS_DIR = ROOT / ".stack" / "jars" / "spark"
-JARS_HINT = "run `make services` (or `mvn -q -f stack/spark/pom.xml dependency:copy-dependencies`)"
 ROCKSDB_PROVIDER = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
-
-
-class SetupError(RuntimeError):
-    """Something the job needs is missing; the message is one line saying what to do."""
-
-
-def extra_jars(listed: str | None = None) -> list[str]:
-    """The Kafka connector and the PostgreSQL driver: SPARK_EXTRA_JARS, else .stack/jars/spark.
-
-    SPARK_EXTRA_JARS is a comma-separated list of jar files or folders of jars (the containers
-    set the folder /opt/jars); Spark itself wants the files, so folders are expanded here.
-    """
-    listed = (setting("SPARK_EXTRA_JARS") if listed is None else listed).strip()
-    if not listed:
-        return _connector_in(sorted(str(p) for p in JARS_DIR.glob("*.jar")), str(JARS_DIR))
-    jars, missing = [], []
-    for entry in (p.strip() for p in listed.split(",")):
-        path = Path(entry)
-        if path.is_dir():
-            jars += sorted(str(p) for p in path.glob("*.jar"))
-        elif path.is_file():
-            jars.append(entry)
-        elif entry:
-            missing.append(entry)
-    if missing:
-        raise SetupError(f"SPARK_EXTRA_JARS names missing files or folders: {', '.join(missing)}")
-    return _connector_in(jars, f"SPARK_EXTRA_JARS ({listed})")
-
-
-def _connector_in(jars: list[str], where: str) -> list[str]:
-    if not any("spark-sql-kafka" in Path(p).name for p in jars):
-        raise SetupError(f"the Spark Kafka connector is not in {where}: {JARS_HINT}")
-    return jars
 
 
 def default_partitions(master: str) -> int:
@@ -62,26 +26,6 @@ def _env_conf() -> dict[str, str]:
     """Extra Spark settings from SPARK_CONF ("key=value,key=value"), for tuning without code."""
     pairs = [p for p in setting("SPARK_CONF").split(",") if "=" in p]
     return dict(p.strip().split("=", 1) for p in pairs)
-
-
-LOOPBACK = "127.0.0.1"
-
-
-def is_local(master: str | None) -> bool:
-    """Whether a master URL runs Spark inside this process (local, local[N], local[*])."""
-    return bool(master) and (master == "local" or master.startswith("local["))
-
-
-def loopback_conf(master: str | None) -> dict[str, str]:
-    """A local driver's settings to listen on loopback only; none for a cluster's master.
-
-    A local driver listens on the host's address unless told otherwise. Call it before the
-    JVM starts: it also sets SPARK_LOCAL_IP for the driver's other ports.
-    """
-    if not is_local(master):
-        return {}
-    os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
-    return {"spark.driver.bindAddress": LOOPBACK, "spark.driver.host": LOOPBACK}
 
 
 def under_spark_submit() -> bool:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
 import psycopg
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from election_io import migrations
+from election_io.spark_setup import jdbc_options
 
 VOTES_PARTITIONS = 4  # when the tally has to create votes_topic itself
 EARLIEST = -2  # Spark's startingOffsets value for a partition's first offset
@@ -55,25 +56,6 @@ def _without_password(database_url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return parts._replace(netloc=netloc).geturl()
     return database_url
-
-
-def jdbc_options(database_url: str) -> dict[str, str]:
-    """Spark JDBC options (url, user, password, driver) for a postgresql:// URL."""
-    parts = urlsplit(database_url)
-    host = parts.hostname or "localhost"
-    port = parts.port or 5432
-    database = parts.path.lstrip("/") or "postgres"
-    query = "&".join(f"{k}={v}" for k, v in parse_qsl(parts.query))
-    options = {
-        "url": f"jdbc:postgresql://{host}:{port}/{database}" + (f"?{query}" if query else ""),
-        "driver": "org.postgresql.Driver",
-        "fetchsize": "20000",
-    }
-    if parts.username:
-        options["user"] = unquote(parts.username)
-    if parts.password:
-        options["password"] = unquote(parts.password)
-    return options
 
 
 def read_query(spark, database_url: str, query: str, predicates: list[str] | None = None):

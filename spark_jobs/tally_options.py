@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from election import contract
 from election.settings import setting
+from election_io.spark_setup import ROOT
 from spark_jobs import judging, sources
-from spark_jobs.session import ROOT
 
 PROG = "python -m spark_jobs.live_tally"
 DESCRIPTION = (

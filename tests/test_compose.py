@@ -522,7 +522,7 @@ def test_dockerfile_installs_the_project_java_and_spark_jars():
 def test_the_tally_accepts_the_containers_jars_setting(services, tmp_path):
     """What compose sets as SPARK_EXTRA_JARS (the folder the image fills) is what the tally's
     session accepts: the folder is laid out here as the Dockerfile lays it out, from the same pom."""
-    from spark_jobs.session import JARS_DIR, extra_jars
+    from election_io.spark_setup import JARS_DIR, extra_jars
 
     folders = {
         environment_of(service).get("SPARK_EXTRA_JARS")

@@ -131,8 +131,8 @@ def host_equivalents(scratch: Path) -> dict[str, str]:
     The Python of every container is the image's; here it is this interpreter (sys.executable),
     which is what SparkLauncher and spark_jobs.launch pick when SPARK_SUBMIT_PYTHON is blank.
     """
+    from election_io.spark_setup import JARS_DIR
     from spark_jobs.launch import spark_home
-    from spark_jobs.session import JARS_DIR
 
     return {
         # a compose service's name on the network: this host, on loopback

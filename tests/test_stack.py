@@ -63,7 +63,7 @@ def test_spark_reads_and_writes_kafka(bootstrap_servers, unique_name):
     """A Spark session reads one topic through the connector and writes another."""
     from pyspark.sql import SparkSession
 
-    from spark_jobs.session import loopback_conf
+    from election_io.spark_setup import loopback_conf
 
     jars = sorted(str(p) for p in (ROOT / ".stack" / "jars" / "spark").glob("*.jar"))
     assert any("spark-sql-kafka" in j for j in jars), "run `make services` to resolve the jars"

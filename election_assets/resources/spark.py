@@ -23,7 +23,7 @@ class ElectionSpark(PySparkResource):
     spark_config: dict[str, Any] = {}
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        from spark_jobs.session import SetupError, extra_jars, loopback_conf
+        from election_io.spark_setup import SetupError, extra_jars, loopback_conf
 
         try:
             jars = extra_jars()

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
-from spark_jobs.launch import ROOT
+from election_io.spark_setup import ROOT
 
 
 class ApplicationFailed(Exception):

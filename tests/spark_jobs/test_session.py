@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from spark_jobs.session import JARS_DIR, SetupError, extra_jars
+from election_io.spark_setup import JARS_DIR, SetupError, extra_jars
 
 
 @pytest.fixture
