@@ -180,14 +180,7 @@ def parse_ballot(value: bytes | str | None, key: bytes | str | None) -> dict:
     if text.startswith("\ufeff"):
         raise BallotError(contract.MALFORMED, "starts with a byte order mark")
     try:
-        message = json.loads(
-            text,
-            parse_constant=_no_constant,
-            # a ballot holds no number the count reads: none is converted, so none can fail
-            parse_int=_a_number,
-            parse_float=_a_number,
-            object_pairs_hook=_unique_names,
-        )
+        message = _DECODER.decode(text)
     except _DuplicateName as error:
         raise BallotError(contract.MALFORMED, f"name {error.name!r} twice in an object") from None
     except (json.JSONDecodeError, _NotJson) as error:
@@ -287,6 +280,16 @@ def _a_number(_text: str) -> int:
 
 def _no_constant(name: str):
     raise _NotJson(f"{name} is not a JSON value")
+
+
+# One reader for every message (json.loads would build it per call).
+_DECODER = json.JSONDecoder(
+    parse_constant=_no_constant,
+    # a ballot holds no number the count reads: none is converted, so none can fail
+    parse_int=_a_number,
+    parse_float=_a_number,
+    object_pairs_hook=_unique_names,
+)
 
 
 def _too_deep(value, level: int = 1) -> bool:
