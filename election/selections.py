@@ -26,6 +26,7 @@ null (a skipped rank) or a list of two or more ids (an overvote at that rank). J
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import NamedTuple
 
 from election.contests import RANKED, Contest
 from election.json_values import json_type, valid_unicode
@@ -111,13 +112,12 @@ def choices_named(entries: Entries) -> Iterator[str]:
             yield from entry
 
 
-class Outcome:
+class Outcome(NamedTuple):
     """What one contest's selection comes to, in votes: the choices voted, overvotes, undervotes."""
 
-    __slots__ = ("overvotes", "undervotes", "votes")
-
-    def __init__(self, votes: tuple[str, ...], overvotes: int, undervotes: int):
-        self.votes, self.overvotes, self.undervotes = votes, overvotes, undervotes
+    votes: tuple[str, ...]
+    overvotes: int
+    undervotes: int
 
 
 class ContestRule:

@@ -22,6 +22,7 @@ from election.contests import (
     national_contest,
     voter_districts,
 )
+from tests.election.test_selections import selection_messages
 
 OPEN = dt.datetime(2024, 11, 5, 7, tzinfo=dt.UTC)
 CLOSE = dt.datetime(2024, 11, 5, 20, tzinfo=dt.UTC)
@@ -286,3 +287,12 @@ def test_a_seed_ballot_counts_exactly_as_its_one_national_selection(log):
         tally(seed, (national_contest(candidates),), roll),
     ):
         assert found == expected
+
+
+@PROPERTY
+@given(values=st.lists(selection_messages(), max_size=8), voter=st.sampled_from(VOTERS))
+def test_counting_hostile_selections_is_total(values, voter):
+    log = [counting.Message(0, i, b"a", v, NOON) for i, v in enumerate(values)]
+    result = tally(log, roll={"a": ("OH", "39049"), voter: ("TX", "48201")})
+    assert result.counted + len(result.rejections) == len(log)
+    assert all(r.reason in contract.REJECTION_REASONS and r.detail for r in result.rejections)
