@@ -15,6 +15,9 @@ import numpy as np
 import pyarrow as pa
 
 from election import contract, ids
+from election.contests import NATIONAL_CONTEST
+from election.json_values import json_type, valid_unicode
+from election.selections import ShapeError, read_selections
 
 # JSON strings must escape these; ids without them can be pasted between quotes as they are.
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
@@ -27,7 +30,7 @@ VOTING_TIME_PATTERN = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
     r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?"
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")
+CANDIDATE_ID, SELECTIONS = "candidate_id", "selections"  # a ballot's choice: one or the other
 
 _TWO_DIGITS = np.array([list(f"{k:02d}".encode()) for k in range(100)], dtype=np.uint8)
 
@@ -154,10 +157,16 @@ def parse_ballot(value: bytes | str | None, key: bytes | str | None) -> dict:
 
     The one definition of well-formed (DESIGN.md, counting rules): the value is exactly one
     UTF-8 JSON object, nothing after it but JSON whitespace, no byte order mark, no NaN or
-    Infinity, no name twice in any object, nested at most MAX_NESTING deep; the four fields are
-    non-empty JSON strings of valid Unicode, voting_time an ISO-8601 time (VOTING_TIME_PATTERN);
-    and the message's key is its voter_id. Anything else raises BallotError("malformed", what).
-    Extra fields are ignored.
+    Infinity, no name twice in any object, nested at most MAX_NESTING deep; vote_id, voter_id
+    and voting_time are non-empty JSON strings of valid Unicode, voting_time an ISO-8601 time
+    (VOTING_TIME_PATTERN); the choice is either candidate_id, such a string, or selections, shaped
+    as election.selections.read_selections says (a null field is a missing one; both or neither is
+    malformed); and the message's key is its voter_id. Anything else raises
+    BallotError("malformed", what). Extra fields are ignored.
+
+    The ballot's "selections" map contest ids to entries; the seed's shape is the one selection
+    (candidate_id,) in the national contest. "candidate_id" stays for the seed's readers: for a
+    selections ballot it is the national contest's one choice id, or None.
     """
     if value is None:
         raise BallotError(contract.MALFORMED, "message has no value")
@@ -171,14 +180,7 @@ def parse_ballot(value: bytes | str | None, key: bytes | str | None) -> dict:
     if text.startswith("\ufeff"):
         raise BallotError(contract.MALFORMED, "starts with a byte order mark")
     try:
-        message = json.loads(
-            text,
-            parse_constant=_no_constant,
-            # a ballot holds no number the count reads: none is converted, so none can fail
-            parse_int=_a_number,
-            parse_float=_a_number,
-            object_pairs_hook=_unique_names,
-        )
+        message = _DECODER.decode(text)
     except _DuplicateName as error:
         raise BallotError(contract.MALFORMED, f"name {error.name!r} twice in an object") from None
     except (json.JSONDecodeError, _NotJson) as error:
@@ -188,23 +190,41 @@ def parse_ballot(value: bytes | str | None, key: bytes | str | None) -> dict:
     except Exception as error:  # judging is total: whatever the reader raises is a verdict
         raise BallotError(contract.MALFORMED, f"unreadable: {_said(error)}") from None
     if not isinstance(message, dict):
-        raise BallotError(contract.MALFORMED, f"not a JSON object but {_json_type(message)}")
+        raise BallotError(contract.MALFORMED, f"not a JSON object but {json_type(message)}")
     if _too_deep(message):
         raise BallotError(contract.MALFORMED, f"nested deeper than {MAX_NESTING}")
     vote_id = message.get("vote_id")
-    vote_id = vote_id if isinstance(vote_id, str) and vote_id and _unicode(vote_id) else None
+    vote_id = vote_id if isinstance(vote_id, str) and vote_id and valid_unicode(vote_id) else None
+    # a null field is a missing one, for the choice's two shapes as for every field
+    shape = CANDIDATE_ID if message.get(SELECTIONS) is None else SELECTIONS
+    if shape == SELECTIONS and message.get(CANDIDATE_ID) is not None:
+        raise BallotError(
+            contract.MALFORMED, "both 'candidate_id' and 'selections': a ballot has one", vote_id
+        )
     ballot = {}
     for field in contract.BALLOT_FIELDS:
+        if field == CANDIDATE_ID and shape == SELECTIONS:
+            try:
+                ballot[SELECTIONS] = read_selections(message[SELECTIONS])
+            except ShapeError as error:
+                raise BallotError(contract.MALFORMED, str(error), vote_id) from None
+            national = ballot[SELECTIONS].get(NATIONAL_CONTEST, ())
+            only = national[0] if len(national) == 1 else None
+            ballot[CANDIDATE_ID] = only if isinstance(only, str) else None
+            continue
         field_value = message.get(field)
         if field_value is None:
-            raise BallotError(contract.MALFORMED, f"missing field {field!r}", vote_id)
+            also = " (or 'selections')" if field == CANDIDATE_ID else ""
+            raise BallotError(contract.MALFORMED, f"missing field {field!r}{also}", vote_id)
         if not isinstance(field_value, str):
             raise BallotError(contract.MALFORMED, f"field {field!r} is not a string", vote_id)
         if field_value == "":
             raise BallotError(contract.MALFORMED, f"field {field!r} is empty", vote_id)
-        if not _unicode(field_value):
+        if not valid_unicode(field_value):
             raise BallotError(contract.MALFORMED, f"field {field!r} is not valid Unicode", vote_id)
         ballot[field] = field_value
+    if shape == CANDIDATE_ID:
+        ballot[SELECTIONS] = {NATIONAL_CONTEST: (ballot[CANDIDATE_ID],)}
     try:
         if not VOTING_TIME_PATTERN.fullmatch(ballot["voting_time"]):
             raise ValueError("not the pattern")
@@ -262,6 +282,16 @@ def _no_constant(name: str):
     raise _NotJson(f"{name} is not a JSON value")
 
 
+# One reader for every message (json.loads would build it per call).
+_DECODER = json.JSONDecoder(
+    parse_constant=_no_constant,
+    # a ballot holds no number the count reads: none is converted, so none can fail
+    parse_int=_a_number,
+    parse_float=_a_number,
+    object_pairs_hook=_unique_names,
+)
+
+
 def _too_deep(value, level: int = 1) -> bool:
     """Whether objects and arrays nest deeper than MAX_NESTING (a bare object is level 1)."""
     for child in value.values() if isinstance(value, dict) else value:
@@ -272,27 +302,10 @@ def _too_deep(value, level: int = 1) -> bool:
     return False
 
 
-def _unicode(text: str) -> bool:
-    """No lone surrogate (JSON's \\ud800 escapes allow one; UTF-8 and PostgreSQL do not)."""
-    return text.isascii() or not _SURROGATE.search(text)
-
-
 def _said(error: Exception) -> str:
     """An exception as one short line: its type and the start of its message."""
     text = str(error).splitlines()[0][:200] if str(error) else ""
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-def _json_type(value) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    return "a number"
 
 
 def _json_safe(texts: list[str]) -> bool:

@@ -79,3 +79,9 @@ def ballot_style(
     """The contests on the ballot of a voter of that state and county, in ballot order."""
     home = set(voter_districts(state, county_fips))
     return tuple(sorted((c for c in contests if c.district_id in home), key=lambda c: c.position))
+
+
+def national_contest(candidate_ids: Iterable[str]) -> Contest:
+    """The seed's one race: a plurality contest in the nation whose choices are the candidates."""
+    choices = tuple(Choice(c, c) for c in dict.fromkeys(candidate_ids))
+    return Contest(NATIONAL_CONTEST, "National race", NATION, PLURALITY, choices)

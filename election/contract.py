@@ -103,13 +103,21 @@ def rejection_key(partition: int, offset: int) -> str:
     return f"{partition}:{offset}"
 
 
-# --- Rejection reasons, in the order a ballot is checked ----------------------------------
+# --- Rejection reasons, as the contract lists them (election.counting.CHECK_ORDER checks) ---
 MALFORMED = "malformed"
 UNKNOWN_VOTER = "unknown_voter"
 UNKNOWN_CANDIDATE = "unknown_candidate"
 POLLS_CLOSED = "polls_closed"
 DUPLICATE = "duplicate"
-REJECTION_REASONS = (MALFORMED, UNKNOWN_VOTER, UNKNOWN_CANDIDATE, DUPLICATE, POLLS_CLOSED)
+NOT_ON_BALLOT = "not_on_ballot"  # a contest not on the voter's ballot style
+REJECTION_REASONS = (
+    MALFORMED,
+    UNKNOWN_VOTER,
+    UNKNOWN_CANDIDATE,
+    NOT_ON_BALLOT,
+    DUPLICATE,
+    POLLS_CLOSED,
+)
 
 # --- Election lifecycle -------------------------------------------------------------------
 REGISTRATION = "registration"

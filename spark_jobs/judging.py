@@ -19,6 +19,7 @@ from pyspark.sql import types as T
 
 from election import contract, counting
 from election.ballots import BallotError, parse_ballot, utc_iso
+from election.contests import NATIONAL_CONTEST
 from election.partitioning import misplaced_detail, murmur2_partitions
 
 # The vote generator's own compact form: judged in the JVM when it is plainly well-formed
@@ -207,12 +208,14 @@ def classify(
         ),
         contract.UNKNOWN_CANDIDATE: (
             F.col("_running").isNull(),
-            F.lit(counting.UNKNOWN_CANDIDATE_DETAIL),
+            F.lit(counting.unknown_candidate_detail(NATIONAL_CONTEST)),
         ),
         contract.POLLS_CLOSED: (outside, why),
     }
     reason, detail = F, F  # F.when starts each chain, Column.when goes on
     for name in counting.CHECK_ORDER[:-1]:
+        if name not in rules:  # not_on_ballot: a seed-shaped ballot names no contest
+            continue
         broken, why_broken = rules[name]
         reason, detail = reason.when(broken, F.lit(name)), detail.when(broken, why_broken)
     return df.select(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from election import ballots, contract
+from election import ballots, contests, contract
 
 AT = dt.datetime(2024, 11, 5, 14, 3, 27, 123456, tzinfo=dt.UTC)
 
@@ -55,7 +55,8 @@ def test_encode_matches_json_dumps_and_round_trips():
         assert json.loads(value) == expected
         assert tuple(json.loads(value)) == contract.BALLOT_FIELDS
         parsed = ballots.parse_ballot(value, voter_id)
-        assert parsed == {**expected, "voting_time": AT}
+        selections = {contests.NATIONAL_CONTEST: (candidate_id,)}
+        assert parsed == {**expected, "voting_time": AT, "selections": selections}
 
 
 def test_encode_with_one_time_per_ballot():
@@ -96,7 +97,7 @@ def test_extra_fields_are_ignored_and_offsets_understood():
         }
     )
     parsed = ballots.parse_ballot(raw.encode(), b"a")
-    assert set(parsed) == set(contract.BALLOT_FIELDS)
+    assert set(parsed) == {*contract.BALLOT_FIELDS, "selections"}
     assert parsed["voting_time"] == dt.datetime(2024, 11, 5, 14, 3, 27, tzinfo=dt.UTC)
     naive = ballots.parse_ballot(raw.replace("+01:00", "").encode(), b"a")
     assert naive["voting_time"] == dt.datetime(2024, 11, 5, 15, 3, 27, tzinfo=dt.UTC)
@@ -318,5 +319,5 @@ def test_judging_is_total_every_byte_string_gets_a_verdict(value, key):
     except ballots.BallotError as error:
         assert error.reason == contract.MALFORMED and error.detail
         return
-    assert set(ballot) == set(contract.BALLOT_FIELDS)
+    assert set(ballot) == {*contract.BALLOT_FIELDS, "selections"}
     assert ballot["voting_time"].tzinfo is not None

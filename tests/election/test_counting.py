@@ -81,6 +81,7 @@ def test_every_reason():
         contract.MALFORMED: 2,
         contract.UNKNOWN_VOTER: 1,
         contract.UNKNOWN_CANDIDATE: 1,
+        contract.NOT_ON_BALLOT: 0,
         contract.DUPLICATE: 1,
         contract.POLLS_CLOSED: 2,
     }

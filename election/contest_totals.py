@@ -1,0 +1,101 @@
+"""Totals per contest and district: what the counted ballots come to (DESIGN.md, contest_results).
+
+For each contest, a row for its own district and for every district inside it that a voter on
+the roll lives in (a national contest: the nation, each state, each county; a state contest: the
+state and its counties; a county contest: the county), each with ballots, overvotes, undervotes
+and votes per choice (every choice, zeros included). A counted ballot adds to the rows of every
+contest on its voter's style, in each of the voter's districts inside the contest's; so for
+every row, ballots x vote_for = votes + overvotes + undervotes (election.selections says how a
+selection comes to them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from election.contests import Contest, ballot_style, voter_districts
+from election.selections import ContestRule, Entries
+
+# Where a voter lives: (state, county FIPS or None), as the roll gives it.
+Home = tuple[str | None, str | None]
+
+
+@dataclass
+class DistrictTotals:
+    """One contest in one district: the contract's contest_results value, without its times."""
+
+    ballots: int = 0
+    overvotes: int = 0
+    undervotes: int = 0
+    totals: dict[str, int] = field(default_factory=dict)  # choice id -> votes, zeros included
+
+    @property
+    def votes(self) -> int:
+        return sum(self.totals.values())
+
+
+def home_of(entry: str | tuple | list | None) -> Home:
+    """A roll entry, {voter_id: state} or {voter_id: (state, county_fips)}, as a Home."""
+    if isinstance(entry, (tuple, list)):
+        state, county = entry
+        return state, county
+    return entry, None
+
+
+class Style(NamedTuple):
+    """A home's ballot style: each contest's rule with the rows it adds to, and the contest ids."""
+
+    adds: tuple[tuple[ContestRule, tuple[DistrictTotals, ...]], ...]
+    contest_ids: frozenset[str]
+
+
+class ContestTotals:
+    """The running totals of every contest, by district, for one election and its roll."""
+
+    def __init__(self, contests: Iterable[Contest], homes: Iterable[Home]):
+        self.contests = tuple(contests)
+        self.rules = {c.contest_id: ContestRule(c) for c in self.contests}
+        self.results: dict[tuple[str, str], DistrictTotals] = {}
+        for contest in self.contests:
+            self._row(contest, contest.district_id)
+        self._styles: dict[Home, Style] = {}
+        for home in set(homes):
+            self.style(home)
+
+    def style(self, home: Home) -> Style:
+        """The ballot style of a voter living at home, with the rows it adds to (cached)."""
+        found = self._styles.get(home)
+        if found is None:
+            districts = voter_districts(*home)
+            on_ballot = ballot_style(self.contests, *home)
+            adds = tuple(
+                (
+                    self.rules[c.contest_id],
+                    tuple(self._row(c, d) for d in districts[districts.index(c.district_id) :]),
+                )
+                for c in on_ballot
+            )
+            found = self._styles[home] = Style(adds, frozenset(c.contest_id for c in on_ballot))
+        return found
+
+    def add(self, home: Home, selections: Mapping[str, Entries]) -> None:
+        """One counted ballot of a voter living at home."""
+        for rule, rows in self.style(home).adds:
+            outcome = rule.outcome(selections.get(rule.contest.contest_id))
+            for row in rows:
+                row.ballots += 1
+                row.overvotes += outcome.overvotes
+                row.undervotes += outcome.undervotes
+                for choice_id in outcome.votes:
+                    row.totals[choice_id] += 1
+
+    def _row(self, contest: Contest, district_id: str) -> DistrictTotals:
+        key = (contest.contest_id, district_id)
+        row = self.results.get(key)
+        if row is None:
+            row = self.results[key] = DistrictTotals(
+                totals=dict.fromkeys((c.choice_id for c in contest.choices), 0)
+            )
+        return row
