@@ -173,6 +173,11 @@ SETTINGS: Mapping[str, Setting] = {s.name: s for s in CATALOGUE}
 DEFAULTS = {s.name: s.default for s in CATALOGUE if s.group == "services"}
 
 
+def is_set(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a variable in the catalogue is set (not blank) rather than left to its default."""
+    return bool((os.environ if environ is None else environ).get(SETTINGS[name].name))
+
+
 def setting_text(name: str, environ: Mapping[str, str] | None = None) -> str:
     """A variable's text as set (or its default), for a reader that parses it leniently."""
     return (os.environ if environ is None else environ).get(name) or SETTINGS[name].default

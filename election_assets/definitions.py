@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
-from election.settings import setting
+from election.settings import is_set, setting
 from election_assets import certification, polls, registration, tally, turnout_profile, voting
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.resources.randomuser import RandomUserClient
@@ -16,7 +14,7 @@ from election_assets.resources.spark import ElectionSpark
 def service_setting(name: str) -> str | dg.EnvVar:
     """Where a service is: the variable when set (an EnvVar, so its value stays out of Dagster's
     UI), else the settings catalogue's local default, which works without any configuration."""
-    return dg.EnvVar(name) if os.environ.get(name) else setting(name)
+    return dg.EnvVar(name) if is_set(name) else setting(name)
 
 
 defs = dg.Definitions(

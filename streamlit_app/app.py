@@ -32,6 +32,7 @@ REASON_WORDS = {
     contract.MALFORMED: "malformed",
     contract.UNKNOWN_VOTER: "unknown voter",
     contract.UNKNOWN_CANDIDATE: "unknown candidate",
+    contract.NOT_ON_BALLOT: "contest not on the voter's ballot",
     contract.DUPLICATE: "duplicate (voted before)",
     contract.POLLS_CLOSED: "cast while polls closed",
 }
