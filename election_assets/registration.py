@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg import sql
 
+from election import candidates as candidate_roll
 from election import contract, roll
 from election.age_bands import AGE_BANDS
 from election_assets import lifecycle
@@ -134,11 +135,11 @@ def candidates(
         config,
         randomuser,
         context.log,
-        lambda person, i: roll.candidate_from_randomuser(person, i, config.seed),
-        lambda: roll.generate_candidates(config.count, config.seed, config.nationality),
+        lambda person, i: candidate_roll.candidate_from_randomuser(person, i, config.seed),
+        lambda: candidate_roll.generate_candidates(config.count, config.seed, config.nationality),
     )
     table = pa.Table.from_pylist(
-        [{c: p.get(c) for c in roll.CANDIDATE_COLUMNS} for p in people]
+        [{c: p.get(c) for c in candidate_roll.CANDIDATE_COLUMNS} for p in people]
         if isinstance(people, list)
         else people.to_pylist()
     )
@@ -148,7 +149,7 @@ def candidates(
         replace_table(
             conn,
             "candidates",
-            roll.CANDIDATE_COLUMNS,
+            candidate_roll.CANDIDATE_COLUMNS,
             table,
             {"pkey": "PRIMARY KEY (candidate_id)"},
         )
