@@ -7,7 +7,15 @@ import os
 import dagster as dg
 
 from election.settings import DEFAULTS, setting
-from election_assets import certification, polls, registration, tally, turnout_profile, voting
+from election_assets import (
+    certification,
+    definition,
+    polls,
+    registration,
+    tally,
+    turnout_profile,
+    voting,
+)
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.resources.randomuser import RandomUserClient
 from election_assets.resources.spark import ElectionSpark
@@ -19,6 +27,7 @@ for _name, _value in DEFAULTS.items():
 defs = dg.Definitions(
     assets=[
         registration.candidates,
+        definition.election_definition,
         registration.voters,
         voting.votes_topic,
         tally.live_results,
@@ -29,6 +38,8 @@ defs = dg.Definitions(
     asset_checks=[
         registration.voter_roll_checks,
         registration.candidate_checks,
+        definition.definition_checks,
+        definition.voter_county_check,
         certification.reconciliation_checks,
     ],
     jobs=[

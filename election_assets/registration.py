@@ -1,4 +1,5 @@
-"""Registration: the candidates and the voter roll, loaded into PostgreSQL with COPY."""
+"""Registration: the candidates, the election definition and the voter roll, loaded into
+PostgreSQL with COPY (candidates -> election_definition -> voters)."""
 
 import io
 from datetime import UTC, date, datetime
@@ -14,6 +15,7 @@ from election import candidates as candidate_roll
 from election import contract, roll
 from election.age_bands import AGE_BANDS
 from election_assets import lifecycle
+from election_assets.definition import definition_checks, election_definition, voter_county_check
 from election_assets.resources import PostgresResource
 from election_assets.resources.randomuser import RandomUserClient, RandomUserError
 from election_assets.shared import named_results
@@ -174,7 +176,8 @@ def candidates(
     )
 
 
-@dg.asset(group_name="registration", kinds={"postgres"}, deps=[candidates])
+# After the definition: a voter's county is one of its districts (voter_county_check).
+@dg.asset(group_name="registration", kinds={"postgres"}, deps=[election_definition])
 def voters(
     context: dg.AssetExecutionContext,
     config: VotersConfig,
@@ -354,14 +357,23 @@ def candidate_checks(postgres: PostgresResource):
 registration_job = dg.define_asset_job(
     contract.REGISTRATION_JOB,
     selection=dg.AssetSelection.groups("registration") | dg.AssetSelection.assets("votes_topic"),
-    description="Register the candidates and the voter roll (size, seed, nationality, source as config).",
+    description="Register the candidates, the election definition and the voter roll "
+    "(size, seed, nationality, source, definition file as config).",
 )
 
 
 def register_offline(database_url: str, voter_count: int, candidate_count: int = 3, seed: int = 42):
     """Register an offline roll and its checks into `database_url` (scripts, benchmarks, tests)."""
     result = dg.materialize(
-        [candidates, voters, voter_roll_checks, candidate_checks],
+        [
+            candidates,
+            election_definition,
+            voters,
+            voter_roll_checks,
+            candidate_checks,
+            definition_checks,
+            voter_county_check,
+        ],
         resources={
             "postgres": PostgresResource(database_url=database_url),
             "randomuser": RandomUserClient(base_url="http://127.0.0.1:9/", retries=0),
