@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import reprlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -114,9 +115,14 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+_SHORT = reprlib.Repr()  # keyword arguments only from Python 3.12
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring = 2, 3, 3, 50
+_MOST_RULE_VALUES = 10_000  # a ranked contest's rules are a few dozen settings
+
+
 def _shown(value: Any) -> str:
-    """A value as a problem line quotes it: its repr, cut short."""
-    text = repr(value)
+    """A value as a problem line quotes it: its repr, cut short (never walked whole)."""
+    text = _SHORT.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -238,6 +244,9 @@ def _check_rules(rules: Any, kind: str, where: str, problems: list[str]) -> None
         problems.append(f"{where}: only a ranked contest has rules")
     elif not isinstance(rules, Mapping):
         problems.append(f"{where}: rules must be a mapping, not {_shown(rules)}")
+    elif _values(rules, _MOST_RULE_VALUES) > _MOST_RULE_VALUES:
+        # YAML aliases can make a few lines hold billions of values
+        problems.append(f"{where}: rules hold more than {_MOST_RULE_VALUES} values")
     else:
         try:
             json.dumps(rules, allow_nan=False)
@@ -245,6 +254,20 @@ def _check_rules(rules: Any, kind: str, where: str, problems: list[str]) -> None
             problems.append(
                 f"{where}: rules must hold only text, numbers, true/false, lists, mappings"
             )
+
+
+def _values(value: Any, budget: int) -> int:
+    """How many values a document holds, counted up to just past `budget`."""
+    seen, stack = 0, [value]
+    while stack and seen <= budget:
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return seen
 
 
 def _choices(

@@ -302,3 +302,21 @@ def test_any_text_is_a_definition_or_its_problems(text):
 def test_deep_nesting_is_a_problem_not_a_crash():
     _judged("contests: " + "[" * 100_000)
     _judged("a: &x [1]\nb: &y [*x, *x, *x, *x]\nc: [*y, *y, *y, *y]\ncontests: [*y]\n")
+
+
+BILLION_LAUGHS = "".join(
+    f"l{k}: &l{k} [{', '.join([f'*l{k - 1}' if k else '1'] * 10)}]\n" for k in range(9)
+)
+
+
+@pytest.mark.timeout(20)
+def test_a_billion_laughs_is_problems_not_a_hang():
+    lines = problems_of(BILLION_LAUGHS + "contests: *l8\n")
+    assert lines[0].startswith("unknown field 'l0'") and len(lines) < 30
+    ranked = "  - {id: r, name: R, district: nation, kind: ranked, rules: {a: *l8}, choices: [{id: a, name: A}]}\n"
+    lines = problems_of(BILLION_LAUGHS + "contests:\n" + NATIONAL + ranked)
+    assert any("rules hold more than" in line for line in lines)
+    choices = "  - {id: c, name: C, district: nation, choices: *l8}\n"
+    assert any(
+        len(line) < 300 for line in problems_of(BILLION_LAUGHS + "contests:\n" + NATIONAL + choices)
+    )
