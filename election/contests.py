@@ -45,6 +45,7 @@ class Choice:
     choice_id: str
     name: str
     party: str | None = None
+    position: int = 0  # ballot order within its contest
 
 
 @dataclass(frozen=True)

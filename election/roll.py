@@ -1,7 +1,8 @@
-"""The voter roll and the candidates: an offline generator, and the randomuser.me mapping.
+"""The voter roll: an offline generator, and the randomuser.me mapping.
 
-Both paths produce the same record shapes (VOTER_COLUMNS, CANDIDATE_COLUMNS), so the rest of
-the election cannot tell where its roll came from. The generator is vectorised: a million
+Both paths produce the same record shape (VOTER_COLUMNS), so the rest of the election cannot
+tell where its roll came from. A US voter lives in a county of their state (election.counties);
+voters of other nationalities have none. The generator is vectorised: a million
 voters are a few numpy draws and Arrow string operations, not a million Python records.
 """
 
@@ -15,7 +16,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from election import avatars, geography, ids, names
+from election import counties, geography, ids, names, records
+
+# The candidates have their own module; these names stay for the roll's older callers.
+from election.candidates import (  # noqa: F401
+    CANDIDATE_COLUMNS,
+    PARTIES,
+    candidate_from_randomuser,
+    generate_candidates,
+)
 
 VOTER_COLUMNS = (
     "voter_id",
@@ -26,6 +35,8 @@ VOTER_COLUMNS = (
     "registration_number",
     "address_street",
     "address_city",
+    "address_county",
+    "county_fips",
     "address_state",
     "address_country",
     "address_postcode",
@@ -33,14 +44,6 @@ VOTER_COLUMNS = (
     "phone_number",
     "picture",
     "registered_age",
-)
-CANDIDATE_COLUMNS = (
-    "candidate_id",
-    "candidate_name",
-    "party_affiliation",
-    "biography",
-    "campaign_platform",
-    "photo_url",
 )
 _VOTER_TYPES = {"date_of_birth": pa.date32(), "registered_age": pa.int32()}
 VOTER_SCHEMA = pa.schema([(c, _VOTER_TYPES.get(c, pa.string())) for c in VOTER_COLUMNS])
@@ -50,122 +53,6 @@ OLDEST_AGE = 95
 FEMALE_SHARE = 0.51
 PORTRAIT_URL = "https://randomuser.me/api/portraits/{folder}/{number}.jpg"
 EMAIL_DOMAIN = "example.com"  # reserved for examples, so no generated address reaches anyone
-
-# The seed system's three parties first, so the default election looks like it.
-PARTIES = (
-    "Management Party",
-    "Savior Party",
-    "Tech Republic Party",
-    "Green Horizon Party",
-    "Liberty Union Party",
-    "Common Ground Party",
-    "Heartland Party",
-    "Future Forward Party",
-)
-_PLATFORMS = {
-    "Management Party": (
-        "run government like a well-managed enterprise",
-        (
-            "balance the budget within four years",
-            "halve the waiting time for permits",
-            "publish every agency's spending online",
-            "audit every program older than ten years",
-        ),
-    ),
-    "Savior Party": (
-        "rescue the families the economy left behind",
-        (
-            "cap the price of prescription drugs",
-            "expand free school meals",
-            "reopen rural hospitals",
-            "raise the minimum wage in steps",
-        ),
-    ),
-    "Tech Republic Party": (
-        "put technology to work for every citizen",
-        (
-            "bring fast broadband to every home",
-            "move all public services online",
-            "teach coding in every school",
-            "fund open-source tools for government",
-        ),
-    ),
-    "Green Horizon Party": (
-        "make the transition to clean energy fair",
-        (
-            "plant a billion trees",
-            "electrify public transport",
-            "insulate a million homes",
-            "protect wetlands and rivers",
-        ),
-    ),
-    "Liberty Union Party": (
-        "keep government small and close to the people",
-        (
-            "simplify the tax code",
-            "cut red tape for small businesses",
-            "hand more decisions to local councils",
-            "defend free speech online",
-        ),
-    ),
-    "Common Ground Party": (
-        "end gridlock by working across party lines",
-        (
-            "reform how districts are drawn",
-            "fund infrastructure repairs",
-            "protect pensions",
-            "make voting easier for everyone",
-        ),
-    ),
-    "Heartland Party": (
-        "stand up for farms and small towns",
-        (
-            "guarantee fair crop prices",
-            "repair rural roads and bridges",
-            "keep local post offices open",
-            "bring clinics back to small towns",
-        ),
-    ),
-    "Future Forward Party": (
-        "invest in the next generation",
-        (
-            "make community college free",
-            "build affordable starter homes",
-            "fund research universities",
-            "expand paid parental leave",
-        ),
-    ),
-}
-_PROFESSIONS = (
-    "a former teacher",
-    "a small-business owner",
-    "a civil engineer",
-    "a family doctor",
-    "a software engineer",
-    "an army veteran",
-    "an economist",
-    "a third-generation farmer",
-    "a nurse",
-    "a public defender",
-)
-_OFFICES = (
-    "a city council member",
-    "a state legislator",
-    "a county commissioner",
-    "chair of the school board",
-    "mayor",
-    "a district attorney",
-    "a hospital administrator",
-    "a union representative",
-)
-_CLOSINGS = (
-    "A parent of two who coaches youth soccer on weekends.",
-    "The first in the family to attend college.",
-    "Grew up working in the family hardware store.",
-    "Volunteers at the local food bank every month.",
-    "Known across the aisle as a patient negotiator.",
-    "Ran a marathon in every decade of adult life.",
-)
 
 _POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the letters Royal Mail uses in inward codes
 _CA_POSTAL_LETTERS = "ABCEGHJKLMNPRSTVWXYZ"  # Canada Post never uses D, F, I, O, Q, U
@@ -225,6 +112,8 @@ def generate_voters(
         "picture": _portraits(rng, female),
         "registered_age": pa.array(registered_age.astype(np.int32)),
     }
+    # drawn last, so every other column of a seed's roll is what it was before counties
+    columns["address_county"], columns["county_fips"] = _counties(rng, place, region)
     return pa.Table.from_arrays([columns[c] for c in VOTER_COLUMNS], schema=VOTER_SCHEMA)
 
 
@@ -237,87 +126,40 @@ def age_on(date_of_birth: dt.date, day: dt.date) -> int:
     )
 
 
-def generate_candidates(n: int = 3, seed: int = 42, nationality: str = "us") -> list[dict]:
-    """n candidates, each from a different party (the seed system's three first)."""
-    if not 1 <= n <= len(PARTIES):
-        raise ValueError(f"between 1 and {len(PARTIES)} candidates (one per party), not {n}")
-    place = geography.country(nationality)
-    pool = names.pool(place.nationality)
-    region_names, weights = geography.regions(place.nationality)
-    rng = np.random.default_rng([seed, 0xCA])
-    candidate_ids = ids.numpy_strings(ids.random_uuid_chars(rng, n))
-    candidates: list[dict] = []
-    taken: set[str] = set()
-    for index in range(n):
-        female = bool(rng.random() < 0.5)
-        while True:
-            first = str(rng.choice(pool.female if female else pool.male))
-            name = f"{first} {rng.choice(pool.family)}"
-            if name not in taken:
-                taken.add(name)
-                break
-        region = place.regions[int(rng.choice(len(region_names), p=weights))]
-        rng.integers(0, 100)  # drawn as ever, so the rest of a seed's roll stays the same
-        # a local avatar, so the offline roll's page needs no network
-        portrait = avatars.avatar_url(index, long_hair=female)
-        candidates.append(
-            _candidate(
-                str(candidate_ids[index]),
-                name,
-                PARTIES[index],
-                portrait,
-                rng,
-                region.cities[0],
-                region.name,
-            )
-        )
-    return candidates
-
-
 def voter_from_randomuser(person: Mapping[str, Any], nationality: str) -> dict:
     """One voter record from one randomuser.me result object; ValueError names a missing field."""
-    voter_id = _text(person, "login.uuid")
-    age = int(_field(person, "dob.age"))
-    years_registered = int(_field(person, "registered.age"))
-    phone = _optional(person, "phone") or _optional(person, "cell")
+    voter_id = records.text(person, "login.uuid")
+    age = int(records.field(person, "dob.age"))
+    years_registered = int(records.field(person, "registered.age"))
+    phone = records.optional(person, "phone") or records.optional(person, "cell")
     if not phone:
         raise ValueError("randomuser record is missing field 'phone' (and 'cell')")
+    state = records.text(person, "location.state")
+    # The API gives no county: one of the state's, the same for the same voter every time.
+    us = str(records.optional(person, "nat") or nationality).lower() == "us"
+    county = counties.county_for(state, voter_id) if us else None
     return {
         "voter_id": voter_id,
-        "voter_name": f"{_text(person, 'name.first')} {_text(person, 'name.last')}",
-        "date_of_birth": dt.date.fromisoformat(_text(person, "dob.date")[:10]),
-        "gender": _text(person, "gender"),
-        "nationality": str(_optional(person, "nat") or nationality).upper(),
+        "voter_name": f"{records.text(person, 'name.first')} {records.text(person, 'name.last')}",
+        "date_of_birth": dt.date.fromisoformat(records.text(person, "dob.date")[:10]),
+        "gender": records.text(person, "gender"),
+        "nationality": str(records.optional(person, "nat") or nationality).upper(),
         # Unique by construction: the API's national ids repeat across a million people and
         # are empty for some nationalities, so they cannot key a roll.
         "registration_number": voter_id,
-        "address_street": f"{_field(person, 'location.street.number')} {_text(person, 'location.street.name')}",
-        "address_city": _text(person, "location.city"),
-        "address_state": _text(person, "location.state"),
-        "address_country": _text(person, "location.country"),
-        "address_postcode": str(_field(person, "location.postcode")),
-        "email": _text(person, "email"),
+        "address_street": f"{records.field(person, 'location.street.number')} {records.text(person, 'location.street.name')}",
+        "address_city": records.text(person, "location.city"),
+        "address_county": county.name if county else None,
+        "county_fips": county.fips if county else None,
+        "address_state": state,
+        "address_country": records.text(person, "location.country"),
+        "address_postcode": str(records.field(person, "location.postcode")),
+        "email": records.text(person, "email"),
         "phone_number": str(phone),
-        "picture": _text(person, "picture.large"),
+        "picture": records.text(person, "picture.large"),
         # The API's registered.age counts years since registering; we store the age then.
         "registered_age": max(min(VOTING_AGE, age), age - years_registered),
     }
-
-
-def candidate_from_randomuser(person: Mapping[str, Any], index: int, seed: int) -> dict:
-    """The index-th candidate (of party PARTIES[index]) from one randomuser.me result object."""
-    if not 0 <= index < len(PARTIES):
-        raise ValueError(f"candidate index {index} has no party; there are {len(PARTIES)} parties")
-    rng = np.random.default_rng([seed, 0xCA, index])
-    return _candidate(
-        _text(person, "login.uuid"),
-        f"{_text(person, 'name.first')} {_text(person, 'name.last')}",
-        PARTIES[index],
-        _text(person, "picture.large"),
-        rng,
-        _optional(person, "location.city"),
-        _optional(person, "location.state"),
-    )
 
 
 # --- the roll's columns ---------------------------------------------------------------------
@@ -405,6 +247,19 @@ def _cities(rng: np.random.Generator, place: geography.Country, region: np.ndarr
     return _take(all_cities, offsets[region] + within)
 
 
+def _counties(
+    rng: np.random.Generator, place: geography.Country, region: np.ndarray
+) -> tuple[pa.Array, pa.Array]:
+    """Each US voter's county, any of their state's alike (addfips has no populations)."""
+    if place.nationality != "us":
+        return pa.nulls(len(region), pa.string()), pa.nulls(len(region), pa.string())
+    found = [counties.counties(r.code) for r in place.regions]
+    within = _pick_within(rng, region, [np.ones(len(f)) for f in found])
+    at = np.cumsum([0] + [len(f) for f in found])[region] + within
+    every = [c for f in found for c in f]
+    return _take([c.name for c in every], at), _take([c.fips for c in every], at)
+
+
 def _postcodes(rng: np.random.Generator, place: geography.Country, region: np.ndarray) -> pa.Array:
     n = len(region)
     if place.postcode_style == "numeric":
@@ -460,61 +315,3 @@ def _portrait_url(female: bool, number: int) -> str:
 def _portraits(rng: np.random.Generator, female: np.ndarray) -> pa.Array:
     urls = [_portrait_url(f, k) for f in (False, True) for k in range(100)]
     return _take(urls, female.astype(np.int64) * 100 + rng.integers(0, 100, len(female)))
-
-
-# --- candidates -----------------------------------------------------------------------------
-
-
-def _candidate(
-    candidate_id: str,
-    name: str,
-    party: str,
-    photo_url: str,
-    rng: np.random.Generator,
-    city: str | None,
-    state: str | None,
-) -> dict:
-    home = ", ".join(str(part) for part in (city, state) if part)
-    origin = f" from {home}" if home else ""
-    years = int(rng.integers(2, 19))
-    biography = (
-        f"{name} is {rng.choice(_PROFESSIONS)}{origin} who served {years} years as "
-        f"{rng.choice(_OFFICES)}. {rng.choice(_CLOSINGS)}"
-    )
-    aim, pledges = _PLATFORMS[party]
-    first_pledge, second_pledge = rng.choice(len(pledges), size=2, replace=False)
-    platform = (
-        f"The {party} wants to {aim}: {name.split()[-1]} pledges to "
-        f"{pledges[first_pledge]} and {pledges[second_pledge]}."
-    )
-    return {
-        "candidate_id": candidate_id,
-        "candidate_name": name,
-        "party_affiliation": party,
-        "biography": biography,
-        "campaign_platform": platform,
-        "photo_url": photo_url,
-    }
-
-
-# --- reading randomuser.me records ----------------------------------------------------------
-
-
-def _optional(person: Mapping[str, Any], path: str) -> Any:
-    value: Any = person
-    for key in path.split("."):
-        if not isinstance(value, Mapping) or key not in value:
-            return None
-        value = value[key]
-    return value
-
-
-def _field(person: Mapping[str, Any], path: str) -> Any:
-    value = _optional(person, path)
-    if value is None or value == "":
-        raise ValueError(f"randomuser record is missing field {path!r}")
-    return value
-
-
-def _text(person: Mapping[str, Any], path: str) -> str:
-    return str(_field(person, path))

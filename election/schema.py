@@ -7,7 +7,7 @@ record VERSION, which every other stage checks instead of running DDL (election_
 from __future__ import annotations
 
 # Raise it with every change to TABLES: registration then applies them again.
-VERSION = 2
+VERSION = 3
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS candidates (
@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS voters (
     registration_number text NOT NULL UNIQUE,
     address_street      text,
     address_city        text,
+    address_county      text,
+    county_fips         text,
     address_state       text NOT NULL,
     address_country     text,
     address_postcode    text,
@@ -35,6 +37,36 @@ CREATE TABLE IF NOT EXISTS voters (
     phone_number        text,
     picture             text,
     registered_age      integer
+);
+-- Voters live in counties (a roll registered before keeps its rows, without one).
+ALTER TABLE voters ADD COLUMN IF NOT EXISTS address_county text;
+ALTER TABLE voters ADD COLUMN IF NOT EXISTS county_fips text;
+
+-- The election definition: where each contest is on the ballot, and its choices.
+-- district_id: nation, state:XX, county:<five-digit FIPS> or precinct:<id>.
+CREATE TABLE IF NOT EXISTS districts (
+    district_id text PRIMARY KEY,
+    kind        text NOT NULL CHECK (kind IN ('nation', 'state', 'county', 'precinct')),
+    name        text NOT NULL,
+    parent_id   text
+);
+CREATE TABLE IF NOT EXISTS contests (
+    contest_id  text PRIMARY KEY,
+    name        text NOT NULL,
+    district_id text NOT NULL,
+    kind        text NOT NULL CHECK (kind IN ('plurality', 'measure', 'ranked')),
+    vote_for    integer NOT NULL DEFAULT 1 CHECK (vote_for >= 1),
+    rules       jsonb,           -- a ranked contest's tabulation rules, as RCTab names them
+    position    integer NOT NULL -- ballot order
+);
+-- A candidate's choice_id is its candidate_id; a measure's choices are yes and no.
+CREATE TABLE IF NOT EXISTS contest_choices (
+    contest_id text NOT NULL,
+    choice_id  text NOT NULL,
+    name       text NOT NULL,
+    party      text,
+    position   integer NOT NULL,
+    PRIMARY KEY (contest_id, choice_id)
 );
 
 -- polls_opened_at and polls_closed_at are the broker's clock (election_io.clock), the clock

@@ -136,6 +136,12 @@ CATALOGUE: tuple[Setting, ...] = (
     Setting("TALLY_VOTES_TOPIC", "votes_topic", "the ballot log a tally run by hand reads"),
     Setting("TALLY_RESULTS_PREFIX", "", "prefix of the result topics' names (tests)"),
     Setting("LIVE_TALLY_FAULT", "", "crash tests: before_commit:N or after_commit:N"),
+    # registration
+    Setting(
+        "ELECTION_DEFINITION_PATH",
+        "",
+        "the election definition file (YAML; scripts/election_definition.py writes the default)",
+    ),
     # voting
     Setting(
         "VOTING_DAY_MINUTES",

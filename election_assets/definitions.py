@@ -5,7 +5,15 @@ from __future__ import annotations
 import dagster as dg
 
 from election.settings import is_set, setting
-from election_assets import certification, polls, registration, tally, turnout_profile, voting
+from election_assets import (
+    certification,
+    definition,
+    polls,
+    registration,
+    tally,
+    turnout_profile,
+    voting,
+)
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.resources.randomuser import RandomUserClient
 from election_assets.resources.spark import ElectionSpark
@@ -20,6 +28,7 @@ def service_setting(name: str) -> str | dg.EnvVar:
 defs = dg.Definitions(
     assets=[
         registration.candidates,
+        definition.election_definition,
         registration.voters,
         voting.votes_topic,
         voting.result_topics,
@@ -31,6 +40,8 @@ defs = dg.Definitions(
     asset_checks=[
         registration.voter_roll_checks,
         registration.candidate_checks,
+        definition.definition_checks,
+        definition.voter_county_check,
         certification.reconciliation_checks,
     ],
     jobs=[

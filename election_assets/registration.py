@@ -1,4 +1,5 @@
-"""Registration: the candidates and the voter roll, loaded into PostgreSQL with COPY."""
+"""Registration: the candidates, the election definition and the voter roll, loaded into
+PostgreSQL with COPY (candidates -> election_definition -> voters)."""
 
 import io
 from datetime import UTC, date, datetime
@@ -10,9 +11,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg import sql
 
+from election import candidates as candidate_roll
 from election import contract, roll
 from election.age_bands import AGE_BANDS
 from election_assets import lifecycle
+from election_assets.definition import definition_checks, election_definition, voter_county_check
 from election_assets.resources import PostgresResource
 from election_assets.resources.randomuser import RandomUserClient, RandomUserError
 from election_assets.shared import named_results
@@ -134,11 +137,11 @@ def candidates(
         config,
         randomuser,
         context.log,
-        lambda person, i: roll.candidate_from_randomuser(person, i, config.seed),
-        lambda: roll.generate_candidates(config.count, config.seed, config.nationality),
+        lambda person, i: candidate_roll.candidate_from_randomuser(person, i, config.seed),
+        lambda: candidate_roll.generate_candidates(config.count, config.seed, config.nationality),
     )
     table = pa.Table.from_pylist(
-        [{c: p.get(c) for c in roll.CANDIDATE_COLUMNS} for p in people]
+        [{c: p.get(c) for c in candidate_roll.CANDIDATE_COLUMNS} for p in people]
         if isinstance(people, list)
         else people.to_pylist()
     )
@@ -148,7 +151,7 @@ def candidates(
         replace_table(
             conn,
             "candidates",
-            roll.CANDIDATE_COLUMNS,
+            candidate_roll.CANDIDATE_COLUMNS,
             table,
             {"pkey": "PRIMARY KEY (candidate_id)"},
         )
@@ -173,7 +176,8 @@ def candidates(
     )
 
 
-@dg.asset(group_name="registration", kinds={"postgres"}, deps=[candidates])
+# After the definition: a voter's county is one of its districts (voter_county_check).
+@dg.asset(group_name="registration", kinds={"postgres"}, deps=[election_definition])
 def voters(
     context: dg.AssetExecutionContext,
     config: VotersConfig,
@@ -354,15 +358,24 @@ registration_job = dg.define_asset_job(
     contract.REGISTRATION_JOB,
     selection=dg.AssetSelection.groups("registration")
     | dg.AssetSelection.assets("votes_topic", "result_topics"),
-    description="Register the candidates and the voter roll (size, seed, nationality, source as "
-    "config), and make the election's topics, empty.",
+    description="Register the candidates, the election definition and the voter roll "
+    "(size, seed, nationality, source, definition file as config), and make the election's "
+    "topics, empty.",
 )
 
 
 def register_offline(database_url: str, voter_count: int, candidate_count: int = 3, seed: int = 42):
     """Register an offline roll and its checks into `database_url` (scripts, benchmarks, tests)."""
     result = dg.materialize(
-        [candidates, voters, voter_roll_checks, candidate_checks],
+        [
+            candidates,
+            election_definition,
+            voters,
+            voter_roll_checks,
+            candidate_checks,
+            definition_checks,
+            voter_county_check,
+        ],
         resources={
             "postgres": PostgresResource(database_url=database_url),
             "randomuser": RandomUserClient(base_url="http://127.0.0.1:9/", retries=0),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from election import avatars, roll
+from election import avatars, candidates
 
 STATIC = Path(__file__).resolve().parents[2] / "streamlit_app" / "static" / "avatars"
 
@@ -27,7 +27,7 @@ def test_the_shipped_files_are_the_generated_avatars():
 
 
 def test_every_offline_candidate_has_a_shipped_avatar():
-    for candidate in roll.generate_candidates(len(roll.PARTIES), seed=3):
+    for candidate in candidates.generate_candidates(len(candidates.PARTIES), seed=3):
         name = candidate["photo_url"].removeprefix(avatars.AVATAR_PATH)
         assert (STATIC / name).is_file()
 

@@ -11,8 +11,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from election import geography, roll
+from election import counties, geography, roll
 
 ELECTION_DAY = dt.date(2024, 11, 5)
 N = 50_000
@@ -142,41 +144,6 @@ def test_empty_roll_and_bad_sizes():
         roll.generate_voters(10, nationality="zz")
 
 
-# --- candidates -----------------------------------------------------------------------------
-
-
-def test_default_candidates_are_the_seed_systems_three_parties():
-    candidates = roll.generate_candidates()
-    assert [c["party_affiliation"] for c in candidates] == [
-        "Management Party",
-        "Savior Party",
-        "Tech Republic Party",
-    ]
-    for candidate in candidates:
-        assert tuple(candidate) == roll.CANDIDATE_COLUMNS
-        assert candidate["candidate_name"] in candidate["biography"]
-        assert candidate["party_affiliation"] in candidate["campaign_platform"]
-        # a local avatar that the dashboard serves, so the page needs no network
-        assert re.fullmatch(r"app/static/avatars/candidate-\d[ab]\.svg", candidate["photo_url"])
-        uuid.UUID(candidate["candidate_id"])
-
-
-def test_candidates_are_deterministic_and_of_distinct_parties():
-    many = roll.generate_candidates(len(roll.PARTIES), seed=9)
-    assert many == roll.generate_candidates(len(roll.PARTIES), seed=9)
-    assert many != roll.generate_candidates(len(roll.PARTIES), seed=10)
-    assert len({c["party_affiliation"] for c in many}) == len(many)
-    assert len({c["candidate_id"] for c in many}) == len(many)
-    assert len({c["candidate_name"] for c in many}) == len(many)
-
-
-def test_more_candidates_than_parties_is_refused():
-    with pytest.raises(ValueError, match="one per party"):
-        roll.generate_candidates(len(roll.PARTIES) + 1)
-    with pytest.raises(ValueError):
-        roll.generate_candidates(0)
-
-
 # --- randomuser.me --------------------------------------------------------------------------
 
 PERSON = {
@@ -248,15 +215,59 @@ def test_voter_from_randomuser_names_a_missing_field(path):
         roll.voter_from_randomuser(person, "us")
 
 
-def test_candidate_from_randomuser():
-    first = roll.candidate_from_randomuser(PERSON, 0, seed=1)
-    assert tuple(first) == roll.CANDIDATE_COLUMNS
-    assert first["candidate_id"] == PERSON["login"]["uuid"]
-    assert first["party_affiliation"] == roll.PARTIES[0]
-    assert "Billings, Michigan" in first["biography"]
-    assert first == roll.candidate_from_randomuser(PERSON, 0, seed=1)
-    assert roll.candidate_from_randomuser(PERSON, 2, seed=1)["party_affiliation"] == roll.PARTIES[2]
-    with pytest.raises(ValueError, match="no party"):
-        roll.candidate_from_randomuser(PERSON, len(roll.PARTIES), seed=1)
-    with pytest.raises(ValueError, match="'name.first'"):
-        roll.candidate_from_randomuser({"login": {"uuid": "x"}}, 0, seed=1)
+# --- counties -------------------------------------------------------------------------------
+
+
+def test_every_us_voter_lives_in_a_county_of_their_state(voters):
+    code = geography.US_STATE_CODES
+    rows = voters.select(["address_state", "address_county", "county_fips"]).to_pylist()
+    for row in rows:
+        county = {c.fips: c for c in counties.counties(code[row["address_state"]])}[
+            row["county_fips"]
+        ]
+        assert county.name == row["address_county"]
+    # every county of a small state is drawn
+    delaware = {r["county_fips"] for r in rows if r["address_state"] == "Delaware"}
+    assert delaware == {c.fips for c in counties.counties("DE")}
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(0, 300), seed=st.integers(0, 2**32 - 1))
+def test_any_roll_places_each_voter_in_their_states_county(n, seed):
+    table = roll.generate_voters(n, seed=seed, election_day=ELECTION_DAY)
+    for state, fips, name in zip(
+        table["address_state"].to_pylist(),
+        table["county_fips"].to_pylist(),
+        table["address_county"].to_pylist(),
+        strict=True,
+    ):
+        county = counties.county_for(state, "any")
+        assert county is not None and fips[:2] == county.fips[:2]
+        assert (fips, name) in {(c.fips, c.name) for c in counties.counties(county.state)}
+
+
+def test_voters_abroad_have_no_county():
+    table = roll.generate_voters(50, seed=2, nationality="gb", election_day=ELECTION_DAY)
+    assert table["county_fips"].null_count == table["address_county"].null_count == 50
+
+
+@settings(max_examples=50)
+@given(
+    voter_id=st.text(min_size=1, max_size=40),
+    state=st.sampled_from(sorted(geography.US_STATE_CODES)),
+)
+def test_a_randomuser_voter_gets_a_county_of_their_state(voter_id, state):
+    person = copy.deepcopy(PERSON)
+    person["login"]["uuid"] = voter_id
+    person["location"]["state"] = state
+    voter = roll.voter_from_randomuser(person, "us")
+    home = {(c.fips, c.name) for c in counties.counties(geography.US_STATE_CODES[state])}
+    assert (voter["county_fips"], voter["address_county"]) in home
+    assert voter == roll.voter_from_randomuser(person, "us")  # the same county every time
+
+
+def test_a_randomuser_voter_outside_the_us_has_no_county():
+    person = copy.deepcopy(PERSON)
+    person["nat"], person["location"]["state"] = "GB", "London"
+    voter = roll.voter_from_randomuser(person, "gb")
+    assert voter["county_fips"] is None and voter["address_county"] is None
