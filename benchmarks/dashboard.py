@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from benchmarks import _sample_results as sample_results
 from benchmarks._common import run_alone
+from election import contract
 from election.geography import US_STATE_CODES
 from election.schema import TABLES
 from election.settings import setting
@@ -51,7 +52,8 @@ def refresh_live_sections(naive: bool) -> None:
         reader.stop()
     else:
         snapshot = app.result_reader(config.bootstrap_servers, config.topic_prefix).snapshot()
-    app.render_live_sections(config, snapshot, app.load_board(config.database_url))
+    votes_topic = topic_names_from_env(config.topic_prefix)[contract.VOTES_TOPIC]
+    app.render_live_sections(config, snapshot, app.load_board(config.database_url, votes_topic))
     timings_ms.append((time.perf_counter() - started) * 1000)
 
 

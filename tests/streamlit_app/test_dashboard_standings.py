@@ -258,7 +258,7 @@ def test_the_projection_from_the_snapshot():
 
 def test_the_closing_time_and_its_countdown():
     from election.contract import Election
-    from streamlit_app.app import closing_line, countdown
+    from streamlit_app.status_banner import closing_line, countdown
 
     now = datetime(2026, 11, 3, 19, 57, 30, tzinfo=UTC)
     closes = datetime(2026, 11, 3, 20, 0, 0, tzinfo=UTC)
