@@ -10,7 +10,7 @@ from election.definition import DefinitionError, contest_counts, with_national_c
 from election.settings import setting
 from election_assets import lifecycle
 from election_assets.resources import PostgresResource
-from election_assets.shared import named_results
+from election_assets.shared import database_checks
 from election_io.definitions import read_definition_file, write_definition
 
 CHECK_CONTEST_DISTRICTS = "every_contest_in_a_known_district"
@@ -129,25 +129,12 @@ def check_voter_counties(conn: psycopg.Connection) -> dg.AssetCheckResult:
     )
 
 
-@dg.multi_asset_check(
-    specs=[
-        dg.AssetCheckSpec(name, asset=election_definition, blocking=True)
-        for name in (CHECK_CONTEST_DISTRICTS, CHECK_CONTEST_CHOICES, CHECK_NATIONAL_CHOICES)
-    ]
+definition_checks = database_checks(
+    "election_definition",
+    {
+        CHECK_CONTEST_DISTRICTS: check_contest_districts,
+        CHECK_CONTEST_CHOICES: check_contest_choices,
+        CHECK_NATIONAL_CHOICES: check_national_choices,
+    },
+    "The definition is sound: every contest in a known district, with its choices.",
 )
-def definition_checks(postgres: PostgresResource):
-    """The definition is sound: every contest in a known district, with its choices."""
-    with postgres.connect() as conn:
-        results = {
-            CHECK_CONTEST_DISTRICTS: check_contest_districts(conn),
-            CHECK_CONTEST_CHOICES: check_contest_choices(conn),
-            CHECK_NATIONAL_CHOICES: check_national_choices(conn),
-        }
-    yield from named_results("election_definition", results)
-
-
-@dg.asset_check(asset="voters", name=CHECK_VOTER_COUNTIES, blocking=True)
-def voter_county_check(postgres: PostgresResource) -> dg.AssetCheckResult:
-    """Every voter's county is a county district of their state."""
-    with postgres.connect() as conn:
-        return check_voter_counties(conn)

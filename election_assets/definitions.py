@@ -41,7 +41,6 @@ defs = dg.Definitions(
         registration.voter_roll_checks,
         registration.candidate_checks,
         definition.definition_checks,
-        definition.voter_county_check,
         certification.reconciliation_checks,
     ],
     jobs=[

@@ -15,10 +15,15 @@ from election import candidates as candidate_roll
 from election import contract, roll
 from election.age_bands import AGE_BANDS
 from election_assets import lifecycle
-from election_assets.definition import definition_checks, election_definition, voter_county_check
+from election_assets.definition import (
+    CHECK_VOTER_COUNTIES,
+    check_voter_counties,
+    definition_checks,
+    election_definition,
+)
 from election_assets.resources import PostgresResource
 from election_assets.resources.randomuser import RandomUserClient, RandomUserError
-from election_assets.shared import named_results
+from election_assets.shared import database_checks
 
 SOURCES = ("auto", "randomuser", "offline")
 
@@ -176,7 +181,7 @@ def candidates(
     )
 
 
-# After the definition: a voter's county is one of its districts (voter_county_check).
+# After the definition: a voter's county is one of its districts (check_voter_counties).
 @dg.asset(group_name="registration", kinds={"postgres"}, deps=[election_definition])
 def voters(
     context: dg.AssetExecutionContext,
@@ -320,38 +325,25 @@ def election_day() -> date:
     return datetime.now(UTC).date()
 
 
-@dg.multi_asset_check(
-    specs=[
-        dg.AssetCheckSpec(name, asset=voters, blocking=True)
-        for name in (CHECK_VOTER_IDS, CHECK_VOTERS_ADULT, CHECK_VOTER_STATES)
-    ]
+voter_roll_checks = database_checks(
+    "voters",
+    {
+        CHECK_VOTER_IDS: check_voter_ids,
+        CHECK_VOTERS_ADULT: lambda conn: check_voters_adult(conn, election_day()),
+        CHECK_VOTER_STATES: check_voter_states,
+        CHECK_VOTER_COUNTIES: check_voter_counties,
+    },
+    "The voter roll is sound: unique ids, adults only, every voter in a state and a county of it.",
 )
-def voter_roll_checks(postgres: PostgresResource):
-    """The voter roll is sound: unique ids, adults only, every voter placed in a state."""
-    with postgres.connect() as conn:
-        results = {
-            CHECK_VOTER_IDS: check_voter_ids(conn),
-            CHECK_VOTERS_ADULT: check_voters_adult(conn, election_day()),
-            CHECK_VOTER_STATES: check_voter_states(conn),
-        }
-    yield from named_results("voters", results)
-
-
-@dg.multi_asset_check(
-    specs=[
-        dg.AssetCheckSpec(name, asset=candidates, blocking=True)
-        for name in (CHECK_CANDIDATE_IDS, CHECK_TWO_CANDIDATES, CHECK_DISTINCT_PARTIES)
-    ]
+candidate_checks = database_checks(
+    "candidates",
+    {
+        CHECK_CANDIDATE_IDS: check_candidate_ids,
+        CHECK_TWO_CANDIDATES: check_two_candidates,
+        CHECK_DISTINCT_PARTIES: check_distinct_parties,
+    },
+    "The ballot is sound: unique ids, at least two candidates, one per party.",
 )
-def candidate_checks(postgres: PostgresResource):
-    """The ballot is sound: unique ids, at least two candidates, one per party."""
-    with postgres.connect() as conn:
-        results = {
-            CHECK_CANDIDATE_IDS: check_candidate_ids(conn),
-            CHECK_TWO_CANDIDATES: check_two_candidates(conn),
-            CHECK_DISTINCT_PARTIES: check_distinct_parties(conn),
-        }
-    yield from named_results("candidates", results)
 
 
 registration_job = dg.define_asset_job(
@@ -374,7 +366,6 @@ def register_offline(database_url: str, voter_count: int, candidate_count: int =
             voter_roll_checks,
             candidate_checks,
             definition_checks,
-            voter_county_check,
         ],
         resources={
             "postgres": PostgresResource(database_url=database_url),

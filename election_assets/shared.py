@@ -1,6 +1,7 @@
 """What the election's stages share: the project's folder, the tally's checkpoints, run
 lookups, the tally's progress against the ballot log, and check results addressed to checks."""
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -55,3 +56,23 @@ def named_results(asset_key: str, results: dict[str, dg.AssetCheckResult]):
         yield dg.AssetCheckResult(
             asset_key=asset_key, check_name=name, passed=result.passed, metadata=result.metadata
         )
+
+
+def database_checks(
+    asset_key: str,
+    checks: Mapping[str, Callable[..., dg.AssetCheckResult]],
+    description: str,
+) -> dg.AssetChecksDefinition:
+    """Blocking checks of an asset, each a function of one database connection they share."""
+
+    @dg.multi_asset_check(
+        name=f"{asset_key}_checks",
+        description=description,
+        specs=[dg.AssetCheckSpec(name, asset=asset_key, blocking=True) for name in checks],
+    )
+    def _checks(postgres: PostgresResource):
+        with postgres.connect() as conn:
+            results = {name: check(conn) for name, check in checks.items()}
+        yield from named_results(asset_key, results)
+
+    return _checks

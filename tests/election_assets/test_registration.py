@@ -8,7 +8,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from election_assets import registration
+from election_assets import definition, registration
 from election_assets.resources import PostgresResource
 from election_assets.resources.randomuser import RandomUserClient
 from tests.election_assets.conftest import register
@@ -19,6 +19,7 @@ def materialize(database_url: str, api_url: str, source: str, voters: int = 50):
     return dg.materialize(
         [
             registration.candidates,
+            definition.election_definition,
             registration.voters,
             registration.voter_roll_checks,
             registration.candidate_checks,
