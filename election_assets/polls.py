@@ -11,7 +11,7 @@ from election.settings import SettingError, setting
 from election_assets import lifecycle
 from election_assets.resources import KafkaResource, PostgresResource
 from election_assets.shared import in_progress_runs
-from election_io.elections import read_election
+from election_io.elections import read_election, read_election_now
 
 
 class PollsConfig(dg.Config):
@@ -150,11 +150,11 @@ MAX_CLOSING_ATTEMPTS = 5
 )
 def polls_closing_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
     with postgres.connect() as conn:
-        election = read_election(conn)
+        reading = read_election_now(conn)  # the election, and the database's clock
+        election, now = reading.election, reading.read_at
         if (skip := lifecycle.skip_unless_open(election)) is not None:
             return skip
         closes_at = election.polls_close_at
-        (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
     if closes_at is None:
         return dg.SkipReason("this voting day has no closing time: a person closes the polls")
     if now < closes_at - CLOSING_LEAD:

@@ -10,7 +10,7 @@ from election_assets.resources import KafkaResource, PostgresResource
 from election_assets.shared import in_progress_runs
 from election_io import topics, waves
 from election_io.ballot_box import DeliveryFailed
-from election_io.elections import read_election
+from election_io.elections import read_election, read_election_now
 
 
 class TopicsConfig(dg.Config):
@@ -190,7 +190,8 @@ MIN_DUE_SHARE = 0.002
 )
 def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
     with postgres.connect() as conn:
-        election = read_election(conn)
+        reading = read_election_now(conn)  # the election, and the database's clock
+        election, now = reading.election, reading.read_at
         if (skip := lifecycle.skip_unless_open(election)) is not None:
             return skip
         (registered,) = conn.execute("SELECT count(*) FROM voters").fetchone()
@@ -198,7 +199,6 @@ def live_voting_sensor(context: dg.SensorEvaluationContext, postgres: PostgresRe
             "SELECT plan_size, plan_start + sent FROM vote_waves ORDER BY wave DESC LIMIT 1"
         ).fetchone()
         closes_at = election.polls_close_at
-        (now,) = conn.execute("SELECT clock_timestamp()").fetchone()
     if registered == 0:
         return dg.SkipReason("no registered voters")
     if last is not None and last[1] >= last[0]:
