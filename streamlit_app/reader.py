@@ -128,7 +128,7 @@ class ResultReader:
 
         self._latest: dict[str, dict[str, Mapping]] = {kind: {} for kind in FOLLOWED_TOPICS}
         self._rejections = RejectionTally()
-        self._totals_by_minute: dict[datetime, dict[str, int]] = {}
+        self._totals_by_second: dict[datetime, dict[str, int]] = {}
         self._history: tuple[tuple[datetime, Mapping[str, int]], ...] = ()
         self._history_dirty = False
         self._newest_result_at: datetime | None = None
@@ -325,7 +325,7 @@ class ResultReader:
         if kind == contract.VOTES_PER_CANDIDATE_TOPIC and removed is not None:
             # A withdrawn candidate leaves the count's history too.
             candidate_id = str(removed.get("candidate_id") or key)
-            for totals in self._totals_by_minute.values():
+            for totals in self._totals_by_second.values():
                 totals.pop(candidate_id, None)
             self._history_dirty = True
 
@@ -343,7 +343,7 @@ class ResultReader:
             self._newest_result_at = moment
         if kind == contract.VOTES_PER_CANDIDATE_TOPIC:
             moment = moment or datetime.now(UTC)
-            totals = self._totals_by_minute.setdefault(_second(moment), {})
+            totals = self._totals_by_second.setdefault(_second(moment), {})
             candidate_id = str(value.get("candidate_id") or key)
             totals[candidate_id] = max(
                 totals.get(candidate_id, 0), int(value.get("total_votes") or 0)
@@ -354,9 +354,9 @@ class ResultReader:
         if self._history_dirty:
             running: dict[str, int] = {}
             history = []
-            for minute in sorted(self._totals_by_minute):
-                running = {**running, **self._totals_by_minute[minute]}
-                history.append((minute, MappingProxyType(running)))
+            for second in sorted(self._totals_by_second):
+                running = {**running, **self._totals_by_second[second]}
+                history.append((second, MappingProxyType(running)))
             self._history, self._history_dirty = tuple(history), False
         return self._history
 
