@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from election.geography import US_STATE_CODES
+
 NATION = "nation"
 # The contest a seed-shaped ballot (`candidate_id`) votes in; its choices are the candidates table.
 NATIONAL_CONTEST = "national"
@@ -64,11 +66,17 @@ class Contest:
         return frozenset(c.choice_id for c in self.choices)
 
 
+def home_state_district(state: str) -> str:
+    """The district of a state as the roll names it (a U.S. state by its name, as the roll
+    holds it, or by its code); a place outside the states keeps its own name."""
+    return state_district(US_STATE_CODES.get(state, state))
+
+
 def voter_districts(state: str | None, county_fips: str | None) -> tuple[str, ...]:
-    """The districts a voter lives in, widest first."""
+    """The districts a voter lives in, widest first (state as the roll names it)."""
     found = [NATION]
     if state:
-        found.append(state_district(state))
+        found.append(home_state_district(state))
     if county_fips:
         found.append(county_district(county_fips))
     return tuple(found)

@@ -25,7 +25,7 @@ from typing import NamedTuple
 from election import contract
 from election.ballots import SELECTIONS, BallotError, parse_ballot, utc_iso
 from election.contest_totals import ContestTotals, DistrictTotals, home_of
-from election.contests import NATIONAL_CONTEST, Contest, national_contest, state_district
+from election.contests import NATIONAL_CONTEST, Contest, home_state_district, national_contest
 from election.partitioning import misplaced_detail, murmur2_partition
 from election.selections import choices_named, kind_error
 
@@ -181,7 +181,7 @@ def _national_view(result: Count, contests: tuple[Contest, ...], states: set) ->
         return
     result.per_candidate = dict(result.results[(NATIONAL_CONTEST, national.district_id)].totals)
     for state in states:
-        row = result.results.get((NATIONAL_CONTEST, state_district(state)))
+        row = result.results.get((NATIONAL_CONTEST, home_state_district(state)))
         if row is not None:
             result.per_state.update(((state, c), n) for c, n in row.totals.items() if n)
 
