@@ -17,6 +17,8 @@ VOTES_PER_STATE_TOPIC = "aggregated_votes_per_state"
 REJECTED_VOTES_TOPIC = "rejected_votes"
 # Race calls: keyed by the state, "*" for the nation.
 RACE_CALLS_TOPIC = "race_calls"
+# Every contest's totals, keyed by contest and district.
+CONTEST_RESULTS_TOPIC = "contest_results"
 
 RESULT_TOPICS = (
     VOTES_PER_CANDIDATE_TOPIC,
@@ -24,9 +26,9 @@ RESULT_TOPICS = (
     VOTES_PER_STATE_TOPIC,
 )
 # Compacted: the latest message per key is the current value.
-COMPACTED_TOPICS = (*RESULT_TOPICS, RACE_CALLS_TOPIC)
+COMPACTED_TOPICS = (*RESULT_TOPICS, CONTEST_RESULTS_TOPIC, RACE_CALLS_TOPIC)
 # What the live tally publishes: the results, every rejection, the race calls.
-PUBLISHED_TOPICS = (*RESULT_TOPICS, REJECTED_VOTES_TOPIC, RACE_CALLS_TOPIC)
+PUBLISHED_TOPICS = (*RESULT_TOPICS, CONTEST_RESULTS_TOPIC, REJECTED_VOTES_TOPIC, RACE_CALLS_TOPIC)
 
 # --- Topic settings: the one place every creator of a topic takes them from ---------------
 # votes_topic refuses larger record batches at the door (Kafka's max.message.bytes).
@@ -72,6 +74,15 @@ TURNOUT_RESULT_FIELDS = (
     "turnout_pct",
     "updated_at",
 )
+CONTEST_RESULT_FIELDS = (
+    "contest_id",
+    "district_id",
+    "ballots",
+    "overvotes",
+    "undervotes",
+    "totals",
+    "updated_at",
+)
 STATE_RESULT_FIELDS = (
     "address_state",
     "candidate_id",
@@ -96,6 +107,11 @@ RACE_CALL_FIELDS = (
 def state_result_key(address_state: str, candidate_id: str) -> str:
     """Key of a message on aggregated_votes_per_state."""
     return f"{address_state}|{candidate_id}"
+
+
+def contest_key(contest_id: str, district_id: str) -> str:
+    """Key of a message on contest_results (and, per contest, race_calls and rcv_rounds)."""
+    return f"{contest_id}|{district_id}"
 
 
 def rejection_key(partition: int, offset: int) -> str:

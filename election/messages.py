@@ -60,6 +60,28 @@ def turnout_result(
     }
 
 
+def contest_result(
+    contest_id: str,
+    district_id: str,
+    ballots: int,
+    overvotes: int,
+    undervotes: int,
+    totals: Mapping[str, int],
+    updated_at: datetime | str,
+) -> Keyed:
+    """contest_results: one contest in one district, votes per choice with its over- and
+    undervotes (counted in votes: ballots x vote_for = votes + overvotes + undervotes)."""
+    return contract.contest_key(contest_id, district_id), {
+        "contest_id": contest_id,
+        "district_id": district_id,
+        "ballots": int(ballots),
+        "overvotes": int(overvotes),
+        "undervotes": int(undervotes),
+        "totals": {choice: int(votes) for choice, votes in totals.items()},
+        "updated_at": _time(updated_at),
+    }
+
+
 def rejection(
     partition: int,
     offset: int,
