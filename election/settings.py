@@ -81,6 +81,24 @@ CATALOGUE: tuple[Setting, ...] = (
         group="services",
     ),
     # the local stack and make run
+    # how every Kafka client authenticates (librdkafka's and, in Spark, Java's)
+    Setting(
+        "KAFKA_SECURITY_PROTOCOL",
+        "PLAINTEXT",
+        "Kafka's security protocol: PLAINTEXT, SASL_PLAINTEXT, SASL_SSL or SSL",
+        choices=("PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"),
+    ),
+    Setting(
+        "KAFKA_SASL_MECHANISM",
+        "PLAIN",
+        "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+        choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+    ),
+    Setting("KAFKA_SASL_USERNAME", "", "SASL user name"),
+    Setting("KAFKA_SASL_PASSWORD", "", "SASL password (a secret: from the environment only)"),
+    Setting(
+        "KAFKA_SSL_CA_LOCATION", "", "PEM file of the CA that signed the brokers' certificates"
+    ),
     Setting(
         "KAFKA_CONTROLLER_PORT",
         "",

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
+from election_io.kafka_config import client_config
+
 
 @dataclass(frozen=True)
 class PartitionEnd:
@@ -75,13 +77,15 @@ class BallotLog:
 
     def __init__(self, bootstrap: str, topic: str):
         self.topic = topic
-        common = {
-            "bootstrap.servers": bootstrap,
-            "group.id": "ballot-log",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "log_level": 0,
-        }
+        common = client_config(
+            bootstrap,
+            **{
+                "group.id": "ballot-log",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "log_level": 0,
+            },
+        )
         self._committed = Consumer({**common, "isolation.level": "read_committed"})
         self._everything = Consumer({**common, "isolation.level": "read_uncommitted"})
 

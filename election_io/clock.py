@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from election_io.kafka_config import client_config
+
 CLOCK_TOPIC = "polls_clock"
 CLOCK_TOPIC_CONFIG = {
     "message.timestamp.type": "LogAppendTime",
@@ -31,7 +33,7 @@ class ClockUnavailable(Exception):
 
 def broker_now(bootstrap: str, timeout: float = 10.0) -> datetime:
     """The broker's LogAppendTime for a probe delivered now (millisecond precision, UTC)."""
-    base = {"bootstrap.servers": bootstrap, "logger": _quiet}
+    base = client_config(bootstrap, logger=_quiet)
     ensure_clock_topic(AdminClient(base), bootstrap, timeout)
     delivered = []
     producer = Producer(

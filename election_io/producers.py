@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from election import contract
+from election_io.kafka_config import client_config
 
 
 def producer_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
@@ -14,11 +15,13 @@ def producer_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
     partition murmur2 gives its key, as the Java client's default does. Pass other librdkafka
     settings as `**{"linger.ms": 20}`; they override these.
     """
-    return {
-        "bootstrap.servers": bootstrap,
-        "acks": "all",
-        "enable.idempotence": True,
-        "partitioner": "murmur2_random",
-        "batch.size": contract.BALLOT_BATCH_BYTES,
-        **extra,
-    }
+    return client_config(
+        bootstrap,
+        **{
+            "acks": "all",
+            "enable.idempotence": True,
+            "partitioner": "murmur2_random",
+            "batch.size": contract.BALLOT_BATCH_BYTES,
+            **extra,
+        },
+    )

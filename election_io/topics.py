@@ -11,6 +11,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from election import contract
+from election_io.kafka_config import client_config
 
 # a topic is replicated to at most this many brokers, and a write waits for this many copies
 MAX_REPLICATION = 3
@@ -27,7 +28,7 @@ class TopicMisconfigured(RuntimeError):
 
 def admin_client(bootstrap: str, **extra) -> AdminClient:
     """An AdminClient for the cluster, quiet unless extra settings say otherwise."""
-    return AdminClient({"bootstrap.servers": bootstrap, "logger": _quiet, **extra})
+    return AdminClient(client_config(bootstrap, logger=_quiet, **extra))
 
 
 def cluster_replication(admin: AdminClient, timeout: float = 10.0) -> int:

@@ -10,6 +10,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from election_io import migrations
+from election_io.kafka_config import client_config, spark_kafka_options
 from election_io.spark_setup import jdbc_options
 
 VOTES_PARTITIONS = 4  # when the tally has to create votes_topic itself
@@ -42,7 +43,7 @@ def check_postgres(database_url: str, election_tables: bool = True) -> None:
 def check_kafka(bootstrap: str) -> None:
     """Raise ServiceMissing unless a Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS."""
     try:
-        AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}).list_topics(timeout=10)
+        AdminClient(client_config(bootstrap, log_level=0)).list_topics(timeout=10)
     except KafkaException as exc:
         raise ServiceMissing(
             f"Kafka at {bootstrap} does not answer ({exc.args[0]}); "
@@ -105,6 +106,7 @@ def kafka_batch(spark, bootstrap: str, topic: str, offsets: dict[int, tuple[int,
     return (
         spark.read.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap)
+        .options(**spark_kafka_options())
         .option("assign", json.dumps({topic: list(wanted)}))
         .option("startingOffsets", starting)
         .option("endingOffsets", ending)
@@ -132,6 +134,7 @@ def kafka_stream(
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap)
+        .options(**spark_kafka_options())
         .option("subscribe", topic)
         .option("startingOffsets", start or "earliest")
         .option("failOnDataLoss", "true")

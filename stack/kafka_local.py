@@ -20,6 +20,7 @@ from stack_common import (
     STACK,
     StackError,
     checked_setting,
+    is_loopback,
     java_binary,
     rel,
     require_free_port,
@@ -119,13 +120,46 @@ class Kafka:
         return "127.0.0.1" if self.host in ("localhost", "127.0.0.1") else self.host
 
     @property
+    def local(self) -> bool:
+        """Whether the brokers are this machine's to start (else an existing cluster's)."""
+        return is_loopback(self.host)
+
+    @property
     def bootstrap(self) -> str:
         """Every broker, as KAFKA_BOOTSTRAP_SERVERS would list them."""
         return ",".join(f"{self.host}:{n.port}" for n in self.nodes)
 
 
+def client_listener() -> tuple[str, str]:
+    """The clients' listener and its settings: PLAINTEXT, or SASL_PLAINTEXT with PLAIN for the
+    one user of KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (KAFKA_SECURITY_PROTOCOL)."""
+    # the project's Kafka settings (stack_common has put the project on sys.path)
+    from election_io.kafka_config import client_config, jaas_quoted, spark_kafka_options
+
+    protocol = checked_setting("KAFKA_SECURITY_PROTOCOL")
+    if protocol == "PLAINTEXT":
+        return "PLAINTEXT", ""
+    mechanism = checked_setting("KAFKA_SASL_MECHANISM")
+    if protocol != "SASL_PLAINTEXT" or mechanism != "PLAIN":
+        raise StackError(
+            f"the local Kafka offers PLAINTEXT, or SASL_PLAINTEXT with PLAIN, not {protocol} "
+            f"with {mechanism}: point KAFKA_BOOTSTRAP_SERVERS at your own cluster for that"
+        )
+    client = client_config("")
+    user, password = client["sasl.username"], client["sasl.password"]
+    login = spark_kafka_options()["kafka.sasl.jaas.config"].removesuffix(";")
+    jaas = f'{login} user_{user}="{jaas_quoted(password)}";'
+    return "SASL_PLAINTEXT", (
+        "sasl.enabled.mechanisms=PLAIN\n"
+        "sasl.mechanism.inter.broker.protocol=PLAIN\n"
+        # a properties file reads a backslash as an escape: the JAAS text's own are doubled
+        f"listener.name.sasl_plaintext.plain.sasl.jaas.config={jaas.replace(chr(92), chr(92) * 2)}\n"
+    )
+
+
 def kafka_properties(kafka: Kafka, node: Node) -> str:
     """A node's server.properties: replication as the cluster allows, no topic made by accident."""
+    listener, security = client_listener()
     replication = min(3, kafka.brokers)
     insync = min(2, replication)
     if kafka.brokers == 1:
@@ -137,12 +171,12 @@ def kafka_properties(kafka: Kafka, node: Node) -> str:
 process.roles=broker,controller
 node.id={node.node_id}
 {quorum}
-listeners=PLAINTEXT://{kafka.listen}:{node.port},CONTROLLER://{kafka.listen}:{node.controller_port}
-advertised.listeners=PLAINTEXT://{kafka.host}:{node.port}
+listeners={listener}://{kafka.listen}:{node.port},CONTROLLER://{kafka.listen}:{node.controller_port}
+advertised.listeners={listener}://{kafka.host}:{node.port}
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs={node.data}
+inter.broker.listener.name={listener}
+listener.security.protocol.map={listener}:{listener},CONTROLLER:PLAINTEXT
+{security}log.dirs={node.data}
 num.partitions=4
 default.replication.factor={replication}
 min.insync.replicas={insync}
@@ -201,9 +235,9 @@ def kafka_ready(kafka: Kafka, timeout: float) -> bool:
     """A real client round trip to every node: the cluster lists it and it answers itself."""
     from confluent_kafka.admin import AdminClient, ConfigResource
 
-    admin = AdminClient(
-        {"bootstrap.servers": kafka.bootstrap, "log_level": 0, "logger": _quiet_logger()}
-    )
+    from election_io.kafka_config import client_config
+
+    admin = AdminClient(client_config(kafka.bootstrap, log_level=0, logger=_quiet_logger()))
     wanted = [n.node_id for n in kafka.nodes]
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -219,6 +253,19 @@ def kafka_ready(kafka: Kafka, timeout: float) -> bool:
             pass
         time.sleep(0.5)
     return False
+
+
+def kafka_answers(servers: str, timeout: float = 10.0) -> bool:
+    """Whether a cluster (any, not only ours) lists its brokers to a client of ours."""
+    from confluent_kafka.admin import AdminClient
+
+    from election_io.kafka_config import client_config
+
+    admin = AdminClient(client_config(servers, log_level=0, logger=_quiet_logger()))
+    try:
+        return bool(admin.list_topics(timeout=timeout).brokers)
+    except Exception:  # KafkaException: not reachable, or not with these credentials
+        return False
 
 
 def cluster_id(kafka: Kafka, node: Node) -> str:

@@ -18,12 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from kafka_local import Kafka, kafka_status, start_kafka, stop_kafka  # stack/ is this folder
+from kafka_local import (  # stack/ is this folder
+    Kafka,
+    kafka_answers,
+    kafka_status,
+    start_kafka,
+    stop_kafka,
+)
 from stack_common import (
     JARS,
     ROOT,
     STACK,
     StackError,
+    is_loopback,
     rel,
     require_free_port,
     resolve_jars,
@@ -250,6 +257,32 @@ def ensure_database(pg: Postgres) -> None:
             say(f"created database {pg.database}")
 
 
+def check_external_postgres(pg: Postgres) -> None:
+    """DATABASE_URL names another host: its PostgreSQL is yours; it must answer."""
+    import psycopg
+
+    try:
+        psycopg.connect(setting_text("DATABASE_URL"), connect_timeout=5).close()
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StackError(
+            f"PostgreSQL at {pg.host}:{pg.port} (DATABASE_URL) does not answer: {first}; "
+            "start it, or point DATABASE_URL at localhost to run the local one"
+        ) from None
+    say(f"PostgreSQL at {pg.host}:{pg.port} is yours (DATABASE_URL): none started here")
+
+
+def check_external_kafka(kafka: Kafka) -> None:
+    """KAFKA_BOOTSTRAP_SERVERS names another host: its brokers are yours; they must answer."""
+    servers = setting_text("KAFKA_BOOTSTRAP_SERVERS")
+    if not kafka_answers(servers):
+        raise StackError(
+            f"Kafka at {servers} (KAFKA_BOOTSTRAP_SERVERS) does not answer: start it, check "
+            "KAFKA_SECURITY_PROTOCOL and KAFKA_SASL_*, or point it at localhost for the local one"
+        )
+    say(f"Kafka at {servers} is yours (KAFKA_BOOTSTRAP_SERVERS): none started here")
+
+
 def stop_postgres() -> None:
     if not (PG_DATA / "PG_VERSION").exists():
         return
@@ -265,11 +298,18 @@ def stop_postgres() -> None:
 
 
 def start() -> None:
+    """Start the services that are this machine's; check those that live elsewhere answer."""
     pg, kafka = Postgres.from_env(), Kafka.from_env()
     STACK.mkdir(parents=True, exist_ok=True)
     STACK.chmod(0o755)
-    start_postgres(pg)
-    start_kafka(kafka)
+    if is_loopback(pg.host):
+        start_postgres(pg)
+    else:
+        check_external_postgres(pg)
+    if kafka.local:
+        start_kafka(kafka)
+    else:
+        check_external_kafka(kafka)
     # the Spark Kafka connector and JDBC driver, so the first streaming run does not stall
     resolve_jars("stack/spark/pom.xml", SPARK_JARS)
 

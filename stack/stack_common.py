@@ -48,6 +48,11 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def is_loopback(host: str) -> bool:
+    """Whether a service's host is this machine's loopback: the local stack's to start."""
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
 def require_free_port(host: str, port: int, variable: str) -> None:
     if port_open(host, port):
         raise StackError(

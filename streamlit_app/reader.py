@@ -16,6 +16,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 
 from election import ballots, contract
 from election.settings import setting
+from election_io.kafka_config import client_config
 from streamlit_app.rejections import RejectionTally
 
 log = logging.getLogger(__name__)
@@ -187,21 +188,23 @@ class ResultReader:
 
     def _new_consumer(self) -> Consumer:
         return Consumer(
-            {
-                "bootstrap.servers": self.bootstrap_servers,
-                # Offsets are assigned explicitly and never committed; the group is a formality.
-                "group.id": f"election-dashboard-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "auto.offset.reset": "earliest",
-                "enable.partition.eof": True,
-                "allow.auto.create.topics": False,
-                "isolation.level": "read_committed",
-                "socket.connection.setup.timeout.ms": 3000,
-                "reconnect.backoff.max.ms": 2000,
-                "error_cb": self._on_error,
-                "logger": log,
-            }
+            client_config(
+                self.bootstrap_servers,
+                **{
+                    # Offsets are assigned explicitly and never committed; the group is a formality.
+                    "group.id": f"election-dashboard-{uuid.uuid4()}",
+                    "enable.auto.commit": False,
+                    "enable.auto.offset.store": False,
+                    "auto.offset.reset": "earliest",
+                    "enable.partition.eof": True,
+                    "allow.auto.create.topics": False,
+                    "isolation.level": "read_committed",
+                    "socket.connection.setup.timeout.ms": 3000,
+                    "reconnect.backoff.max.ms": 2000,
+                    "error_cb": self._on_error,
+                    "logger": log,
+                },
+            )
         )
 
     def _on_error(self, error: KafkaError) -> None:

@@ -266,3 +266,25 @@ def test_workspace_validates():
         timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_service_elsewhere_is_checked_not_started(tmp_path):
+    """DATABASE_URL on another host is the user's PostgreSQL: nothing local starts for it, and
+    one line says it does not answer (192.0.2.1 is TEST-NET-1: it never answers)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "stack" / "localstack.py"), "start"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "STACK_DIR": str(tmp_path / "stack"),
+            "DATABASE_URL": "postgresql://teller:secret@192.0.2.1:5432/voting",
+        },
+    )
+    assert result.returncode == 1
+    said = result.stderr.strip()
+    assert len(said.splitlines()) == 1 and "Traceback" not in said
+    assert "PostgreSQL at 192.0.2.1:5432 (DATABASE_URL) does not answer" in said
+    assert "secret" not in said  # the password stays out of the message
+    assert not (tmp_path / "stack" / "postgres").exists()

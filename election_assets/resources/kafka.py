@@ -13,6 +13,7 @@ from confluent_kafka.admin import AdminClient
 from election_assets.resources.postgres import ServiceUnavailable
 from election_io import clock, topics
 from election_io.ballot_log import log_ends
+from election_io.kafka_config import client_config
 from election_io.producers import producer_config
 
 _quiet = logging.getLogger("election.kafka.client")
@@ -26,7 +27,7 @@ class KafkaResource(dg.ConfigurableResource):
     bootstrap_servers: str
 
     def _base(self) -> dict:
-        return {"bootstrap.servers": self.bootstrap_servers, "logger": _quiet}
+        return client_config(self.bootstrap_servers, logger=_quiet)
 
     def admin(self) -> AdminClient:
         return AdminClient(self._base())
