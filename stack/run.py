@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from localstack import load_dotenv  # stack/ is this script's own folder
+from stack_common import STACK
 
 from election.settings import SettingError, setting
 
@@ -40,13 +41,13 @@ def wait_for(port: int, process: subprocess.Popen, seconds: float) -> bool:
 
 
 def start_apps(dagster_port: int, streamlit_port: int) -> tuple[dict[str, subprocess.Popen], Path]:
-    """Start `dagster dev` and the dashboard, logging to .stack/logs; (processes, log folder)."""
-    dagster_home = Path(setting("DAGSTER_HOME") or ROOT / ".stack" / "dagster")
+    """Start `dagster dev` and the dashboard, logging to STACK_DIR/logs; (processes, log folder)."""
+    dagster_home = Path(setting("DAGSTER_HOME") or STACK / "dagster")
     dagster_home.mkdir(parents=True, exist_ok=True)
     if not (dagster_home / "dagster.yaml").exists():
         shutil.copy(ROOT / "stack" / "dagster.yaml", dagster_home / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
-    logs = ROOT / ".stack" / "logs"
+    logs = STACK / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     dagster = [str(BIN / "dagster"), "dev", "-w", "workspace.yaml"]
     dagster += ["-h", "127.0.0.1", "-p", str(dagster_port)]
