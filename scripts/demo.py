@@ -103,7 +103,7 @@ def main() -> int:
         return 1
     print(f"[demo] Dagster UI:  http://127.0.0.1:{dagster_port}")
     print(f"[demo] Dashboard:   http://127.0.0.1:{streamlit_port}")
-    print(f"[demo] logs in {logs.relative_to(ROOT)}; Ctrl-C stops Dagster and the dashboard")
+    print(f"[demo] logs in {logs}; Ctrl-C stops Dagster and the dashboard")
     night = ElectionNight(f"http://127.0.0.1:{dagster_port}", database_url)
     try:
         run_election(night, database_url, voters, minutes)
