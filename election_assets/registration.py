@@ -123,6 +123,31 @@ def replace_table(
         )
 
 
+def register_roster(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    name: str,
+    columns,
+    table: pa.Table,
+    constraints: dict[str, str],
+    source: str,
+):
+    """Replace the candidates or the roll of the election being registered, and audit it."""
+    postgres.ensure_schema()
+    with postgres.connect() as conn:
+        election = lifecycle.election_for_registration(conn, context.run.run_id, "General election")
+        replace_table(conn, name, columns, table, constraints)
+        lifecycle.audit(
+            conn,
+            election.election_id,
+            context.run.run_id,
+            f"register_{name}",
+            "ok",
+            {"count": table.num_rows, "source": source},
+        )
+    return election
+
+
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
     head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
     return head + "\n".join(
@@ -150,24 +175,15 @@ def candidates(
         if isinstance(people, list)
         else people.to_pylist()
     )
-    postgres.ensure_schema()
-    with postgres.connect() as conn:
-        election = lifecycle.election_for_registration(conn, context.run.run_id, "General election")
-        replace_table(
-            conn,
-            "candidates",
-            candidate_roll.CANDIDATE_COLUMNS,
-            table,
-            {"pkey": "PRIMARY KEY (candidate_id)"},
-        )
-        lifecycle.audit(
-            conn,
-            election.election_id,
-            context.run.run_id,
-            "register_candidates",
-            "ok",
-            {"count": table.num_rows, "source": source},
-        )
+    election = register_roster(
+        context,
+        postgres,
+        "candidates",
+        candidate_roll.CANDIDATE_COLUMNS,
+        table,
+        {"pkey": "PRIMARY KEY (candidate_id)"},
+        source,
+    )
     preview = table.select(["candidate_id", "candidate_name", "party_affiliation"]).to_pylist()
     return dg.MaterializeResult(
         metadata={
@@ -202,27 +218,18 @@ def voters(
         if isinstance(people, list)
         else people
     )
-    postgres.ensure_schema()
-    with postgres.connect() as conn:
-        election = lifecycle.election_for_registration(conn, context.run.run_id, "General election")
-        replace_table(
-            conn,
-            "voters",
-            roll.VOTER_COLUMNS,
-            table,
-            {
-                "pkey": "PRIMARY KEY (voter_id)",
-                "registration_number_key": "UNIQUE (registration_number)",
-            },
-        )
-        lifecycle.audit(
-            conn,
-            election.election_id,
-            context.run.run_id,
-            "register_voters",
-            "ok",
-            {"count": table.num_rows, "source": source},
-        )
+    election = register_roster(
+        context,
+        postgres,
+        "voters",
+        roll.VOTER_COLUMNS,
+        table,
+        {
+            "pkey": "PRIMARY KEY (voter_id)",
+            "registration_number_key": "UNIQUE (registration_number)",
+        },
+        source,
+    )
     per_state, ages, genders = roll_profile(table)
     # counts and distributions only: Dagster keeps metadata for ever, so no voter appears in it
     return dg.MaterializeResult(
