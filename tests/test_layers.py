@@ -66,3 +66,16 @@ def test_the_domain_does_no_io():
         if names & io_modules:
             wrong[str(path.relative_to(ROOT))] = sorted(names & io_modules)
     assert wrong == {}
+
+
+def test_every_kafka_client_is_configured_in_one_place():
+    """Security settings reach every client only if every client takes its settings from
+    election_io.kafka_config: no production module names the brokers' setting itself."""
+    home = ROOT / "election_io" / "kafka_config.py"
+    wrong = [
+        str(path.relative_to(ROOT))
+        for part in ALLOWED
+        for path in sorted((ROOT / part).rglob("*.py"))
+        if path != home and '"bootstrap.servers"' in path.read_text(encoding="utf-8")
+    ]
+    assert wrong == []
