@@ -28,8 +28,13 @@ FOLLOWED_TOPICS = (
     contract.VOTES_PER_STATE_TOPIC,
     contract.REJECTED_VOTES_TOPIC,
     contract.RACE_CALLS_TOPIC,
+    contract.CONTEST_RESULTS_TOPIC,
 )
 EMPTY = MappingProxyType({})
+
+
+def _empty():
+    return field(default_factory=lambda: EMPTY)
 
 
 def topic_names_from_env(prefix: str | None = None) -> dict[str, str]:
@@ -57,25 +62,19 @@ def _second(moment: datetime) -> datetime:
 class ResultSnapshot:
     """An immutable view of the result topics at one moment."""
 
-    candidates: Mapping[str, Mapping] = field(
-        default_factory=lambda: EMPTY
-    )  # candidate_id -> latest result
-    turnout: Mapping[str, Mapping] = field(
-        default_factory=lambda: EMPTY
-    )  # address_state -> latest turnout
-    states: Mapping[str, Mapping] = field(
-        default_factory=lambda: EMPTY
-    )  # "state|candidate_id" -> latest result
-    race_calls: Mapping[str, Mapping] = field(
-        default_factory=lambda: EMPTY
-    )  # address_state ("*" = whole race) -> call
-    rejected_by_reason: Mapping[str, int] = field(default_factory=lambda: EMPTY)
+    candidates: Mapping[str, Mapping] = _empty()  # candidate_id -> latest result
+    turnout: Mapping[str, Mapping] = _empty()  # address_state -> latest turnout
+    states: Mapping[str, Mapping] = _empty()  # "state|candidate_id" -> latest result
+    race_calls: Mapping[str, Mapping] = _empty()  # address_state ("*" = whole race) -> call
+    contest_results: Mapping[str, Mapping] = _empty()  # "contest_id|district_id" -> latest
+    contest_calls: Mapping[str, Mapping] = _empty()  # "contest_id|district_id" -> call
+    rejected_by_reason: Mapping[str, int] = _empty()
     # Per second of tally time, every candidate's running total (carried forward).
     history: tuple[tuple[datetime, Mapping[str, int]], ...] = ()
     newest_result_at: datetime | None = None
     last_message_at: datetime | None = None
     # votes_topic end offsets per partition, and how many messages it holds.
-    ballot_log_end_offsets: Mapping[int, int] = field(default_factory=lambda: EMPTY)
+    ballot_log_end_offsets: Mapping[int, int] = _empty()
     ballots_received: int | None = None
     caught_up: bool = False
     connected: bool = False
@@ -97,7 +96,8 @@ class ResultSnapshot:
     @property
     def has_results(self) -> bool:
         """Whether any result message has been read."""
-        return bool(self.candidates or self.turnout or self.states or self.rejected_by_reason)
+        results = (self.candidates, self.turnout, self.states, self.contest_results)
+        return any(results) or bool(self.rejected_by_reason)
 
 
 class ResultReader:
@@ -365,11 +365,16 @@ class ResultReader:
 
     def _publish(self) -> None:
         latest = self._latest
+        calls = latest[contract.RACE_CALLS_TOPIC]
+        # A contest's calls are keyed contest|district; the national race's by state, or "*".
+        contest_calls = {key: call for key, call in calls.items() if "|" in key}
         snapshot = ResultSnapshot(
             candidates=MappingProxyType(dict(latest[contract.VOTES_PER_CANDIDATE_TOPIC])),
             turnout=MappingProxyType(dict(latest[contract.TURNOUT_BY_LOCATION_TOPIC])),
             states=MappingProxyType(dict(latest[contract.VOTES_PER_STATE_TOPIC])),
-            race_calls=MappingProxyType(dict(latest[contract.RACE_CALLS_TOPIC])),
+            race_calls=MappingProxyType({k: c for k, c in calls.items() if "|" not in k}),
+            contest_results=MappingProxyType(dict(latest[contract.CONTEST_RESULTS_TOPIC])),
+            contest_calls=MappingProxyType(contest_calls),
             rejected_by_reason=MappingProxyType(dict(self._rejections.by_reason)),
             history=self._build_history(),
             newest_result_at=self._newest_result_at,

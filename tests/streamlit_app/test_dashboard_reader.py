@@ -97,6 +97,33 @@ def test_reads_new_messages_incrementally(bootstrap_servers, result_topics, read
 
 
 @pytest.mark.services
+def test_keeps_each_contests_latest_result_and_its_calls_apart_from_the_national_race(
+    bootstrap_servers, result_topics, reader_for
+):
+    definition = sample_results.sample_definition()
+    earlier = sample_results.sample_contest_results(definition, 1_000, seed=1)
+    later = sample_results.sample_contest_results(definition, 2_000, seed=2)
+    call = {"contest_id": "senate-OH", "district_id": "state:OH", "called": True}
+    sample_results.publish(
+        bootstrap_servers,
+        result_topics,
+        [
+            *earlier,
+            *later,
+            (contract.RACE_CALLS_TOPIC, "*", {"address_state": "*", "called": False}),
+            (contract.RACE_CALLS_TOPIC, "senate-OH|state:OH", call),
+        ],
+    )
+    reader = reader_for(result_topics)
+    assert reader.wait_for_first_read(timeout=20)
+    snapshot = reader.wait_for(lambda s: len(s.contest_calls) == 1, timeout=20)
+
+    assert dict(snapshot.contest_results) == {key: value for _, key, value in later}
+    assert dict(snapshot.contest_calls) == {"senate-OH|state:OH": call}
+    assert list(snapshot.race_calls) == ["*"], "the national race's calls stay as they were"
+
+
+@pytest.mark.services
 def test_follows_a_topic_that_appears_later(bootstrap_servers, topic_names, reader_for):
     reader = reader_for(topic_names, metadata_interval_s=0.3)
     assert reader.wait_for_first_read(timeout=20)
@@ -106,6 +133,7 @@ def test_follows_a_topic_that_appears_later(bootstrap_servers, topic_names, read
         topic_names[contract.TURNOUT_BY_LOCATION_TOPIC],
         topic_names[contract.VOTES_PER_STATE_TOPIC],
         topic_names[contract.RACE_CALLS_TOPIC],
+        topic_names[contract.CONTEST_RESULTS_TOPIC],
     }
     assert not reader.snapshot().has_results
 
