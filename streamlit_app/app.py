@@ -11,14 +11,9 @@ import streamlit as st
 from election import contract, result_status
 from election.result_status import human_count
 from election.settings import setting
-from streamlit_app import charts, portraits, standings
-from streamlit_app.queries import (
-    ElectionBoard,
-    Registration,
-    election_board,
-    registration,
-    turnout_profile,
-)
+from streamlit_app import charts, portraits, roll_view, standings
+from streamlit_app.portraits import render_portrait
+from streamlit_app.queries import ElectionBoard, election_board
 from streamlit_app.reader import ResultReader, ResultSnapshot, topic_names_from_env
 from streamlit_app.status_banner import render_problems, render_status
 
@@ -66,69 +61,6 @@ def result_reader(bootstrap_servers: str, topic_prefix: str) -> ResultReader:
 def load_board(database_url: str, votes_topic: str) -> ElectionBoard:
     """The election status and tally progress, shared by sessions for a second."""
     return election_board(database_url, votes_topic)
-
-
-@st.cache_data(ttl=30, show_spinner=False)
-def load_registration(database_url: str) -> Registration:
-    """The roll's counts, only shown before ballots are counted."""
-    return registration(database_url)
-
-
-@st.cache_data(ttl=30, show_spinner=False)
-def load_turnout_profile(database_url: str) -> list[dict]:
-    """Turnout by age band and gender, once the turnout_profile asset has run."""
-    return turnout_profile(database_url)
-
-
-def render_turnout_profile(database_url: str) -> None:
-    """Who turned out, by age band and gender (from Spark, after the polls closed)."""
-    rows = load_turnout_profile(database_url)
-    if not rows:
-        return
-    st.subheader("Turnout by age and gender")
-    st.dataframe(
-        rows,
-        hide_index=True,
-        column_config={"turnout": st.column_config.NumberColumn("turnout %", format="%.1f")},
-    )
-    st.caption("Counts from the poll book and the roll, computed in Spark after the polls closed.")
-
-
-def render_registration(registered: Registration, status: str, board: ElectionBoard) -> None:
-    """Before any ballot is counted: what is on the ballot and who may vote."""
-    if board.election is None and not registered.candidates:
-        st.info(
-            "Nothing is registered yet: run `registration_job` to register candidates and voters."
-        )
-        return
-    if status == result_status.PRE_ELECTION:
-        st.info("The polls are not open yet; results appear here once ballots are counted.")
-    else:
-        st.info("No ballots counted yet; results appear here as soon as the tally publishes them.")
-    if registered.candidates:
-        st.markdown(
-            f"**On the ballot:** {len(registered.candidates)} candidates · "
-            f"**{human_count(registered.voters)}** registered voters in "
-            f"{len(registered.voters_by_state)} states"
-        )
-        columns = st.columns(min(len(registered.candidates), 5))
-        ids = [c["candidate_id"] for c in registered.candidates]
-        for i, candidate in enumerate(registered.candidates):
-            with columns[i % len(columns)]:
-                render_portrait(
-                    candidate.get("photo_url"),
-                    portraits.fallback_url(candidate["candidate_id"], ids),
-                    candidate["candidate_name"],
-                    96,
-                )
-                st.markdown(
-                    f"**{candidate['candidate_name']}**  \n{candidate['party_affiliation']}"
-                )
-
-
-def render_portrait(photo_url: str | None, fallback: str, name: str, size: int) -> None:
-    """A candidate's photo, or the local avatar when there is none or it cannot be loaded."""
-    st.markdown(portraits.portrait_html(photo_url, fallback, name, size), unsafe_allow_html=True)
 
 
 def render_leader(ranked: list[standings.Standing], certified: bool) -> None:
@@ -338,7 +270,9 @@ def render_live_sections(
     ranked = standings.standings(snapshot)
     if not ranked:
         if not (snapshot.kafka_error and not snapshot.has_results):
-            render_registration(load_registration(config.database_url), status, board)
+            roll_view.render_registration(
+                roll_view.load_registration(config.database_url), status, board
+            )
         if snapshot.rejected_by_reason:
             render_rejections(snapshot)
         return
@@ -355,7 +289,7 @@ def render_live_sections(
     render_rejections(snapshot)
     render_race_calls(snapshot)
     if complete:
-        render_turnout_profile(config.database_url)
+        roll_view.render_turnout_profile(config.database_url)
 
 
 def main() -> None:

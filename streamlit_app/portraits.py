@@ -8,6 +8,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import streamlit as st
+
 from election import avatars
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -54,6 +56,11 @@ def write_avatars(folder: Path = STATIC / "avatars") -> list[Path]:
         path.write_text(svg)
         written.append(path)
     return written
+
+
+def render_portrait(photo_url: str | None, fallback: str, name: str, size: int) -> None:
+    """A candidate's photo, or the local avatar when there is none or it cannot be loaded."""
+    st.markdown(portrait_html(photo_url, fallback, name, size), unsafe_allow_html=True)
 
 
 if __name__ == "__main__":
