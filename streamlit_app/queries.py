@@ -9,7 +9,9 @@ import psycopg
 
 from election import contract
 from election.contract import Election
+from election.definition import Definition
 from election_io.ballot_log import counted_ends, offsets_behind
+from election_io.definitions import read_definition
 from election_io.elections import read_election
 
 
@@ -115,3 +117,14 @@ def turnout_profile(database_url: str) -> list[dict]:
         }
         for band, gender, registered, voted in rows
     ]
+
+
+def election_definition(database_url: str) -> Definition | None:
+    """The contests, their choices and the districts, for the page's labels (names and counts,
+    never a voter's row); None before the definition is registered or without a database."""
+    try:
+        with _connect(database_url) as conn:
+            definition = read_definition(conn)
+    except psycopg.Error:  # UndefinedTable before registration, or no database
+        return None
+    return definition if definition.contests else None
