@@ -9,9 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from election import contract, result_status
+from election.contests import NATIONAL_CONTEST
 from election.result_status import human_count
 from election.settings import setting
-from streamlit_app import charts, portraits, roll_view, standings
+from streamlit_app import charts, contest_view, portraits, roll_view, standings
 from streamlit_app.portraits import render_portrait
 from streamlit_app.queries import ElectionBoard, election_board
 from streamlit_app.reader import ResultReader, ResultSnapshot, topic_names_from_env
@@ -267,6 +268,11 @@ def render_live_sections(
     lag = board.tally_lag(snapshot.ballot_log_end_offsets)
     status = render_status(snapshot, board, lag, now)
     render_problems(snapshot, board)
+    definition = contest_view.load_definition(config.database_url)
+    contest = contest_view.pick_contest(definition)
+    if contest is not None and contest.contest_id != NATIONAL_CONTEST:
+        contest_view.render_contest(contest, definition, snapshot)
+        return
     ranked = standings.standings(snapshot)
     if not ranked:
         if not (snapshot.kafka_error and not snapshot.has_results):
@@ -285,6 +291,7 @@ def render_live_sections(
     if not complete:
         render_projection(snapshot, colors)
     render_turnout(snapshot, colors, names, complete)
+    contest_view.render_national_counties(definition, snapshot, colors, names)
     render_over_time(snapshot, colors, names)
     render_rejections(snapshot)
     render_race_calls(snapshot)

@@ -63,6 +63,39 @@ def candidate_bars(ranked: list[Standing], colors: Mapping[str, str]) -> go.Figu
     return _layout(figure, 60 + 45 * len(rows), title="Votes per candidate", xaxis_title="votes")
 
 
+def measure_bars(areas: pd.DataFrame) -> go.Figure:
+    """A measure's yes and no as shares of the votes on it, one bar per area (the first on top).
+
+    `areas` has a row per area: `area` (its name), `yes` and `no` (votes)."""
+    rows = areas.iloc[::-1]
+    votes = (rows["yes"] + rows["no"]).where(lambda n: n > 0, 1)
+    bars = [
+        go.Bar(
+            name=word,
+            x=(rows[choice] / votes * 100).tolist(),
+            y=rows["area"].tolist(),
+            orientation="h",
+            marker_color=color,
+            customdata=rows[choice].tolist(),
+            text=[f"{word} {n / v:.1%}" for n, v in zip(rows[choice], votes, strict=True)],
+            textposition="inside",
+            hovertemplate="%{y}: %{customdata:,} " + choice + " (%{x:.1f}%)<extra></extra>",
+        )
+        for word, choice, color in (("Yes", "yes", "#2166ac"), ("No", "no", "#b2182b"))
+    ]
+    figure = go.Figure(bars)
+    figure.add_vline(x=50, line_dash="dot", line_color="#444")
+    return _layout(
+        figure,
+        90 + 36 * len(rows),
+        title="Yes and no",
+        xaxis_title="% of the votes on the measure",
+        xaxis_range=[0, 100],
+        barmode="stack",
+        showlegend=True,
+    )
+
+
 def candidate_donut(ranked: list[Standing], colors: Mapping[str, str]) -> go.Figure:
     """Each candidate's share of the ballots counted."""
     figure = go.Figure(

@@ -82,3 +82,21 @@ def county_share_map(
         )
     )
     return _county_geo(figure, title, zoom)
+
+
+def with_backdrop(figure: go.Figure, counties: pd.DataFrame) -> go.Figure:
+    """The map over the given counties in grey (`fips`, `county`): a state's, say, so a map
+    of a few of them, zoomed, shows where they lie in their state."""
+    backdrop = go.Choropleth(
+        locations=counties["fips"],
+        z=[0] * len(counties),
+        colorscale=[[0, "#e8e8e8"], [1, "#e8e8e8"]],
+        showscale=False,
+        marker_line_width=0.3,
+        text=counties["county"],
+        hovertemplate="%{text}: no results<extra></extra>",
+        **OUTLINES,
+    )
+    figure.add_trace(backdrop)
+    figure.data = (figure.data[-1], *figure.data[:-1])  # drawn first, beneath the results
+    return figure

@@ -1,0 +1,141 @@
+"""A contest on the page: the picker, and for a contest its bars, county map, table and calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import streamlit as st
+
+from election import counties
+from election.contests import (
+    COUNTY_KIND,
+    MEASURE,
+    NATIONAL_CONTEST,
+    RANKED,
+    STATE_KIND,
+    Contest,
+)
+from election.definition import Definition
+from election.result_status import human_count
+from streamlit_app import charts, contest_tables
+from streamlit_app.charts import PLOTLY_CONFIG
+from streamlit_app.contest_tables import Area
+from streamlit_app.county_maps import county_leader_map, county_share_map, with_backdrop
+from streamlit_app.queries import election_definition
+from streamlit_app.reader import ResultSnapshot
+
+KIND_WORDS = {MEASURE: "ballot measure", RANKED: "ranked choice"}
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_definition(database_url: str) -> Definition | None:
+    """The contests, their choices and the districts' names, once registered."""
+    return election_definition(database_url)
+
+
+def pick_contest(definition: Definition | None) -> Contest | None:
+    """The contest the reader picked, the national race first and picked at first; None when
+    there is nothing to pick (no definition, or one contest)."""
+    if definition is None or len(definition.contests) < 2:
+        return None
+    ordered = sorted(
+        definition.contests, key=lambda c: (c.contest_id != NATIONAL_CONTEST, c.position)
+    )
+    names = {c.contest_id: c.name for c in ordered}
+    chosen = st.selectbox("Contest", list(names), format_func=names.__getitem__, key="contest")
+    return definition.contest(chosen)
+
+
+def _state_code(contest: Contest, definition: Definition) -> str | None:
+    """The two-letter code of the state a state or county contest is in."""
+    district_id = contest.district_id
+    if district_id.startswith("county:"):
+        parents = {d.district_id: d.parent_id for d in definition.districts}
+        district_id = parents.get(district_id) or ""
+    return district_id.removeprefix("state:") if district_id.startswith("state:") else None
+
+
+def _state_counties(code: str) -> pd.DataFrame:
+    rows = [(c.fips, f"{c.name}, {code}") for c in counties.counties(code)]
+    return pd.DataFrame(rows, columns=["fips", "county"])
+
+
+def render_county_map(
+    contest: Contest,
+    definition: Definition,
+    snapshot: ResultSnapshot,
+    colors: Mapping[str, str],
+    names: Mapping[str, str],
+    found: list[Area] | None = None,
+) -> None:
+    """The contest by county: who leads (a measure: its yes share); a state's and a county's
+    contest zoomed to the state, the national race on the nation's map."""
+    found = contest_tables.areas(snapshot, contest, definition) if found is None else found
+    if not contest_tables.county_areas(found):
+        return
+    kind = next((d.kind for d in definition.districts if d.district_id == contest.district_id), "")
+    zoom = kind in (STATE_KIND, COUNTY_KIND)
+    if contest.kind == MEASURE:
+        shares = contest_tables.county_yes_shares(found)
+        figure = county_share_map(shares, "Yes by county", "yes %", "RdBu", zoom=zoom)
+    else:
+        calls = contest_tables.calls_by_district(snapshot, contest)
+        leaders = contest_tables.county_leaders(found, calls)
+        figure = county_leader_map(leaders, colors, names, zoom=zoom)
+    code = _state_code(contest, definition) if zoom else None
+    if code is not None:
+        figure = with_backdrop(figure, _state_counties(code))
+    st.plotly_chart(figure, config=PLOTLY_CONFIG)
+
+
+def render_national_counties(
+    definition: Definition | None,
+    snapshot: ResultSnapshot,
+    colors: Mapping[str, str],
+    names: Mapping[str, str],
+) -> None:
+    """The national race by county on the national page, once its county results exist."""
+    national = (
+        [c for c in definition.contests if c.contest_id == NATIONAL_CONTEST] if definition else []
+    )
+    if national:
+        render_county_map(national[0], definition, snapshot, colors, names)
+
+
+def render_contest(contest: Contest, definition: Definition, snapshot: ResultSnapshot) -> None:
+    """One contest of the election: its count where it is decided, by county, by area, calls."""
+    districts = {d.district_id: d for d in definition.districts}
+    where = contest_tables.area_name(contest.district_id, districts)
+    kind = KIND_WORDS.get(contest.kind, f"vote for {contest.vote_for}")
+    st.subheader(contest.name)
+    st.caption(f"{where} · {kind}")
+    found = contest_tables.areas(snapshot, contest, definition)
+    if not found:
+        st.info("No results for this contest yet.")
+        return
+    own = found[0]
+    ballots, overvotes, undervotes = st.columns(3)
+    ballots.metric("Ballots", human_count(own.ballots))
+    overvotes.metric("Overvotes", human_count(own.overvotes))
+    undervotes.metric("Undervotes", human_count(own.undervotes))
+    names = contest_tables.choice_labels(contest, found)
+    colors = charts.candidate_colors(names)
+    if contest.kind == MEASURE:
+        st.plotly_chart(charts.measure_bars(contest_tables.yes_and_no(found)), config=PLOTLY_CONFIG)
+    else:
+        ranked = contest_tables.choice_standings(contest, own)
+        st.plotly_chart(charts.candidate_bars(ranked, colors), config=PLOTLY_CONFIG)
+    if contest.kind == RANKED:
+        st.caption("Votes are first choices; the rounds decide the contest.")
+    render_county_map(contest, definition, snapshot, colors, names, found)
+    st.caption(
+        "Over- and undervotes are counted in votes, as election offices report them: "
+        f"ballots × {contest.vote_for} = votes + overvotes + undervotes."
+    )
+    table = contest_tables.area_table(contest, found)
+    st.dataframe(table, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(table)))
+    calls = contest_tables.contest_calls(snapshot, contest, definition)
+    if not calls.empty:
+        st.subheader("Race calls")
+        st.dataframe(calls, hide_index=True, width="stretch")
