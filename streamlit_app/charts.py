@@ -93,6 +93,7 @@ def measure_bars(areas: pd.DataFrame) -> go.Figure:
         xaxis_range=[0, 100],
         barmode="stack",
         showlegend=True,
+        legend_traceorder="normal",  # Yes above No, as the bars read
     )
 
 

@@ -119,7 +119,7 @@ def area_table(contest: Contest, found: list[Area]) -> pd.DataFrame:
 def choice_standings(contest: Contest, area: Area) -> list[Standing]:
     """The choices in one area, most votes first, each with its share of the votes cast."""
     votes = sum(area.totals.values())
-    parties = {c.choice_id: c.party or "" for c in contest.choices}
+    parties = {c.choice_id: c.party or "no party" for c in contest.choices}
     labels = choice_labels(contest, [area])
     rows = [
         Standing(cid, label, parties.get(cid, ""), None, n, share(n, votes))
