@@ -43,8 +43,9 @@ def pick_contest(definition: Definition | None) -> Contest | None:
         definition.contests, key=lambda c: (c.contest_id != NATIONAL_CONTEST, c.position)
     )
     names = {c.contest_id: c.name for c in ordered}
-    chosen = st.selectbox("Contest", list(names), format_func=names.__getitem__, key="contest")
-    return definition.contest(chosen)
+    chosen = st.selectbox("Contest", list(names), format_func=names.get, key="contest")
+    # a contest gone from a definition registered again falls back to the first
+    return next((c for c in ordered if c.contest_id == chosen), ordered[0])
 
 
 def _state_code(contest: Contest, definition: Definition) -> str | None:

@@ -7,6 +7,7 @@ import json
 
 import psycopg
 import pytest
+import streamlit as st
 
 from benchmarks import _sample_results as sample_results
 from election import contract
@@ -173,3 +174,21 @@ def test_a_county_contest_and_its_race_calls(
             "Called at": "21:04:05 UTC",
         }
     ]
+
+
+def test_a_picked_contest_gone_from_the_definition_falls_back_to_the_national_race(
+    monkeypatch, bootstrap_servers, result_topics, election_database, contest_election
+):
+    app = page(monkeypatch, bootstrap_servers, election_database, prefix_of(result_topics))
+    app.selectbox(key="contest").select("governor-UT").run()
+    assert "Governor, Utah" in [h.value for h in app.subheader]
+
+    with psycopg.connect(election_database, autocommit=True) as conn:
+        conn.execute("DELETE FROM contest_choices WHERE contest_id = 'governor-UT'")
+        conn.execute("DELETE FROM contests WHERE contest_id = 'governor-UT'")
+    st.cache_data.clear()
+    app.run()
+
+    assert not app.exception, [e.value for e in app.exception]
+    assert "Governor, Utah" not in [h.value for h in app.subheader]
+    assert "Leading:" in texts(app)
