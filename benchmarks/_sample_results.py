@@ -15,17 +15,8 @@ from confluent_kafka import Producer
 from election import contract
 from election import messages as result_messages
 from election.ballots import utc_iso
-from election.contests import (
-    MEASURE,
-    NATION,
-    NATIONAL_CONTEST,
-    PLURALITY,
-    Choice,
-    Contest,
-    county_district,
-    state_district,
-)
-from election.definition import Definition, us_districts
+from election.contests import Contest, county_district
+from election.definition import Definition, parse_definition, with_national_choices
 from election_io import topics
 from election_io.ballot_log import log_ends
 from election_io.producers import producer_config
@@ -163,99 +154,61 @@ def sample_election(
     return messages
 
 
-# A few large counties of the sample states: enough to map and to read in a table.
-SAMPLE_COUNTIES = {"OH": ("39035", "39049", "39061"), "TX": ("48201", "48113"), "UT": ("49035",)}
-
-
-def _choices(*names: tuple[str, str, str | None]) -> tuple[Choice, ...]:
-    return tuple(Choice(cid, name, party, n) for n, (cid, name, party) in enumerate(names, 1))
+# The sample election as a user writes it (election/definition.py reads the file), and a few
+# large counties of the sample states where its ballots are counted: enough to map and to read.
+SAMPLE_DEFINITION = """
+contests:
+  - {id: national, name: President, district: nation}
+  - id: senate-OH
+    name: U.S. Senate, Ohio
+    district: state:OH
+    choices:
+      - {id: sen-oh-1, name: Dana Brooks, party: Harbor Party}
+      - {id: sen-oh-2, name: Riley Chen, party: Prairie Alliance}
+      - {id: sen-oh-3, name: Sam Ortiz}
+  - id: measure-OH
+    name: "Ohio Issue 1: Fund parks and open space"
+    district: state:OH
+    kind: measure
+    choices: [{id: "yes", name: "Yes"}, {id: "no", name: "No"}]
+  - id: governor-UT
+    name: Governor, Utah
+    district: state:UT
+    choices:
+      - {id: gov-ut-1, name: Quinn Hale, party: Summit Movement}
+      - {id: gov-ut-2, name: Robin Park, party: Harbor Party}
+  - id: commission-39035
+    name: Cuyahoga County Commission
+    district: county:39035
+    vote_for: 2
+    choices:
+      - {id: com-1, name: Alex Kim, party: Harbor Party}
+      - {id: com-2, name: Blair Fox}
+      - {id: com-3, name: Cameron Diaz, party: Prairie Alliance}
+"""
+SAMPLE_COUNTIES = ("39035", "39049", "39061", "48201", "48113", "49035")
 
 
 def sample_definition(candidates: tuple[SampleCandidate, ...] = SAMPLE_CANDIDATES) -> Definition:
-    """A small election: the national race, a senate race and a measure in Ohio, a governor in
-    Utah and a county commission (vote for 2) in Cuyahoga County, over the sample counties."""
-    national = _choices(
-        *((c.candidate_id, c.candidate_name, c.party_affiliation) for c in candidates)
+    """A small election: the national race (the sample candidates), a senate race and a
+    measure in Ohio, a governor in Utah and a county commission (vote for 2) in Cuyahoga."""
+    return with_national_choices(
+        parse_definition(SAMPLE_DEFINITION),
+        [(c.candidate_id, c.candidate_name, c.party_affiliation) for c in candidates],
     )
-    contests = (
-        Contest(NATIONAL_CONTEST, "President", NATION, PLURALITY, national, 1, 1),
-        Contest(
-            "senate-OH",
-            "U.S. Senate, Ohio",
-            state_district("OH"),
-            PLURALITY,
-            _choices(
-                ("sen-oh-1", "Dana Brooks", "Harbor Party"),
-                ("sen-oh-2", "Riley Chen", "Prairie Alliance"),
-                ("sen-oh-3", "Sam Ortiz", None),
-            ),
-            1,
-            2,
-        ),
-        Contest(
-            "measure-OH",
-            "Ohio Issue 1: Fund parks and open space",
-            state_district("OH"),
-            MEASURE,
-            _choices(("yes", "Yes", None), ("no", "No", None)),
-            1,
-            3,
-        ),
-        Contest(
-            "governor-UT",
-            "Governor, Utah",
-            state_district("UT"),
-            PLURALITY,
-            _choices(
-                ("gov-ut-1", "Quinn Hale", "Summit Movement"),
-                ("gov-ut-2", "Robin Park", "Harbor Party"),
-            ),
-            1,
-            4,
-        ),
-        Contest(
-            "commission-39035",
-            "Cuyahoga County Commission",
-            county_district("39035"),
-            PLURALITY,
-            _choices(
-                ("com-1", "Alex Kim", "Harbor Party"),
-                ("com-2", "Blair Fox", None),
-                ("com-3", "Cameron Diaz", "Prairie Alliance"),
-            ),
-            2,
-            5,
-        ),
-    )
-    wanted = {NATION} | {state_district(s) for s in SAMPLE_COUNTIES}
-    wanted |= {county_district(f) for fips in SAMPLE_COUNTIES.values() for f in fips}
-    return Definition(contests, tuple(d for d in us_districts() if d.district_id in wanted))
-
-
-def _counties_of(contest: Contest, definition: Definition) -> list[str]:
-    """The county districts inside a contest's district (the county itself for a county's)."""
-    parents = {d.district_id: d.parent_id for d in definition.districts}
-    inside = []
-    for district in definition.districts:
-        if district.kind != "county":
-            continue
-        ancestors = {district.district_id, district.parent_id, parents.get(district.parent_id)}
-        if contest.district_id in ancestors:
-            inside.append(district.district_id)
-    return inside
 
 
 def _county_count(contest: Contest, ballots: int, rng: random.Random) -> dict:
     """One contest in one county: over- and undervotes (in votes), the rest split over choices."""
     seats = contest.vote_for
     overvoted = int(ballots * rng.uniform(0.0, 0.01))
-    blank = int(ballots * rng.uniform(0.005, 0.04) * contest.position)  # down-ballot roll-off
+    blank = int(ballots * rng.uniform(0.005, 0.04) * (1 + contest.position))  # roll-off
     partly = int(ballots * rng.uniform(0.05, 0.15)) if seats > 1 else 0
     blank = min(blank, ballots - overvoted)
     partly = min(partly, ballots - overvoted - blank)
     undervotes = blank * seats + partly * (seats - 1)
     votes = ballots * seats - overvoted * seats - undervotes
-    weights = [rng.uniform(0.5, 1.5) / choice.position**0.3 for choice in contest.choices]
+    weights = [rng.uniform(0.5, 1.5) / (n + 1) ** 0.3 for n in range(len(contest.choices))]
     split = _split(votes, weights)
     return {
         "ballots": ballots,
@@ -274,18 +227,18 @@ def sample_contest_results(
     rng = random.Random(seed)
     at = _iso(moment or datetime.now(UTC).replace(microsecond=0))
     parents = {d.district_id: d.parent_id for d in definition.districts}
-    counties = [d.district_id for d in definition.districts if d.kind == "county"]
-    per_county = dict(
-        zip(counties, _split(ballots, [rng.uniform(0.3, 3) for _ in counties]), strict=True)
-    )
+    counties = [county_district(fips) for fips in SAMPLE_COUNTIES]
+    sizes = _split(ballots, [rng.uniform(0.3, 3) for _ in counties])
     messages: list[Message] = []
     for contest in definition.contests:
         by_district: dict[str, dict] = {}
-        for county in _counties_of(contest, definition):
-            count = _county_count(contest, per_county[county], rng)
-            for district in (county, parents.get(county), parents.get(parents.get(county))):
-                if district is None:
-                    continue
+        for county, size in zip(counties, sizes, strict=True):
+            # the county, its state, the nation: up to the contest's own district, if inside it
+            chain = [county, parents[county], parents[parents[county]]]
+            if contest.district_id not in chain:
+                continue
+            count = _county_count(contest, size, rng)
+            for district in chain[: chain.index(contest.district_id) + 1]:
                 total = by_district.setdefault(
                     district, {"ballots": 0, "overvotes": 0, "undervotes": 0, "totals": {}}
                 )
@@ -293,8 +246,6 @@ def sample_contest_results(
                     total[field_name] += count[field_name]
                 for choice, votes in count["totals"].items():
                     total["totals"][choice] = total["totals"].get(choice, 0) + votes
-                if district == contest.district_id:
-                    break  # nothing above the contest's own district
         for district, total in by_district.items():
             key, value = result_messages.contest_result(
                 contest.contest_id, district, **total, updated_at=at
