@@ -16,6 +16,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 
 from election import ballots, contract
 from election.settings import setting
+from election_io.ballot_log import BallotLog
 from election_io.kafka_config import client_config
 from streamlit_app.rejections import RejectionTally
 
@@ -134,7 +135,6 @@ class ResultReader:
         self._history_dirty = False
         self._newest_result_at: datetime | None = None
         self._last_message_at: datetime | None = None
-        self._ballot_log_partitions: list[int] = []
         self._ballot_log_end_offsets: dict[int, int] = {}
         self._ballots_received: int | None = None
         self._assigned: set[tuple[str, int]] = set()
@@ -215,6 +215,7 @@ class ResultReader:
 
     def _run(self) -> None:
         consumer: Consumer | None = None
+        log: BallotLog | None = None
         next_metadata = next_ballot_log = last_publish = 0.0
         while not self._stopping.is_set():
             try:
@@ -226,7 +227,8 @@ class ResultReader:
                     self._follow_new_partitions(consumer)
                 if now >= next_ballot_log:
                     next_ballot_log = now + self._ballot_log_interval_s
-                    self._read_ballot_log_offsets(consumer)
+                    log = log or BallotLog(self.bootstrap_servers, self.votes_topic)
+                    self._read_ballot_log_ends(log)
                 for message in consumer.consume(num_messages=5000, timeout=self._poll_timeout_s):
                     self._apply(message)
                 # Until the first full read, publish at once: the page is waiting for it.
@@ -246,6 +248,8 @@ class ResultReader:
                 self._stopping.wait(1.0)
         if consumer is not None:
             consumer.close()
+        if log is not None:
+            log.close()
 
     def _follow_new_partitions(self, consumer: Consumer) -> None:
         metadata = consumer.list_topics(timeout=3)
@@ -260,8 +264,6 @@ class ResultReader:
             for partition in topic_metadata.partitions:
                 if (topic, partition) not in self._assigned:
                     new.append(TopicPartition(topic, partition, OFFSET_BEGINNING))
-        votes = metadata.topics.get(self.votes_topic)
-        self._ballot_log_partitions = sorted(votes.partitions) if votes and not votes.error else []
         if new:
             consumer.incremental_assign(new)
             self._assigned.update((tp.topic, tp.partition) for tp in new)
@@ -269,17 +271,10 @@ class ResultReader:
             self._missing = tuple(missing)
         self._dirty = True
 
-    def _read_ballot_log_offsets(self, consumer: Consumer) -> None:
-        if not self._ballot_log_partitions:
-            self._ballot_log_end_offsets, self._ballots_received = {}, None
-            return
-        ends, received = {}, 0
-        for partition in self._ballot_log_partitions:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(self.votes_topic, partition), timeout=3, cached=False
-            )
-            ends[partition] = high
-            received += max(0, high - low)
+    def _read_ballot_log_ends(self, log: BallotLog) -> None:
+        found = log.ends(timeout=3)  # {} while votes_topic does not exist
+        ends = {p: e.end for p, e in found.items()}
+        received = sum(max(0, e.end - e.first) for e in found.values()) if found else None
         if ends != self._ballot_log_end_offsets or received != self._ballots_received:
             self._ballot_log_end_offsets, self._ballots_received = ends, received
             self._dirty = True
