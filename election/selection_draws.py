@@ -187,28 +187,19 @@ def draw_selections(
 
     rows = np.flatnonzero(troubled)
     way = rng.integers(0, 3, len(rows))
-    national_unknowns = unknown_at[[c.contest_id for c in contests].index(NATIONAL_CONTEST)]
-    named = rows[way == 0]
-    codes[named, national_slot[named]] = national_unknowns + rng.integers(
-        0, len(unknown_choice_ids(by_id[NATIONAL_CONTEST])), len(named)
-    )
     down = rows[way == 1]  # an unknown choice in the last contest of the style
     last = codes[down, filled[down] - 1]
     codes[down, filled[down] - 1] = np.array(unknown_at)[np.searchsorted(starts, last, "right") - 1]
-    off = rows[way == 2]
+    off, marked = _off_style(rng, homes, contests, first_at, rows[way == 2])
+    codes[off, filled[off]] = marked
     not_on_ballot = np.zeros(homes.size, dtype=bool)
-    foreign = [k for k, c in enumerate(contests) if c.district_id != NATION]
-    if foreign and len(off):
-        districts = np.array([c.district_id for c in contests], dtype=object)[foreign]
-        pick = rng.integers(0, len(foreign), len(off))
-        for _ in range(len(foreign)):  # past the districts the voter lives in
-            own = homes.lives_in(off, districts[pick])
-            if not own.any():
-                break
-            pick = np.where(own, (pick + 1) % len(foreign), pick)
-        off, pick = off[~own], pick[~own]
-        codes[off, filled[off]] = np.array(first_at)[foreign][pick]
-        not_on_ballot[off] = True
+    not_on_ballot[off] = True
+    # the rest name an unknown national candidate (so do those no contest is off the style of)
+    named = np.union1d(rows[way == 0], np.setdiff1d(rows[way == 2], off))
+    national_unknowns = unknown_at[[c.contest_id for c in contests].index(NATIONAL_CONTEST)]
+    codes[named, national_slot[named]] = national_unknowns + rng.integers(
+        0, len(unknown_choice_ids(by_id[NATIONAL_CONTEST])), len(named)
+    )
     selections = PlannedSelections(codes, SelectionBook.of(book), _objects(county_fips))
     return selections, not_on_ballot
 
@@ -250,6 +241,23 @@ def unknown_choice_ids(contest: Contest) -> tuple[str, ...]:
 
 
 # --- the draws ------------------------------------------------------------------------------
+
+
+def _off_style(rng, homes: _Homes, contests, first_at, rows) -> tuple[np.ndarray, np.ndarray]:
+    """For the ballots of rows, a contest of a district their voter does not live in, marked
+    with its first choice: the rows it was found for, and the codes."""
+    foreign = [k for k, c in enumerate(contests) if c.district_id != NATION]
+    if not foreign or not len(rows):
+        return rows[:0], np.zeros(0, dtype=np.int32)
+    districts = np.array([c.district_id for c in contests], dtype=object)[foreign]
+    pick = rng.integers(0, len(foreign), len(rows))
+    own = homes.lives_in(rows, districts[pick])
+    for _ in range(len(foreign)):  # past the districts the voter lives in
+        if not own.any():
+            break
+        pick = np.where(own, (pick + 1) % len(foreign), pick)
+        own = homes.lives_in(rows, districts[pick])
+    return rows[~own], np.array(first_at)[foreign][pick[~own]]
 
 
 def _book_entries(contest: Contest, book: list) -> tuple[np.ndarray, int, int]:

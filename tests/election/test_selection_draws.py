@@ -259,3 +259,35 @@ def test_voters_without_a_county_vote_their_state_and_nation():
     for position in range(len(plan)):
         districts = {definition.contest(c).district_id for c in plan.selections.ballot(position)}
         assert NATION in districts and not any(d.startswith("county:") for d in districts)
+
+
+def test_with_no_contest_off_the_style_the_troubled_name_unknown_candidates():
+    definition, candidates = election()
+    ohio = [c for c in definition.contests if c.district_id in (NATION, "state:OH")]
+    voter_ids = [f"voter-{k}" for k in range(300)]
+    plan = turnout.plan_election(
+        voter_ids,
+        ["Ohio"] * 300,
+        candidates,
+        seed=2,
+        turnout=1.0,
+        problem_share=0.5,
+        contests=ohio,
+    )
+    assert turnout.NOT_ON_BALLOT not in set(plan.kind)
+    result = counting.count(
+        messages_of(plan),
+        dict.fromkeys(voter_ids, ("Ohio", None)),
+        None,
+        POLLS_OPEN,
+        POLLS_OPEN + VOTING_DAY,
+        partitions=None,
+        contests=ohio,
+    )
+    truth = turnout.expected_totals(plan)
+    assert result.rejected_by_reason() == truth.rejected_by_reason
+    assert truth.rejected_by_reason[contract.UNKNOWN_CANDIDATE] > 0
+    counted = turnout.counted_ballots(plan)
+    assert result.results == selection_draws.planned_results(
+        plan.selections, ohio, plan.address_state, counted
+    )
