@@ -15,20 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from election import ballots, contract, ids
+from election import ballots, contract, ids, selection_draws
 from election.contests import Contest
-from election.selection_draws import (
-    UNKNOWN_CANDIDATE_IDS,
-    PlannedSelections,
-    draw_selections,
-    national_votes,
-)
 
 BALLOT = "ballot"
 REPEAT = "repeat"  # a voter who has already voted tries again
 UNKNOWN_CANDIDATE = "unknown_candidate"  # a ballot naming a choice not in its contest
 NOT_ON_BALLOT = "not_on_ballot"  # a ballot naming a contest not on its voter's style
 KINDS = (BALLOT, REPEAT, UNKNOWN_CANDIDATE, NOT_ON_BALLOT)
+UNKNOWN_CANDIDATE_IDS = selection_draws.UNKNOWN_CANDIDATE_IDS
 REPEAT_SHARE = 2 / 3  # of the problem ballots; the rest name unknown candidates
 
 # The voting day's shape (polls 07:00-20:00): people vote before work, at lunch and after
@@ -52,7 +47,7 @@ class BallotPlan:
     kind: np.ndarray  # one of KINDS
     candidate_ids: tuple[str, ...] = ()  # the registered candidates the plan was made for
     # every contest's marks (a plan made with the election's contests), else the seed's ballot
-    selections: PlannedSelections | None = None
+    selections: selection_draws.PlannedSelections | None = None
 
     def __post_init__(self) -> None:
         lengths = {len(getattr(self, f)) for f in _PLAN_ARRAYS}
@@ -170,7 +165,7 @@ def plan_election(
     if contests is not None:
         homes = np.full(len(voter_ids), None, dtype=object)
         homes = homes if voter_counties is None else _as_numpy(voter_counties).astype(object)
-        marks, off_style = draw_selections(
+        marks, off_style = selection_draws.draw_selections(
             contests, address_state, homes[voter], names[candidate], kind == 2, seed
         )
         kind = np.where(off_style, KINDS.index(NOT_ON_BALLOT), kind)
@@ -195,24 +190,26 @@ def expected_totals(plan: BallotPlan) -> Truth:
     overvoted national contest counts the ballot, for no candidate).
     """
     candidates = plan.candidate_ids
-    counted = np.flatnonzero(counted_ballots(plan))
-    if plan.selections is None:
-        candidate = np.full(len(plan), -1, dtype=np.int64)
-        for index, candidate_id in enumerate(candidates):
-            candidate[plan.candidate_id == candidate_id] = index
-    else:
-        candidate = national_votes(plan.selections, candidates)
+    seed_vote, valid, counted = _judged(plan)
+    off_style = plan.kind == NOT_ON_BALLOT
+    # the ballot's vote in the national contest: its candidate, or its selection there if any
+    candidate = (
+        seed_vote
+        if plan.selections is None
+        else selection_draws.national_votes(plan.selections, candidates)
+    )
+    voted = counted[candidate[counted] >= 0]
+
     states, state_code = _factorize(plan.address_state[counted])
     k = len(candidates)
-    voted = candidate[counted] >= 0
-    cells = np.bincount(
-        state_code[voted] * k + candidate[counted][voted], minlength=len(states) * k
-    )
+    by_state = state_code[candidate[counted] >= 0] * k + candidate[voted]
+    cells = np.bincount(by_state, minlength=len(states) * k)
     per_state = {(states[i // k], candidates[i % k]): int(n) for i, n in enumerate(cells) if n > 0}
     rejected = dict.fromkeys(contract.REJECTION_REASONS, 0)
-    for kind, reason in _REJECTED_KINDS.items():
-        rejected[reason] = int((plan.kind == kind).sum())
-    per_candidate = np.bincount(candidate[counted][voted], minlength=k)
+    rejected[contract.NOT_ON_BALLOT] = int(off_style.sum())
+    rejected[contract.UNKNOWN_CANDIDATE] = int(len(plan) - len(valid) - off_style.sum())
+    rejected[contract.DUPLICATE] = int(len(valid) - len(counted))
+    per_candidate = np.bincount(candidate[voted], minlength=k)
     turnout = np.bincount(state_code, minlength=len(states))
     return Truth(
         ballots=len(plan),
@@ -224,16 +221,24 @@ def expected_totals(plan: BallotPlan) -> Truth:
     )
 
 
-_REJECTED_KINDS = {
-    REPEAT: contract.DUPLICATE,
-    UNKNOWN_CANDIDATE: contract.UNKNOWN_CANDIDATE,
-    NOT_ON_BALLOT: contract.NOT_ON_BALLOT,
-}
-
-
 def counted_ballots(plan: BallotPlan) -> np.ndarray:
-    """Whether each ballot of the plan counts: every genuine one (a repeat is its duplicate)."""
-    return plan.kind == BALLOT
+    """Whether each ballot of the plan counts (as expected_totals counts them)."""
+    counted = np.zeros(len(plan), dtype=bool)
+    counted[_judged(plan)[2]] = True
+    return counted
+
+
+def _judged(plan: BallotPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each ballot's seed candidate (its index, -1 unknown); the valid ballots, and the
+    counted ones (a voter's first valid ballot in plan order), as positions."""
+    seed_vote = np.full(len(plan), -1, dtype=np.int64)
+    for index, candidate_id in enumerate(plan.candidate_ids):
+        seed_vote[plan.candidate_id == candidate_id] = index
+    wrong = (plan.kind == UNKNOWN_CANDIDATE) | (plan.kind == NOT_ON_BALLOT)
+    valid = np.flatnonzero((seed_vote >= 0) & ~wrong)
+    _, voter_code = _factorize(plan.voter_id[valid], ordered=False)
+    _, first = np.unique(voter_code, return_index=True)
+    return seed_vote, valid, valid[first]
 
 
 def voting_day_density(x: np.ndarray) -> np.ndarray:
