@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from election import contract, ids
 from election.contests import NATIONAL_CONTEST
@@ -104,6 +105,56 @@ def ballot_message(
         "candidate_id": candidate_id,
         "voting_time": utc_iso(voting_time),
     }
+
+
+def selections_message(
+    vote_id: str, voter_id: str, voting_time: dt.datetime, selections: Mapping[str, Sequence[str]]
+) -> dict:
+    """One ballot with selections, its fields in the canonical order (contests in ballot order)."""
+    return {
+        "vote_id": vote_id,
+        "voter_id": voter_id,
+        "voting_time": utc_iso(voting_time),
+        SELECTIONS: {contest_id: list(choices) for contest_id, choices in selections.items()},
+    }
+
+
+def encode_selection_ballots(
+    vote_ids, voter_ids, selections: pa.StringArray, voting_time_iso: str | Sequence[str]
+) -> list[bytes]:
+    """Many selections ballots as compact UTF-8 JSON, in selections_message's order.
+
+    selections holds each ballot's selections object without its braces, as JSON
+    ('"c1":["a"],"c2":[]': election.selection_draws.PlannedSelections.fragments); the ids are
+    pasted between quotes by Arrow in bulk, or go through json.dumps when one needs escaping.
+    """
+    vote_ids, voter_ids = _strings(vote_ids), _strings(voter_ids)
+    if not len(vote_ids) == len(voter_ids) == len(selections):
+        raise ValueError(
+            f"{len(vote_ids)} vote ids, {len(voter_ids)} voter ids and {len(selections)} "
+            "selections: one of each per ballot"
+        )
+    one_time = isinstance(voting_time_iso, str)
+    times = [voting_time_iso] * len(vote_ids) if one_time else _strings(voting_time_iso)
+    if len(times) != len(vote_ids):
+        raise ValueError(f"{len(times)} voting times for {len(vote_ids)} ballots")
+    if not all(map(_json_safe, (vote_ids, voter_ids, times))):
+        vote_ids, voter_ids, times = (
+            [json.dumps(t, ensure_ascii=False)[1:-1] for t in texts]
+            for texts in (vote_ids, voter_ids, times)
+        )
+    parts = (
+        '{"vote_id":"',
+        pa.array(vote_ids, pa.string()),
+        '","voter_id":"',
+        pa.array(voter_ids, pa.string()),
+        '","voting_time":"',
+        pa.array(times, pa.string()),
+        '","selections":{',
+        selections,
+        "}}",
+    )
+    return pc.binary_join_element_wise(*parts, "").cast(pa.binary()).to_pylist()
 
 
 def encode_ballots(

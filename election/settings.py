@@ -171,6 +171,12 @@ CATALOGUE: tuple[Setting, ...] = (
     Setting("VOTING_WAVE_SIZE", "20000", "ballots in one wave of the vote generator", "int", 1),
     Setting("VOTING_WAVE_RATE", "5000", "ballots per second within a wave", "float", 1),
     Setting("VOTING_PROBLEM_SHARE", "0", "share of deliberately invalid ballots", "float", 0),
+    Setting(
+        "BALLOT_SHAPE",
+        "seed",
+        "what the generator's ballots carry: seed (one candidate) or selections (every contest)",
+        choices=("seed", "selections"),
+    ),
     # certification and the dashboard
     Setting("ELECTION_EXPORT_DIR", "", "where certification writes its files (exports)"),
     Setting("DASHBOARD_REFRESH_SECONDS", "2", "how often the dashboard refreshes", "float", 0.5),

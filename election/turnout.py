@@ -15,13 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from election import ballots, contract, ids
+from election import ballots, contract, ids, selection_draws
+from election.contests import Contest
 
 BALLOT = "ballot"
 REPEAT = "repeat"  # a voter who has already voted tries again
-UNKNOWN_CANDIDATE = "unknown_candidate"  # a ballot naming no registered candidate
-KINDS = (BALLOT, REPEAT, UNKNOWN_CANDIDATE)
-UNKNOWN_CANDIDATE_IDS = ("cand-unknown-1", "cand-unknown-2", "cand-unknown-3")
+UNKNOWN_CANDIDATE = "unknown_candidate"  # a ballot naming a choice not in its contest
+NOT_ON_BALLOT = "not_on_ballot"  # a ballot naming a contest not on its voter's style
+KINDS = (BALLOT, REPEAT, UNKNOWN_CANDIDATE, NOT_ON_BALLOT)
+UNKNOWN_CANDIDATE_IDS = selection_draws.UNKNOWN_CANDIDATE_IDS
 REPEAT_SHARE = 2 / 3  # of the problem ballots; the rest name unknown candidates
 
 # The voting day's shape (polls 07:00-20:00): people vote before work, at lunch and after
@@ -44,9 +46,12 @@ class BallotPlan:
     day_fraction: np.ndarray  # when in the voting day, in [0, 1); sorted ascending
     kind: np.ndarray  # one of KINDS
     candidate_ids: tuple[str, ...] = ()  # the registered candidates the plan was made for
+    # every contest's marks (a plan made with the election's contests), else the seed's ballot
+    selections: selection_draws.PlannedSelections | None = None
 
     def __post_init__(self) -> None:
         lengths = {len(getattr(self, f)) for f in _PLAN_ARRAYS}
+        lengths |= {len(self.selections)} if self.selections is not None else set()
         if len(lengths) > 1:
             raise ValueError(f"a ballot plan's arrays differ in length: {sorted(lengths)}")
 
@@ -55,7 +60,10 @@ class BallotPlan:
 
     def slice(self, start: int, stop: int) -> BallotPlan:
         """The ballots from position start up to (not including) stop, e.g. one wave."""
-        return dataclasses.replace(self, **{f: getattr(self, f)[start:stop] for f in _PLAN_ARRAYS})
+        marks = None if self.selections is None else self.selections.slice(start, stop)
+        return dataclasses.replace(
+            self, selections=marks, **{f: getattr(self, f)[start:stop] for f in _PLAN_ARRAYS}
+        )
 
     def voting_times(self, polls_opened_at: dt.datetime, voting_day: dt.timedelta) -> np.ndarray:
         """Each ballot's voting time as the contract writes it, for a day of that length."""
@@ -74,14 +82,11 @@ class Truth:
     """The result a plan must produce when every ballot is counted by the rules."""
 
     ballots: int  # messages planned
+    counted: int  # ballots counted
     per_candidate: dict[str, int]  # every registered candidate, zeros included
     per_state: dict[tuple[str, str], int]  # (address_state, candidate_id) with votes only
     turnout_by_state: dict[str, int]  # voters counted, states with votes only
     rejected_by_reason: dict[str, int]  # every rejection reason, zeros included
-
-    @property
-    def counted(self) -> int:
-        return sum(self.per_candidate.values())
 
     def to_dict(self) -> dict:
         """JSON-safe form; per-state keys as on aggregated_votes_per_state."""
@@ -105,11 +110,16 @@ def plan_election(
     seed: int = 7,
     turnout: float = EXPECTED_TURNOUT,
     problem_share: float = 0.0,
+    contests: Sequence[Contest] | None = None,
+    voter_counties=None,
 ) -> BallotPlan:
     """Plan an election day for a roll: who turns out, when, and for whom; sorted by time.
 
     problem_share adds, as a share of the genuine ballots, repeat attempts by voters who have
-    already voted and ballots naming unknown candidates.
+    already voted and ballots naming unknown candidates. With the election's contests (the
+    national one with the candidates as its choices) and the voters' county FIPS codes, each
+    ballot also marks every contest of its style (election.selection_draws), the same plan
+    otherwise; some of the unknown-candidate ballots then name a contest off their style.
     """
     voter_ids, voter_states = _as_numpy(voter_ids), _as_numpy(voter_states)
     candidates = tuple(str(c) for c in candidate_ids)
@@ -150,48 +160,85 @@ def plan_election(
     # Text columns hold Python strings (dtype object): shared names cost a pointer per ballot,
     # and the producer's tolist() is then free.
     names = np.array(candidates + UNKNOWN_CANDIDATE_IDS, dtype=object)
+    address_state = np.array(states, dtype=object)[state_of[voter]]
+    marks = None
+    if contests is not None:
+        homes = np.full(len(voter_ids), None, dtype=object)
+        homes = homes if voter_counties is None else _as_numpy(voter_counties).astype(object)
+        marks, off_style = selection_draws.draw_selections(
+            contests, address_state, homes[voter], names[candidate], kind == 2, seed
+        )
+        kind = np.where(off_style, KINDS.index(NOT_ON_BALLOT), kind)
     return BallotPlan(
         vote_id=vote_ids(seed, len(order)),
         voter_id=voter_ids[voter].astype(object),
         candidate_id=names[candidate],
-        address_state=np.array(states, dtype=object)[state_of[voter]],
+        address_state=address_state,
         day_fraction=when,
         kind=np.array(KINDS, dtype=object)[kind],
         candidate_ids=candidates,
+        selections=marks,
     )
 
 
 def expected_totals(plan: BallotPlan) -> Truth:
     """The true result of a plan under the counting rules, as the generator knows it.
 
-    Ballots naming an unknown candidate are rejected and do not use up the voter's vote; of
-    the rest, a voter's first in plan order counts and every later one is a duplicate.
+    Ballots naming an unknown candidate or a contest off their style are rejected and do not use
+    up the voter's vote; of the rest, a voter's first in plan order counts and every later one
+    is a duplicate. A plan with selections counts its national contest's votes (a blank or
+    overvoted national contest counts the ballot, for no candidate).
     """
     candidates = plan.candidate_ids
-    candidate = np.full(len(plan), -1, dtype=np.int64)
-    for index, candidate_id in enumerate(candidates):
-        candidate[plan.candidate_id == candidate_id] = index
-    valid = np.flatnonzero(candidate >= 0)
-    _, voter_code = _factorize(plan.voter_id[valid], ordered=False)
-    _, first = np.unique(voter_code, return_index=True)
-    counted = valid[first]
+    seed_vote, valid, counted = _judged(plan)
+    off_style = plan.kind == NOT_ON_BALLOT
+    # the ballot's vote in the national contest: its candidate, or its selection there if any
+    candidate = (
+        seed_vote
+        if plan.selections is None
+        else selection_draws.national_votes(plan.selections, candidates)
+    )
+    voted = counted[candidate[counted] >= 0]
 
     states, state_code = _factorize(plan.address_state[counted])
     k = len(candidates)
-    cells = np.bincount(state_code * k + candidate[counted], minlength=len(states) * k)
+    by_state = state_code[candidate[counted] >= 0] * k + candidate[voted]
+    cells = np.bincount(by_state, minlength=len(states) * k)
     per_state = {(states[i // k], candidates[i % k]): int(n) for i, n in enumerate(cells) if n > 0}
     rejected = dict.fromkeys(contract.REJECTION_REASONS, 0)
-    rejected[contract.UNKNOWN_CANDIDATE] = int(len(plan) - len(valid))
+    rejected[contract.NOT_ON_BALLOT] = int(off_style.sum())
+    rejected[contract.UNKNOWN_CANDIDATE] = int(len(plan) - len(valid) - off_style.sum())
     rejected[contract.DUPLICATE] = int(len(valid) - len(counted))
-    per_candidate = np.bincount(candidate[counted], minlength=k)
+    per_candidate = np.bincount(candidate[voted], minlength=k)
     turnout = np.bincount(state_code, minlength=len(states))
     return Truth(
         ballots=len(plan),
+        counted=len(counted),
         per_candidate={c: int(n) for c, n in zip(candidates, per_candidate, strict=True)},
         per_state=per_state,
         turnout_by_state={s: int(n) for s, n in zip(states, turnout, strict=True) if n > 0},
         rejected_by_reason=rejected,
     )
+
+
+def counted_ballots(plan: BallotPlan) -> np.ndarray:
+    """Whether each ballot of the plan counts (as expected_totals counts them)."""
+    counted = np.zeros(len(plan), dtype=bool)
+    counted[_judged(plan)[2]] = True
+    return counted
+
+
+def _judged(plan: BallotPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each ballot's seed candidate (its index, -1 unknown); the valid ballots, and the
+    counted ones (a voter's first valid ballot in plan order), as positions."""
+    seed_vote = np.full(len(plan), -1, dtype=np.int64)
+    for index, candidate_id in enumerate(plan.candidate_ids):
+        seed_vote[plan.candidate_id == candidate_id] = index
+    wrong = (plan.kind == UNKNOWN_CANDIDATE) | (plan.kind == NOT_ON_BALLOT)
+    valid = np.flatnonzero((seed_vote >= 0) & ~wrong)
+    _, voter_code = _factorize(plan.voter_id[valid], ordered=False)
+    _, first = np.unique(voter_code, return_index=True)
+    return seed_vote, valid, valid[first]
 
 
 def voting_day_density(x: np.ndarray) -> np.ndarray:

@@ -97,6 +97,9 @@ class WaveConfig(dg.Config):
     due within a horizon ahead (horizon_s, or default_horizon of the day when unset), at most
     max_share of the whole plan (one and a half horizons' worth if more): the turnout arrives
     over the day in small slices, and a slow launch never leaves the day behind.
+
+    selections: each ballot marks every contest of its voter's style (the `selections` shape);
+    off, the seed's shape (`candidate_id`), until the tally judges selections.
     """
 
     size: int = 20_000
@@ -107,6 +110,7 @@ class WaveConfig(dg.Config):
     paced: bool = False
     max_share: float = 0.05
     horizon_s: float | None = None
+    selections: bool = False
 
 
 def cast_wave(
@@ -171,11 +175,13 @@ def wave_run_config(paced: bool = False) -> dict:
         "size": setting("VOTING_WAVE_SIZE"),
         "rate": setting("VOTING_WAVE_RATE"),
         "problem_share": setting("VOTING_PROBLEM_SHARE"),
+        "selections": setting("BALLOT_SHAPE") == BALLOT_SHAPE_SELECTIONS,
         "paced": paced,
     }
     return {"ops": {"cast_votes": {"config": config}}}
 
 
+BALLOT_SHAPE_SELECTIONS = "selections"  # BALLOT_SHAPE's value for multi-contest ballots
 # A paced wave is launched once the day has at least this share of the plan newly due.
 MIN_DUE_SHARE = 0.002
 

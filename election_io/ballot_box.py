@@ -68,6 +68,15 @@ def send_ballots(producer, topic: str, plan, rate: float, confirmed, log=None) -
     return sent
 
 
+def encode(plan, voting_time: str) -> list[bytes]:
+    """A slice of the plan as message values: its selections, or the seed's one candidate."""
+    if plan.selections is not None:
+        return ballots.encode_selection_ballots(
+            plan.vote_id, plan.voter_id, plan.selections.fragments(), voting_time
+        )
+    return ballots.encode_ballots(plan.vote_id, plan.voter_id, plan.candidate_id, voting_time)
+
+
 def send_chunk(
     producer, topic, chunk, rate: float, began: float, sent_before: int, delivered
 ) -> int:
@@ -84,7 +93,7 @@ def send_chunk(
             delay = due - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        values = ballots.encode_ballots(part.vote_id, part.voter_id, part.candidate_id, voting_time)
+        values = encode(part, voting_time)
         for value, key in zip(values, part.voter_id, strict=True):
             while True:
                 try:

@@ -2,7 +2,8 @@
 the ballot log with every confirmed chunk recorded in vote_waves, one wave at a time.
 
 A wave's settings are the voting stage's WaveConfig (election_assets.voting): size, rate, seed,
-turnout, problem_share, paced, max_share, horizon_s.
+turnout, problem_share, paced, max_share, horizon_s, and selections (the ballot's shape: every
+contest of the voter's style, or the seed's one candidate).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from confluent_kafka import Producer
 
 from election import contract, turnout
 from election_io.ballot_box import DeliveryFailed, send_ballots, send_on_time
+from election_io.definitions import read_definition
 from election_io.elections import read_election
 
 WAVE_LOCK = 7_000_001  # advisory lock: one wave at a time, whatever launched it
@@ -43,19 +45,31 @@ class WaveReport:
 
 
 def load_plan(conn: psycopg.Connection, config) -> turnout.BallotPlan:
-    """The election's ballot plan, the same for every wave: the roll is frozen while open."""
-    rows = conn.execute("SELECT voter_id, address_state FROM voters ORDER BY voter_id").fetchall()
+    """The election's ballot plan, the same for every wave: the roll is frozen while open.
+
+    With config.selections, each ballot marks every contest of its voter's style, from the
+    election's definition and the voters' counties; otherwise it is the seed's shape.
+    """
+    rows = conn.execute(
+        "SELECT voter_id, address_state, county_fips FROM voters ORDER BY voter_id"
+    ).fetchall()
     candidate_ids = [r[0] for r in conn.execute("SELECT candidate_id FROM candidates ORDER BY 1")]
     voter_ids = np.array([r[0] for r in rows], dtype=object)
     states = np.array([r[1] for r in rows], dtype=object)
-    return turnout.plan_election(
-        voter_ids,
-        states,
-        candidate_ids,
-        seed=config.seed,
-        turnout=config.turnout,
-        problem_share=config.problem_share,
-    )
+    contests = read_definition(conn).contests if config.selections else None
+    try:
+        return turnout.plan_election(
+            voter_ids,
+            states,
+            candidate_ids,
+            seed=config.seed,
+            turnout=config.turnout,
+            problem_share=config.problem_share,
+            contests=contests,
+            voter_counties=np.array([r[2] for r in rows], dtype=object),
+        )
+    except ValueError as exc:
+        raise WaveRefused(f"no ballot plan for this election: {exc}") from None
 
 
 def plan_cursor(conn: psycopg.Connection) -> int:

@@ -47,6 +47,15 @@ ROWS: dict[str, tuple[Callable[[dict], str], Callable[[dict], str], Callable[[di
         lambda r: f"Kafka ProducerPerformance {_n(r.get('baseline'))} records/s",
         "Kafka's own producer performance tool, same record size, `acks=all`, lz4",
     ),
+    "ballot_plan": (
+        lambda r: f"{_n(r.get('voters'))} voters, {_n(r.get('selections'))} selections",
+        lambda r: (
+            f"{_n(r.get('ballots_per_s'))} multi-contest ballots/s planned and encoded "
+            f"(plan {_s(r.get('plan_s'))}, encode {_s(r.get('encode_s'))})"
+        ),
+        lambda r: f"seed-shaped ballots {_n(r.get('baseline'))}/s",
+        "the same plan and encoding of the seed's one-candidate ballots",
+    ),
     "tally_throughput": (
         lambda r: f"{_n(r.get('ballots'))} ballots",
         lambda r: (

@@ -321,3 +321,43 @@ def test_judging_is_total_every_byte_string_gets_a_verdict(value, key):
         return
     assert set(ballot) == {*contract.BALLOT_FIELDS, "selections"}
     assert ballot["voting_time"].tzinfo is not None
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            _TEXT,
+            _TEXT,
+            st.dictionaries(_TEXT, st.lists(_TEXT, max_size=3, unique=True), max_size=4),
+        ),
+        max_size=6,
+    )
+)
+def test_selection_ballots_encode_as_their_canonical_message(rows):
+    """Any ids, hostile ones too (quotes, backslashes, control characters): compact JSON, fields
+    in selections_message's order, read back by parse_ballot."""
+    fragments = pa.array(
+        [json.dumps(s, ensure_ascii=False, separators=(",", ":"))[1:-1] for _, _, s in rows],
+        pa.string(),
+    )
+    encoded = ballots.encode_selection_ballots(
+        [r[0] for r in rows], [r[1] for r in rows], fragments, ballots.utc_iso(AT)
+    )
+    for value, (vote_id, voter_id, selections) in zip(encoded, rows, strict=True):
+        canonical = ballots.selections_message(vote_id, voter_id, AT, selections)
+        assert value == json.dumps(canonical, ensure_ascii=False, separators=(",", ":")).encode()
+        if selections:
+            parsed = ballots.parse_ballot(value, voter_id)
+            assert parsed["selections"] == {c: tuple(e) for c, e in selections.items()}
+
+
+def test_selection_ballots_refuse_mismatched_columns():
+    with pytest.raises(ValueError, match="one of each"):
+        ballots.encode_selection_ballots(["v1", "v2"], ["a"], pa.array(['"c":[]']), "t")
+    with pytest.raises(ValueError, match="voting times"):
+        ballots.encode_selection_ballots(["v1"], ["a"], pa.array(['"c":[]']), ["t1", "t2"])
+    assert ballots.encode_selection_ballots([], [], pa.array([], pa.string()), "t") == []

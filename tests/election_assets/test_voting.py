@@ -14,11 +14,12 @@ import pytest
 from confluent_kafka import Consumer
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
-from election import contract, turnout
-from election.settings import setting
+from election import ballots, contract, counting, selection_draws, turnout
+from election.settings import SettingError, setting
 from election_assets import lifecycle, polls, voting
 from election_assets.resources import KafkaResource
 from election_io import topics, waves
+from election_io.definitions import read_definition
 from election_io.elections import read_election
 from tests.election_assets.conftest import register
 
@@ -119,6 +120,80 @@ def test_a_wave_delivers_exactly_the_planned_ballots(
     sent = {(v["vote_id"], v["voter_id"], v["candidate_id"]) for v in values}
     planned = set(zip(expected.vote_id, expected.voter_id, expected.candidate_id, strict=True))
     assert sent == planned
+
+
+def test_a_selections_wave_delivers_exactly_the_planned_messages(
+    postgres, kafka, scratch_database, unique_name
+):
+    register(scratch_database, voters=3000)
+    open_election(postgres)
+    config = voting.WaveConfig(size=1500, rate=0, selections=True, problem_share=0.2)
+    report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
+    assert report.sent == 1500
+    with postgres.connect() as conn:
+        plan = waves.load_plan(conn, config).slice(0, 1500)
+        definition = read_definition(conn)
+        roll = {
+            v: (s, c)
+            for v, s, c in conn.execute("SELECT voter_id, address_state, county_fips FROM voters")
+        }
+    messages = read_topic(kafka.bootstrap_servers, unique_name, 1500)
+    assert len(messages) == 1500
+    sent = {json.loads(m.value())["vote_id"]: m for m in messages}
+    for position, vote_id in enumerate(plan.vote_id.tolist()):
+        message = sent[vote_id]
+        value = json.loads(message.value())
+        assert message.key().decode() == value["voter_id"] == plan.voter_id[position]
+        # byte for byte the canonical message of the planned selections, at the wave's time
+        canonical = ballots.selections_message(
+            vote_id,
+            value["voter_id"],
+            ballots.parse_time(value["voting_time"]),
+            plan.selections.ballot(position),
+        )
+        assert message.value() == json.dumps(canonical, separators=(",", ":")).encode()
+    # counted by the oracle with the definition the database holds, as planned
+    result = counting.count(
+        [
+            counting.Message(
+                m.partition(),
+                m.offset(),
+                m.key(),
+                m.value(),
+                dt.datetime.fromtimestamp(m.timestamp()[1] / 1000, dt.UTC),
+            )
+            for m in messages
+        ],
+        roll,
+        None,
+        dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+        None,
+        partitions=4,
+        contests=definition.contests,
+    )
+    truth = turnout.expected_totals(plan)
+    assert result.rejected_by_reason() == truth.rejected_by_reason
+    assert truth.rejected_by_reason[contract.NOT_ON_BALLOT] > 0
+    assert result.results == selection_draws.planned_results(
+        plan.selections,
+        definition.contests,
+        plan.address_state,
+        turnout.counted_ballots(plan),
+        roll.values(),
+    )
+
+
+def test_the_waves_cast_the_seed_shape_unless_the_setting_says_selections(monkeypatch):
+    def selections() -> bool:
+        return voting.wave_run_config()["ops"]["cast_votes"]["config"]["selections"]
+
+    monkeypatch.delenv("BALLOT_SHAPE", raising=False)
+    assert voting.WaveConfig().selections is False and selections() is False
+    monkeypatch.setenv("BALLOT_SHAPE", "selections")
+    assert selections() is True
+    monkeypatch.setenv("BALLOT_SHAPE", "ranked")
+    with pytest.raises(SettingError, match="BALLOT_SHAPE must be seed or selections"):
+        selections()
 
 
 def test_no_voter_is_cast_twice_across_waves_and_a_restart(
