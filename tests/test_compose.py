@@ -416,6 +416,9 @@ def test_app_services_get_the_local_default_variables(services):
         env = environment_of(services[name])
         for key, value in APP_ENVIRONMENT.items():
             assert env.get(key) == value, f"{name}: {key}={env.get(key)!r}"
+        # a secured cluster's login reaches every application container, plaintext by default
+        assert env.get("KAFKA_SECURITY_PROTOCOL") == "PLAINTEXT"
+        assert {"KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_SSL_CA_LOCATION"} <= set(env)
 
 
 def test_app_service_addresses_name_compose_services(services):
