@@ -11,12 +11,12 @@ selection comes to them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from election.contests import Contest, ballot_style, voter_districts
-from election.selections import ContestRule, Entries
+from election.selections import ContestRule, Entries, Outcome
 
 # Where a voter lives: (state, county FIPS or None), as the roll gives it.
 Home = tuple[str | None, str | None]
@@ -83,13 +83,14 @@ class ContestTotals:
     def add(self, home: Home, selections: Mapping[str, Entries]) -> None:
         """One counted ballot of a voter living at home."""
         for rule, rows in self.style(home).adds:
-            outcome = rule.outcome(selections.get(rule.contest.contest_id))
-            for row in rows:
-                row.ballots += 1
-                row.overvotes += outcome.overvotes
-                row.undervotes += outcome.undervotes
-                for choice_id in outcome.votes:
-                    row.totals[choice_id] += 1
+            _count(rows, rule.outcome(selections.get(rule.contest.contest_id)), 1)
+
+    def add_judged(self, home: Home, outcomes: Mapping[str, Sequence], ballots: int = 1) -> None:
+        """Ballots of one pattern, judged already: {contest_id: (votes, overvotes, undervotes)}
+        for every contest on the home's style (the tally's ledger totals what Spark judged)."""
+        for rule, rows in self.style(home).adds:
+            votes, overvotes, undervotes = outcomes[rule.contest.contest_id]
+            _count(rows, Outcome(tuple(votes), int(overvotes), int(undervotes)), ballots)
 
     def _row(self, contest: Contest, district_id: str) -> DistrictTotals:
         key = (contest.contest_id, district_id)
@@ -99,3 +100,13 @@ class ContestTotals:
                 totals=dict.fromkeys((c.choice_id for c in contest.choices), 0)
             )
         return row
+
+
+def _count(rows: tuple[DistrictTotals, ...], outcome: Outcome, ballots: int) -> None:
+    """Add `ballots` ballots of one outcome to each of a contest's rows."""
+    for row in rows:
+        row.ballots += ballots
+        row.overvotes += outcome.overvotes * ballots
+        row.undervotes += outcome.undervotes * ballots
+        for choice_id in outcome.votes:
+            row.totals[choice_id] += ballots

@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from election import contract, counting
+from election.ballots import parse_ballot
+from election.contest_totals import ContestTotals
 from election.contests import (
     MEASURE,
     NATIONAL_CONTEST,
@@ -296,3 +298,43 @@ def test_counting_hostile_selections_is_total(values, voter):
     result = tally(log, roll={"a": ("OH", "39049"), voter: ("TX", "48201")})
     assert result.counted + len(result.rejections) == len(log)
     assert all(r.reason in contract.REJECTION_REASONS and r.detail for r in result.rejections)
+
+
+@PROPERTY
+@given(contests=elections(), log=ballot_logs())
+def test_totals_of_judged_patterns_equal_totals_of_the_ballots(contests, log):
+    """The ledger's way: counted ballots grouped by (home, outcomes) with a count, each pattern
+    added once as judged, give the oracle's totals to the vote."""
+    result = tally(log, contests)
+    rejected = {(r.partition, r.offset) for r in result.rejections}
+    judged = ContestTotals(contests, ())
+    patterns: dict[tuple, int] = {}
+    for message in log:
+        if (message.partition, message.offset) in rejected:
+            continue
+        ballot = parse_ballot(message.value, message.key)
+        home = counting.home_of(ROLL[ballot["voter_id"]])
+        selections = ballot["selections"]
+        outcomes = tuple(
+            (rule.contest.contest_id, rule.outcome(selections.get(rule.contest.contest_id)))
+            for rule, _rows in judged.style(home).adds
+        )
+        key = (
+            home,
+            json.dumps([(c, list(o.votes), o.overvotes, o.undervotes) for c, o in outcomes]),
+        )
+        patterns[key] = patterns.get(key, 0) + 1
+    for (home, text), ballots in patterns.items():
+        outcomes = {c: (votes, over, under) for c, votes, over, under in json.loads(text)}
+        judged.add_judged(home, outcomes, ballots)
+    for key, found in result.results.items():
+        mine = judged.results.get(key)
+        if found.ballots == 0:
+            assert mine is None or mine.ballots == 0
+            continue
+        assert (mine.ballots, mine.overvotes, mine.undervotes, mine.totals) == (
+            found.ballots,
+            found.overvotes,
+            found.undervotes,
+            found.totals,
+        )
