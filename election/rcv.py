@@ -39,6 +39,8 @@ OVERVOTES, SKIPPED, EXHAUSTED, REPEATED = (
 )
 NO_RANKINGS = "didNotRankAnyCandidates"
 INACTIVE_KINDS = (OVERVOTES, SKIPPED, EXHAUSTED, REPEATED)
+# A ballot's marked ranks: (rank number, the names marked there), skipped ranks left out.
+Marks = tuple[tuple[int, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,8 @@ class _Ballots:
 
     __slots__ = ("ranks", "count", "holder", "inactive")
 
-    def __init__(self, ranks: tuple[tuple[int, tuple[str, ...]], ...], count: int):
-        self.ranks = ranks  # (rank number, names marked there), marked ranks only
+    def __init__(self, ranks: Marks, count: int):
+        self.ranks = ranks
         self.count = count
         self.holder: str | None = None
         self.inactive: str | None = None
@@ -121,11 +123,16 @@ def tabulate(
     order (the order `useCandidateOrder` breaks ties by); write_in: the choice id that stands for
     undeclared write-ins, counted as one candidate named "Undeclared Write-ins".
     """
+    if not candidates:
+        raise ValueError("a ranked contest needs at least one declared candidate")
     names = dict(candidates)
     if write_in is not None:
         names[write_in] = UNDECLARED_WRITE_INS
     if len(set(names.values())) != len(names):
         raise ValueError("two candidates share a name")
+    for pattern, count in patterns.items():
+        if not isinstance(count, int) or count < 0:
+            raise ValueError(f"ballot count {count!r} of pattern {pattern!r} is not a whole number")
     ballots = [
         _Ballots(_ranks(pattern, names, rules.max_rankings), count)
         for pattern, count in patterns.items()
@@ -134,9 +141,7 @@ def tabulate(
     return _Tabulation(list(names.values()), rules).run(ballots)
 
 
-def _ranks(
-    pattern: Entries, names: Mapping[str, str], max_rankings: int | None
-) -> tuple[tuple[int, tuple[str, ...]], ...]:
+def _ranks(pattern: Entries, names: Mapping[str, str], max_rankings: int | None) -> Marks:
     marked = []
     for rank, entry in enumerate(pattern, 1):
         if entry is None:
@@ -180,7 +185,7 @@ class _Tabulation:
                 threshold = sum(tally.values()) // 2 + 1
             else:
                 threshold = self.rounds[-1].threshold
-            if self.rounds:
+            if self.rounds:  # a decision's transfers are known once the next round is counted
                 self.rounds[-1].transfers.update(transfers)
             elected = self.elect(tally, threshold)
             eliminated: list[str] = []
@@ -196,7 +201,8 @@ class _Tabulation:
             )
         return self.rounds
 
-    def count(self, ballots: list[_Ballots]):
+    def count(self, ballots: list[_Ballots]) -> tuple[dict, dict, dict]:
+        """The round's tally, inactive ballots and transfers out of candidates no longer in."""
         tally = {name: 0 for name in self.names if self.continuing(name)}
         inactive: Counter[str] = Counter({kind: 0 for kind in (*INACTIVE_KINDS, NO_RANKINGS)})
         transfers: dict[str, Counter[str]] = defaultdict(Counter)
@@ -212,7 +218,7 @@ class _Tabulation:
                 tally[group.holder] += group.count
         return tally, dict(inactive), {source: dict(to) for source, to in transfers.items()}
 
-    def read(self, ranks) -> tuple[str | None, str | None]:
+    def read(self, ranks: Marks) -> tuple[str | None, str | None]:
         """The ballot's next holder, or None and why it is inactive."""
         if not ranks:
             return None, NO_RANKINGS

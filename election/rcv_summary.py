@@ -15,7 +15,7 @@ GENERATED_BY = "Realtime Voting rcv tabulator"
 CONFIG_FIELDS = ("contest", "date", "jurisdiction", "office")
 
 
-def summary(rounds: Sequence[Round], config: Mapping[str, str], candidates: int) -> dict:
+def summary(rounds: Sequence[Round], config: Mapping[str, str]) -> dict:
     """RCTab's summary document; config holds contest/date/jurisdiction/office where known."""
     first, last = rounds[0], rounds[-1]
     return {
@@ -27,7 +27,7 @@ def summary(rounds: Sequence[Round], config: Mapping[str, str], candidates: int)
         "results": [_round(r) for r in rounds],
         "summary": {
             "finalThreshold": str(last.threshold),
-            "numCandidates": candidates,
+            "numCandidates": len(first.tally),  # every candidate continues into round one
             "numWinners": 1,
             "totalNumBallots": str(sum(first.tally.values()) + sum(first.inactive.values())),
             "undervotes": first.inactive[NO_RANKINGS],

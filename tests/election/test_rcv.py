@@ -28,7 +28,7 @@ def tabulated(name: str) -> dict:
     patterns = {entries(b["ranks"]): b["count"] for b in ballots}
     candidates = {c: c for c in contest["candidates"]}
     rounds = tabulate(patterns, candidates, Rules.from_rctab(contest["rules"]), contest["write_in"])
-    return summary(rounds, contest["config"], len(candidates) + bool(contest["write_in"]))
+    return summary(rounds, contest["config"])
 
 
 def universal_view(document: dict) -> dict:
@@ -122,6 +122,12 @@ def test_undeclared_write_ins_never_win_and_go_as_soon_as_they_have_votes(patter
             assert r.eliminated == (UNDECLARED_WRITE_INS,)
 
 
+def test_no_ballots_still_give_rounds_and_a_winner_by_the_tiebreak():
+    rounds = run({}, Rules())
+    assert [r.elected for r in rounds if r.elected] == [("A",)]
+    assert all(not any(r.tally.values()) for r in rounds)
+
+
 def test_bad_input_gets_one_clear_line():
     rules = Rules()
     with pytest.raises(ValueError, match="choice 'z' at rank 2 is not a candidate"):
@@ -130,5 +136,13 @@ def test_bad_input_gets_one_clear_line():
         run({("a", None, "b"): 1}, Rules(max_rankings=2))
     with pytest.raises(ValueError, match="overvoteRule 'exhaustIfMultipleContinuing'"):
         Rules.from_rctab({"overvoteRule": "exhaustIfMultipleContinuing"})
+    with pytest.raises(ValueError, match="ballot count -1 of pattern"):
+        run({("a",): -1}, rules)
+    with pytest.raises(ValueError, match="at least one declared candidate"):
+        tabulate({("w",): 2}, {}, rules, write_in="w")
+    with pytest.raises(ValueError, match="numberOfWinners 2 is not 1"):
+        Rules.from_rctab({"numberOfWinners": "2"})
+    with pytest.raises(ValueError, match="tiebreakMode 'stopCountingAndAsk' is not one of"):
+        run({("a",): 1}, Rules(tiebreak_mode="stopCountingAndAsk"))
     with pytest.raises(ValueError, match="needs a randomSeed"):
         run({("a",): 1}, Rules(tiebreak_mode="random"))
