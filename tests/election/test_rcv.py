@@ -86,11 +86,16 @@ def run(patterns, rules, write_in=None):
 
 @settings(max_examples=150, deadline=None)
 @given(patterns_strategy, rules_strategy, st.sampled_from((None, "e")))
-def test_every_round_accounts_for_every_ballot(patterns, rules, write_in):
+def test_every_round_accounts_for_every_ballot_and_the_summary_is_valid(patterns, rules, write_in):
     ballots = sum(patterns.values())
-    for r in run(patterns, rules, write_in):
+    rounds = run(patterns, rules, write_in)
+    for r in rounds:
         assert sum(r.tally.values()) + sum(r.inactive.values()) == ballots
         assert r.threshold == sum(r.tally.values()) // 2 + 1 or rules.continue_until_two
+        for name in r.eliminated:  # an eliminated candidate's ballots all go somewhere
+            assert sum(r.transfers.get(name, {}).values()) == r.tally[name]
+    schema = SchemaV0()
+    assert schema.validate(universal_view(summary(rounds, {"contest": "c"}))), schema.last_error()
 
 
 @settings(max_examples=150, deadline=None)
