@@ -44,6 +44,15 @@ def home_of(entry: str | tuple | list | None) -> Home:
     return entry, None
 
 
+def voters_by_district(homes: Mapping[Home, int]) -> dict[str, int]:
+    """Registered voters per district, from how many live at each home (state, county)."""
+    found: dict[str, int] = {}
+    for home, voters in homes.items():
+        for district_id in voter_districts(*home):
+            found[district_id] = found.get(district_id, 0) + voters
+    return found
+
+
 class Style(NamedTuple):
     """A home's ballot style: each contest's rule with the rows it adds to, and the contest ids."""
 

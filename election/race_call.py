@@ -8,7 +8,10 @@ closed, only ballots already cast and not yet tallied can come. A possible tie i
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+
+from election.contest_totals import DistrictTotals
+from election.contests import RANKED, Contest
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,16 @@ def outstanding_votes(registered: int, voted: int, polls_open: bool, untallied: 
     return not_voted if polls_open else min(not_voted, untallied)
 
 
-def call_race(totals: Mapping[str, int], outstanding: int) -> RaceCall:
-    """Call a race from its totals per candidate and the votes still outstanding.
+def call_race(totals: Mapping[str, int], outstanding: int, seats: int = 1) -> RaceCall:
+    """Call a race from its totals per candidate and the ballots still outstanding.
 
-    Called only when margin > outstanding, with at least two candidates and some votes. Equal
-    totals are ordered by candidate id, so a tied leader is stable, and never called.
+    seats: how many win (a contest's vote_for). The margin is the last winner's lead over the
+    first loser, the runner-up; every outstanding ballot may give that runner-up one vote, so
+    the race is called only when margin > outstanding, with more candidates than seats and some
+    votes. Equal totals are ordered by candidate id, so a tied leader is stable, and never called.
     """
+    if seats < 1:
+        raise ValueError(f"a race has at least one seat ({seats})")
     if outstanding < 0:
         raise ValueError(f"outstanding votes cannot be negative ({outstanding})")
     if any(votes < 0 for votes in totals.values()):
@@ -56,12 +63,12 @@ def call_race(totals: Mapping[str, int], outstanding: int) -> RaceCall:
     if not standing or standing[0][1] == 0:
         return RaceCall(None, None, 0, 0, 0, int(outstanding), False)
     leader, leader_votes = standing[0]
-    if len(standing) == 1:
+    if len(standing) <= seats:
         return RaceCall(
-            leader, None, int(leader_votes), 0, int(leader_votes), int(outstanding), False
+            leader, None, int(leader_votes), 0, int(standing[-1][1]), int(outstanding), False
         )
-    runner_up, runner_up_votes = standing[1]
-    margin = int(leader_votes - runner_up_votes)
+    runner_up, runner_up_votes = standing[seats]
+    margin = int(standing[seats - 1][1] - runner_up_votes)
     return RaceCall(
         leader,
         runner_up,
@@ -129,3 +136,32 @@ def call_nation(
 
 
 NATION = "*"  # the race_calls key of the whole election
+
+
+def call_contests(
+    results: Mapping[tuple[str, str], DistrictTotals],
+    contests: Iterable[Contest],
+    registered: Mapping[str, int],
+    polls_open: bool = True,
+    untallied: int = 0,
+) -> dict[tuple[str, str], RaceCall]:
+    """Call every contest in every district of its results, by the same rule as the seed's race.
+
+    results: (contest_id, district_id) -> totals (election.contest_totals); registered: voters
+    per district. A district's outstanding ballots are its non-voters while the polls are open,
+    then at most the untallied ballots. A ranked contest is decided by its rounds, not by first
+    choices: its leader stands, never called here.
+    """
+    by_id = {contest.contest_id: contest for contest in contests}
+    calls = {}
+    for (contest_id, district_id), row in sorted(results.items()):
+        contest = by_id[contest_id]
+        voters = registered.get(district_id, 0)
+        outstanding = outstanding_votes(
+            max(voters, row.ballots), row.ballots, polls_open, untallied
+        )
+        call = call_race(row.totals, outstanding, contest.vote_for)
+        if contest.kind == RANKED and call.called:
+            call = replace(call, called=False)
+        calls[(contest_id, district_id)] = call
+    return calls

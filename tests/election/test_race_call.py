@@ -5,8 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from election.race_call import RaceCall, call_race, call_states
+from election.contest_totals import ContestTotals, voters_by_district
+from election.contests import MEASURE, RANKED, Choice, Contest
+from election.race_call import (
+    NATION,
+    RaceCall,
+    call_contests,
+    call_nation,
+    call_race,
+    call_states,
+    outstanding_votes,
+)
 
 
 def test_called_when_margin_exceeds_outstanding():
@@ -82,15 +94,6 @@ def test_more_voted_than_registered_is_an_error():
 
 # --- the outstanding votes, and the calls once the polls are closed -------------------------
 
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from election.race_call import (  # noqa: E402
-    NATION,
-    call_nation,
-    outstanding_votes,
-)
-
 
 def test_outstanding_while_open_is_every_registered_non_voter():
     assert outstanding_votes(100, 60, polls_open=True, untallied=5) == 40
@@ -140,3 +143,61 @@ def test_a_called_race_is_never_lost_by_the_votes_still_outstanding(totals, outs
         assert all(
             final[call.leader] > votes for name, votes in final.items() if name != call.leader
         )
+
+
+# --- contests: several seats, every district, measures and ranked contests --------------
+
+
+def test_a_vote_for_two_race_is_called_when_the_first_loser_cannot_reach_the_second_seat():
+    totals = {"a": 50, "b": 40, "c": 10}
+    called = call_race(totals, 29, seats=2)
+    assert (called.leader, called.runner_up, called.margin, called.called) == ("a", "c", 30, True)
+    assert not call_race(totals, 30, seats=2).called
+    # as many candidates as seats: nobody to beat, nothing to call
+    assert not call_race({"a": 5, "b": 1}, 0, seats=2).called
+
+
+@given(
+    totals=st.dictionaries(st.sampled_from("abcdef"), st.integers(0, 60), min_size=1),
+    outstanding=st.integers(0, 60),
+    seats=st.integers(1, 3),
+)
+def test_a_called_race_keeps_its_winners_whatever_the_outstanding_ballots_do(
+    totals, outstanding, seats
+):
+    call = call_race(totals, outstanding, seats)
+    standing = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    winners, losers = standing[:seats], standing[seats:]
+    if call.called:
+        # even every outstanding ballot for one loser leaves it below the last winner
+        assert all(votes + outstanding < winners[-1][1] for _, votes in losers)
+    elif losers and winners[0][1] > 0:
+        assert max(votes for _, votes in losers) + outstanding >= winners[-1][1]
+
+
+def test_every_contest_is_called_in_every_district_by_the_same_rule():
+    measure = Contest(
+        "m-OH", "Issue 1", "state:OH", MEASURE, (Choice("yes", "Yes"), Choice("no", "No"))
+    )
+    mayor = Contest("rcv", "Mayor", "county:39049", RANKED, (Choice("p", "P"), Choice("q", "Q")))
+    totals = ContestTotals([measure, mayor], [("Ohio", "39049"), ("Ohio", "39035")])
+    for _ in range(30):
+        totals.add(("Ohio", "39049"), {"m-OH": ["yes"], "rcv": ["p"]})
+    for _ in range(5):
+        totals.add(("Ohio", "39035"), {"m-OH": ["no"]})
+    registered = voters_by_district({("Ohio", "39049"): 40, ("Ohio", "39035"): 10})
+    assert registered == {"nation": 50, "state:OH": 50, "county:39049": 40, "county:39035": 10}
+
+    calls = call_contests(totals.results, [measure, mayor], registered, polls_open=True)
+
+    # the state: 30 yes to 5 no, 15 voters outstanding; a county: 30 to 0 with 10 outstanding
+    assert calls[("m-OH", "state:OH")].called and calls[("m-OH", "state:OH")].leader == "yes"
+    assert calls[("m-OH", "county:39049")].called
+    assert calls[("m-OH", "county:39035")].leader == "no"
+    assert not calls[("m-OH", "county:39035")].called  # 5 to 0 with 5 voters still to come
+    # a ranked contest is decided by its rounds: its first-choice leader is never called here
+    assert (
+        calls[("rcv", "county:39049")].leader == "p" and not calls[("rcv", "county:39049")].called
+    )
+    closed = call_contests(totals.results, [measure, mayor], registered, polls_open=False)
+    assert closed[("m-OH", "county:39035")].called  # closed and drained: nothing outstanding
