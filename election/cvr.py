@@ -165,6 +165,8 @@ def _marks(snapshot: Mapping, at: Place, files: FileCatalog, catalog: Catalog) -
             rank = integer(selection, "Rank", sat, 1, MOST_RANKS)
             positions = list(objects(selection, "SelectionPosition", sat, rank is None))
             if not positions:  # RCTab reads a rank given on the selection itself
+                if rank is None:
+                    (sat / "SelectionPosition").fail("is empty, and the selection has no Rank")
                 found.append((rank, choice, None))
             for pat, position in positions:
                 mark = _mark(position, pat, rank, choice, contest)
