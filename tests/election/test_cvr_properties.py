@@ -11,16 +11,7 @@ import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from election.contests import (
-    NATION,
-    NATION_KIND,
-    PLURALITY,
-    PRECINCT_KIND,
-    RANKED,
-    Choice,
-    Contest,
-    District,
-)
+from election import contests as ballot
 from election.cvr import CvrError, import_report
 from election.definition import Definition
 from tests.election.cdf_writer import cdf_report
@@ -116,34 +107,39 @@ def test_deeply_nested_junk_is_one_error_not_a_crash():
 @st.composite
 def elections(draw):
     precincts = [
-        District(f"precinct:P{i}", PRECINCT_KIND, f"Precinct {i}", NATION)
+        ballot.District(f"precinct:P{i}", ballot.PRECINCT_KIND, f"Precinct {i}", ballot.NATION)
         for i in range(draw(st.integers(0, 3)))
     ]
-    districts = (District(NATION, NATION_KIND, "Springfield", None), *precincts)
-    contests = []
+    districts = (
+        ballot.District(ballot.NATION, ballot.NATION_KIND, "Springfield", None),
+        *precincts,
+    )
+    races = []
     for c in range(draw(st.integers(1, 3))):
         ranked = draw(st.booleans())
         choices = tuple(
-            Choice(f"k{c}-{j}", f"Candidate {c}.{j}", None, j + 1)
+            ballot.Choice(f"k{c}-{j}", f"Candidate {c}.{j}", None, j + 1)
             for j in range(draw(st.integers(1, 5)))
         )
         vote_for = 1 if ranked else draw(st.integers(1, len(choices)))
-        kind = RANKED if ranked else PLURALITY
-        contests.append(Contest(f"race-{c}", f"Race {c}", NATION, kind, choices, vote_for, c + 1))
+        kind = ballot.RANKED if ranked else ballot.PLURALITY
+        races.append(
+            ballot.Contest(f"race-{c}", f"Race {c}", ballot.NATION, kind, choices, vote_for, c + 1)
+        )
     ballots = []
     for index in range(draw(st.integers(0, 6))):
         district = draw(st.sampled_from([d.district_id for d in districts]))
         selections = {}
-        for contest in contests:
+        for contest in races:
             if draw(st.booleans()):
                 selections[contest.contest_id] = draw(_selections(contest))
         ballots.append((f"B-{index}", district, selections))
-    return Definition(tuple(contests), districts), ballots
+    return Definition(tuple(races), districts), ballots
 
 
-def _selections(contest: Contest):
+def _selections(contest: ballot.Contest):
     ids = [c.choice_id for c in contest.choices]
-    if contest.kind == PLURALITY:
+    if contest.kind == ballot.PLURALITY:
         return st.lists(st.sampled_from(ids), unique=True, max_size=len(ids))
     overvote = st.lists(st.sampled_from(ids), min_size=2, max_size=len(ids), unique=True)
     entry = st.none() | st.sampled_from(ids) | (overvote if len(ids) > 1 else st.nothing())
