@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from election.definition import IDENTIFIER
@@ -28,16 +27,33 @@ def quoted(value: str) -> str:
     return json.dumps(value if len(value) <= QUOTED else value[:QUOTED] + "...")
 
 
-@dataclass(frozen=True)
 class Place:
-    where: str
-    path: str = ""
+    """Built for every field read, so cheap: the path is spelled out only for a failure."""
+
+    __slots__ = ("_step", "_up", "where")
+
+    def __init__(self, where: str, path: str | int = "", up: Place | None = None):
+        self.where, self._step, self._up = where, path, up
 
     def __truediv__(self, key: str) -> Place:
-        return Place(self.where, f"{self.path}.{key}" if self.path else key)
+        return Place(self.where, key, self)
 
     def __getitem__(self, index: int) -> Place:
-        return Place(self.where, f"{self.path}[{index}]")
+        return Place(self.where, index, self)
+
+    @property
+    def path(self) -> str:
+        steps, place = [], self
+        while place is not None:
+            steps.append(place._step)
+            place = place._up
+        text = ""
+        for step in reversed(steps):
+            if isinstance(step, int):
+                text += f"[{step}]"
+            elif step:
+                text = f"{text}.{step}" if text else step
+        return text
 
     def fail(self, problem: str) -> NoReturn:
         head = f"{self.where}: " if self.where else ""
@@ -45,7 +61,7 @@ class Place:
 
 
 def obj(value: Any, place: Place) -> Mapping:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):  # parsed JSON; an ABC check costs 4x
         place.fail(f"is not an object but {json_type(value)}")
     return value
 
@@ -64,8 +80,10 @@ def items(parent: Mapping, key: str, place: Place, required: bool = True) -> lis
 
 def objects(parent: Mapping, key: str, place: Place, required: bool = True):
     """(place, object) for each object in the list at `key`."""
+    at = place / key
     for index, value in enumerate(items(parent, key, place, required)):
-        yield (place / key)[index], obj(value, (place / key)[index])
+        item = at[index]
+        yield item, obj(value, item)
 
 
 def text(parent: Mapping, key: str, place: Place, default: str | None = None) -> str:
