@@ -111,6 +111,16 @@ def test_rctab_dominion_conversion_names_a_selection_its_contest_lacks():
     )
 
 
+def test_rctab_multi_file_sources_of_one_report_twice_are_twice_the_ballots():
+    # test_set_8_multi_cdf reads two identical files: each record is a ballot of its own
+    imported = import_reports([("cvr_1.json", overvote_set()), ("cvr_2.json", overvote_set())])
+    assert len(imported.definition.contests) == 1
+    assert len({b.voter_id for b in imported.ballots}) == len(imported.ballots) == 10
+    assert [b.selections for b in imported.ballots[:5]] == [
+        b.selections for b in imported.ballots[5:]
+    ]
+
+
 def test_the_same_report_imports_to_the_same_voters():
     first, again = import_report(overvote_set()), import_report(overvote_set())
     assert [b.voter_id for b in first.ballots] == [b.voter_id for b in again.ballots]

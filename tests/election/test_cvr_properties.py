@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from election import contests as ballot
 from election.cvr import CvrError, import_report
 from election.definition import Definition
+from election.selections import choices_named, kind_error, read_selections
 from tests.election.cdf_writer import cdf_report
 
 FIXTURES = Path(__file__).parent / "cvr_fixtures"
@@ -34,9 +35,24 @@ json_values = st.recursive(
 
 def imports_or_one_error(document, config=None) -> None:
     try:
-        import_report(document, config)
+        imported = import_report(document, config)
     except CvrError as error:
         assert str(error) and "\n" not in str(error)
+    else:
+        ballots_keep_the_contract(imported)
+
+
+def ballots_keep_the_contract(imported) -> None:
+    """Each ballot's selections are what votes_topic carries, judged by the domain's own rules."""
+    contests = {c.contest_id: c for c in imported.definition.contests}
+    districts = {d.district_id for d in imported.definition.districts}
+    for record in imported.ballots:
+        assert record.district_id in districts
+        for contest_id, entries in read_selections(
+            json.loads(json.dumps(record.selections))
+        ).items():
+            assert kind_error(contests[contest_id], entries) is None
+            assert set(choices_named(entries)) <= contests[contest_id].choice_ids
 
 
 @settings(max_examples=300, deadline=None)
@@ -167,6 +183,7 @@ def test_a_written_report_reads_back_the_same_election(election):
     report = cdf_report(definition, ballots)
     jsonschema.Draft4Validator(SCHEMA).validate(report)
     imported = import_report(json.loads(json.dumps(report)))
+    ballots_keep_the_contract(imported)
     assert imported.definition.districts == definition.districts
     assert imported.definition.contests == definition.contests
     assert [(b.district_id, _normal(dict(b.selections))) for b in imported.ballots] == [
