@@ -57,7 +57,9 @@ _HEAD = """\
 # kind: plurality (with vote_for N), measure (choices yes and no) or ranked (with rules)
 # The national contest's choices are the registered candidates (the candidates table).
 """
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")  # safe in topic keys (contest|district)
+IDENTIFIER = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}"
+)  # safe in topic keys (contest|district)
 _LONGEST_NAME = 200
 _FIELDS = ("contests",)
 _CONTEST_FIELDS = ("id", "name", "district", "kind", "vote_for", "choices", "rules")
@@ -188,7 +190,7 @@ def _text(value: Any, what: str, where: str, problems: list[str], pattern=None) 
 def _identifier(value: Any, what: str, where: str, problems: list[str]) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # `id: 7` is the id "7"
-    return _text(value, what, where, problems, _ID)
+    return _text(value, what, where, problems, IDENTIFIER)
 
 
 def _contest(entry: Any, number: int, known: set[str], problems: list[str]) -> Contest | None:
