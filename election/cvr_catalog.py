@@ -24,9 +24,8 @@ from election.cvr_fields import (
     text,
 )
 from election.cvr_fields import flag as boolean
+from election.rcv import UNDECLARED_WRITE_INS  # RCTab's one candidate for every write-in
 
-# RCTab's one candidate for every undeclared write-in (Tabulator.UNDECLARED_WRITE_IN_OUTPUT_LABEL).
-UNDECLARED_WRITE_INS = "Undeclared Write-ins"
 WRITE_INS_ID = "undeclared-write-ins"  # its choice id, unless a candidate of that name has one
 MOST_VOTES_ALLOWED = 1000
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from election.rcv_tiebreak import USE_CANDIDATE_ORDER, Tiebreaker
 from election.selections import ALWAYS_SKIP_TO_NEXT_RANK, Entries, max_skipped_ranks
 
+# RCTab's one candidate for every undeclared write-in (Tabulator.UNDECLARED_WRITE_IN_OUTPUT_LABEL)
 UNDECLARED_WRITE_INS = "Undeclared Write-ins"
 EXHAUST_IMMEDIATELY = "exhaustImmediately"
 OVERVOTE_RULES = (EXHAUST_IMMEDIATELY, ALWAYS_SKIP_TO_NEXT_RANK)
