@@ -3,8 +3,10 @@
 RCTab (BrightSpots/rcv, Tabulator.java) is the reference for every rule; this is our own code.
 A pattern is a ranked selection (election.selections.Entries: per rank a choice id, None for a
 skipped rank, or 2+ ids for an overvote); ballots with the same pattern always move together,
-so a round costs the distinct patterns, not the ballots. Each round re-reads every ballot whose
-candidate is no longer continuing from its first rank, as RCTab does:
+so a round costs the distinct patterns, not the ballots (`patterns` groups one contest's ballot
+selections so; `tabulate_contest` tabulates a ranked contest by its own rules from them). Each
+round re-reads every ballot whose candidate is no longer continuing from its first rank, as
+RCTab does:
 - a marked rank more than `maxSkippedRanksAllowed` + 1 past the last marked one exhausts it
   (skippedRankings);
 - with `exhaustOnDuplicateCandidate`, a candidate ranked again exhausts it (repeatedRankings);
@@ -21,9 +23,10 @@ after the win, with the threshold of the winning round, until two candidates rem
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from election.contests import RANKED, Contest
 from election.rcv_tiebreak import USE_CANDIDATE_ORDER, Tiebreaker
 from election.selections import ALWAYS_SKIP_TO_NEXT_RANK, Entries, max_skipped_ranks
 
@@ -140,6 +143,31 @@ def tabulate(
         if count
     ]
     return _Tabulation(list(names.values()), rules).run(ballots)
+
+
+def patterns(contest_id: str, selections: Iterable[Mapping[str, Sequence]]) -> dict[Entries, int]:
+    """Ballots per ranking pattern of one contest, from each ballot's selections as votes_topic
+    carries them (an overvoted rank a list of ids); a ballot without the contest ranks no one."""
+    found: Counter[Entries] = Counter()
+    for selection in selections:
+        ranks = selection.get(contest_id, ())
+        found[tuple(e if e is None or isinstance(e, str) else tuple(e) for e in ranks)] += 1
+    return dict(found)
+
+
+def tabulate_contest(contest: Contest, selections: Iterable[Mapping[str, Sequence]]) -> list[Round]:
+    """The rounds of a ranked contest, by its own rules, from its ballots' selections.
+
+    Its choices are the candidates in their order, but for the one named "Undeclared Write-ins"
+    (an import's choice for every undeclared write-in), which stands for the write-ins.
+    """
+    if contest.kind != RANKED:
+        raise ValueError(f"contest {contest.contest_id!r} is {contest.kind}, not ranked")
+    write_ins = [c.choice_id for c in contest.choices if c.name == UNDECLARED_WRITE_INS]
+    candidates = {c.choice_id: c.name for c in contest.choices if c.name != UNDECLARED_WRITE_INS}
+    rules = Rules.from_rctab(contest.rules or {})
+    found = patterns(contest.contest_id, selections)
+    return tabulate(found, candidates, rules, write_ins[0] if write_ins else None)
 
 
 def _ranks(pattern: Entries, names: Mapping[str, str], max_rankings: int | None) -> Marks:
