@@ -45,6 +45,7 @@ def imported_summary(name: str) -> dict:
 
 def test_every_cdf_test_set_is_here():
     assert CDF_SETS == [
+        "aliases_cdf_json",
         "test_set_0_skipped_first_choice",
         "test_set_1_exhaust_at_overvote",
         "test_set_2_overvote_skip_to_next",
