@@ -24,10 +24,10 @@ from typing import NamedTuple
 
 from election import contract
 from election.ballots import SELECTIONS, BallotError, parse_ballot, utc_iso
-from election.contest_totals import ContestTotals, DistrictTotals, home_of
+from election.contest_totals import ContestTotals, DistrictTotals, Home, home_of
 from election.contests import NATIONAL_CONTEST, Contest, home_state_district, national_contest
 from election.partitioning import misplaced_detail, murmur2_partition
-from election.selections import choices_named, kind_error
+from election.selections import Entries, choices_named, kind_error
 
 # The rules past well-formedness, in the order a ballot is checked; the first it breaks is
 # its reason (a duplicate is decided last, among a voter's otherwise valid ballots).
@@ -193,12 +193,27 @@ def _judged(ballot: dict, partition: int, partitions: int | None, home, totals: 
         if partition != expected:
             return contract.MALFORMED, misplaced_detail(partition, expected, partitions)
     selections = ballot[SELECTIONS]
+    if (why := kind_problem(totals, selections)) is not None:
+        return contract.MALFORMED, why
+    if home is None:
+        return contract.UNKNOWN_VOTER, unknown_voter_detail(ballot["voter_id"])
+    return style_problem(totals, home, selections) or (None, None)
+
+
+def kind_problem(totals: ContestTotals, selections: Mapping[str, Entries]) -> str | None:
+    """The malformed detail of the first selection (in the message's order) its contest's kind
+    does not allow (election.selections.kind_error), or None; unknown contests are not judged."""
     for contest_id, entries in selections.items():
         rule = totals.rules.get(contest_id)
         if rule is not None and (why := kind_error(rule.contest, entries)) is not None:
-            return contract.MALFORMED, why
-    if home is None:
-        return contract.UNKNOWN_VOTER, unknown_voter_detail(ballot["voter_id"])
+            return why
+    return None
+
+
+def style_problem(
+    totals: ContestTotals, home: Home, selections: Mapping[str, Entries]
+) -> tuple[str, str] | None:
+    """not_on_ballot or unknown_candidate, with its detail, for a registered voter's ballot."""
     on_style = totals.style(home).contest_ids
     if off_style := [c for c in selections if c not in on_style]:
         return contract.NOT_ON_BALLOT, not_on_ballot_detail(min(off_style))
@@ -208,7 +223,7 @@ def _judged(ballot: dict, partition: int, partitions: int | None, home, totals: 
         if not totals.rules[c].choice_ids.issuperset(choices_named(entries))
     ]:
         return contract.UNKNOWN_CANDIDATE, unknown_candidate_detail(min(unknown))
-    return None, None
+    return None
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

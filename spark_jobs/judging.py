@@ -1,8 +1,12 @@
 """The counting rules as DataFrame -> DataFrame functions, shared by the live tally and the recount.
 
-No I/O here: the callers bring the Kafka rows, the roll and the candidates. A ballot is
-checked in the contract's order (malformed, unknown voter, unknown candidate, polls closed),
-then a voter's first valid ballot by (partition, offset) counts and later ones are duplicates.
+No I/O here: the callers bring the Kafka rows, the roll (state and county) and the election's
+contests. A ballot is checked in the contract's order (malformed, unknown voter, not on ballot,
+unknown candidate, polls closed), then a voter's first valid ballot by (partition, offset)
+counts and later ones are duplicates. Well-formedness and placement are judged per message;
+what the selections come to, per pattern of (state, county, selections) (selections_judging).
+A judged row carries its voter's address_state and county_fips, the national choice
+(candidate_id) and the outcome of every contest on its ballot (outcomes) for the ledger.
 """
 
 from __future__ import annotations
@@ -19,34 +23,47 @@ from pyspark.sql import types as T
 
 from election import contract, counting
 from election.ballots import BallotError, parse_ballot, utc_iso
-from election.contests import NATIONAL_CONTEST
+from election.contests import Contest
 from election.partitioning import misplaced_detail, murmur2_partitions
+from spark_jobs.selections_judging import pattern_verdict, seed_selections, selections_text
 
-# The vote generator's own compact form: judged in the JVM when it is plainly well-formed
-# (ids without quotes, backslashes or control characters, a strict UTC time, nothing after
-# the object). Every other message is judged by election.ballots.parse_ballot itself, in a
-# Python worker, so the live tally, the recount and the oracle share one definition.
-_PLAIN_ID = r'([^"\\\x00-\x1f]+)'
-_STRICT_TIME = (
-    r"([1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?Z)"
+# The vote generator's own compact forms, the seed's and the selections', judged in the JVM
+# when plainly well-formed (ids without quotes, backslashes or control characters, a strict UTC
+# time, no contest twice, nothing after the object). Every other message is judged by
+# election.ballots.parse_ballot itself, in a Python worker, so the live tally, the recount and
+# the oracle share one definition.
+_ID = r'[^"\\\x00-\x1f]++'
+_PLAIN_ID = "(" + _ID + ")"
+_TIME = (
+    r"[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?Z"
 )
 CANONICAL_BALLOT = (
     r'\A\{"vote_id":"' + _PLAIN_ID + r'","voter_id":"' + _PLAIN_ID + r'","candidate_id":"'
-    r"" + _PLAIN_ID + r'","voting_time":"' + _STRICT_TIME + r'"\}\z'
+    r"" + _PLAIN_ID + r'","voting_time":"(' + _TIME + r')"\}\z'
 )
+_SELECTION = '"' + _ID + r'":\[(?:"' + _ID + r'"(?:,"' + _ID + r'")*+)?+\]'
+# {"vote_id":"V","voter_id":"K","voting_time":"T","selections":{"c1":["a"],"c2":[]}}: the
+# selections object is already selections_text's form
+CANONICAL_SELECTIONS_BALLOT = (
+    r'\A\{"vote_id":"' + _ID + r'","voter_id":"' + _ID + r'","voting_time":"' + _TIME + '"'
+    r',"selections":\{(?:' + _SELECTION + "(?:," + _SELECTION + r")*+)?+\}\}\z"
+)
+_SELECTIONS_START = '"selections":{'  # once in the plain form: no id holds a quote
+SEED_FORM, SELECTIONS_FORM = 1, 2  # a plain message's form; 0: parse_ballot judges it
 _VERDICT = T.StructType(
     [
         T.StructField(name, T.StringType())
-        for name in ("vote_id", "voter_id", "candidate_id", "error")
+        for name in ("vote_id", "voter_id", "candidate_id", "selections", "error")
     ]
 )
-# The value of "candidate_id" inside a raw message: a JSON string or a bare token. A key with
-# an escape in it may decode to "candidate_id" ("candidate\u005fid"): its value is masked too
+# The value of "candidate_id" or "selections" inside a raw message: a JSON string, a bare
+# token, or an array or object with everything after it (a choice may sit at any depth). A key
+# with an escape in it may decode to either ("candidate\u005fid"): its value is masked too
 # (the possessive runs keep a hostile key's matching linear).
 _CHOICE_PATTERN = (
-    r'("(?:candidate_id|[^"\\]*+\\.(?:[^"\\]|\\.)*+)"\s*:\s*)'
-    r'("(?:[^"\\]|\\.)*"|[^,}\]\s]+)'
+    r'(?s)("(?:candidate_id|selections|[^"\\]*+\\.(?:[^"\\]|\\.)*+)"\s*:\s*)'
+    r'("(?:[^"\\]|\\.)*+"|[^,}\]\s\[{][^,}\]\s]*+|[\[{].*)'
 )
 SECRET = '"<secret>"'
 # What a record keeps, in UTF-8 bytes: the driver collects every batch, so each row's text is
@@ -74,7 +91,7 @@ def _judge_in_python(
     off its key's murmur2 partition, as it is for a parsed message.
     """
     n = len(slow)
-    columns = {name: [None] * n for name in ("vote_id", "voter_id", "candidate_id", "error")}
+    columns = {name: [None] * n for name in _VERDICT.fieldNames()}
     count = partitions[0].as_py() if n else None  # None: hand-laid test logs, not placed
     marked = pc.fill_null(slow, False)
     for i in pc.indices_nonzero(marked).to_pylist():
@@ -87,6 +104,7 @@ def _judge_in_python(
         columns["vote_id"][i] = ballot["vote_id"]
         columns["voter_id"][i] = ballot["voter_id"]
         columns["candidate_id"][i] = ballot["candidate_id"]
+        columns["selections"][i] = selections_text(ballot["selections"])
     if count is None:
         return _struct(columns)
     expected = murmur2_partitions(keys, count)
@@ -106,20 +124,32 @@ _judge_udf = F.arrow_udf(_judge_in_python, _VERDICT)
 
 
 def parse_ballots(kafka_df: DataFrame, partitions: int | None) -> DataFrame:
-    """Kafka rows -> one row per message: ids, parse_error (null if well-formed), receipt time.
+    """Kafka rows -> one row per message: ids, selections, parse_error (null if well-formed), time.
 
     Well-formed is election.ballots.parse_ballot's definition, key included, on the partition
     murmur2 gives the key among votes_topic's `partitions` (None judges no placement: logs a
-    test lays out by hand); this only decides the generator's plain form faster, and the
-    property test holds the two equal.
+    test lays out by hand); this only decides the generator's plain forms faster, and the
+    property test holds the two equal. selections is a well-formed ballot's selections_text
+    (a seed ballot's: its one selection in the national contest), null for a malformed one.
     """
     raw = F.col("value").cast("string")
     parts = F.split(raw, '"')
-    plain = (
-        F.is_valid_utf8(raw)
-        & raw.rlike(CANONICAL_BALLOT)
-        & (F.col("key") == parts.getItem(7).cast("binary"))
-        & parts.getItem(15).try_cast("timestamp").isNotNull()
+
+    def plainly(form: str, time_at: int) -> Column:
+        # get, not getItem: Spark may evaluate an item shared by both forms before the match
+        return (
+            F.is_valid_utf8(raw)
+            & raw.rlike(form)
+            & (F.col("key") == F.get(parts, 7).cast("binary"))
+            & F.get(parts, time_at).try_cast("timestamp").isNotNull()
+        )
+
+    # in the plain selections form only a contest's id is followed by ":["
+    contest_ids = F.regexp_extract_all(raw, F.lit('"([^"]*)":\\['), 1)
+    form = F.when(plainly(CANONICAL_BALLOT, 15), F.lit(SEED_FORM)).when(
+        plainly(CANONICAL_SELECTIONS_BALLOT, 11)
+        & (F.size(F.array_distinct(contest_ids)) == F.size(contest_ids)),
+        F.lit(SELECTIONS_FORM),
     )
     # only what the Python judging needs passes through it: Spark queues every row meanwhile
     flagged = kafka_df.select(
@@ -128,9 +158,9 @@ def parse_ballots(kafka_df: DataFrame, partitions: int | None) -> DataFrame:
         F.col("timestamp").alias("kafka_timestamp"),
         "key",
         "value",
-        F.coalesce(plain, F.lit(False)).alias("_plain"),
+        F.coalesce(form, F.lit(0)).alias("_form"),
     )
-    slow = ~F.col("_plain")
+    slow = F.col("_form") == 0
     verdict = _judge_udf(
         slow,
         F.col("key"),
@@ -139,50 +169,65 @@ def parse_ballots(kafka_df: DataFrame, partitions: int | None) -> DataFrame:
         F.lit(partitions).cast("int"),
     )
     parsed = flagged.select(
-        "partition", "offset", "kafka_timestamp", "value", "_plain", verdict.alias("_v")
+        "partition", "offset", "kafka_timestamp", "value", "_form", verdict.alias("_v")
     )
-    fast = F.col("_plain")
-    parts = F.split(F.col("value").cast("string"), '"')  # again, past the Python judging
+    seed, plain = F.col("_form") == SEED_FORM, F.col("_form") != 0
+    raw = F.col("value").cast("string")
+    parts = F.split(raw, '"')  # again, past the Python judging
+    start = F.instr(raw, _SELECTIONS_START) + len(_SELECTIONS_START) - 1  # where its object starts
+    selections = (
+        F.when(F.col("_v.error").isNotNull(), F.lit(None))
+        .when(seed, seed_selections(parts.getItem(11)))
+        .when(plain, raw.substr(start, F.length(raw) - start))  # the object, without the last }
+        .otherwise(F.col("_v.selections"))
+    )
     return parsed.select(
         "partition",
         "offset",
         "kafka_timestamp",
-        F.col("value").cast("string").alias("raw"),
-        F.when(fast, parts.getItem(3)).otherwise(F.col("_v.vote_id")).alias("vote_id"),
-        F.when(fast, parts.getItem(7)).otherwise(F.col("_v.voter_id")).alias("voter_id"),
-        F.when(fast, parts.getItem(11)).otherwise(F.col("_v.candidate_id")).alias("candidate_id"),
+        raw.alias("raw"),
+        F.when(plain, parts.getItem(3)).otherwise(F.col("_v.vote_id")).alias("vote_id"),
+        F.when(plain, parts.getItem(7)).otherwise(F.col("_v.voter_id")).alias("voter_id"),
+        F.when(seed, parts.getItem(11)).otherwise(F.col("_v.candidate_id")).alias("candidate_id"),
+        selections.alias("selections"),
         F.col("_v.error").alias("parse_error"),
     )
 
 
 def prepare_roll(voters_df: DataFrame, partitions: int) -> DataFrame:
     """The roll hash-partitioned by voter_id and cached, so each micro-batch joins it unshuffled."""
-    roll = voters_df.select("voter_id", "address_state").repartition(partitions, "voter_id")
-    return roll.cache()
+    roll = voters_df.select("voter_id", "address_state", "county_fips")
+    return roll.repartition(partitions, "voter_id").cache()
 
 
 def classify(
     parsed: DataFrame,
     voters_df: DataFrame,
-    candidates_df: DataFrame,
+    contests: tuple[Contest, ...],
     polls_opened_at: datetime | None,
     polls_closed_at: datetime | None,
     roll_join: str = "broadcast",
 ) -> DataFrame:
-    """Adds address_state, reason (null = valid so far) and detail, checked in the contract's order.
+    """Adds address_state, county_fips, reason (null = valid so far), detail and outcomes.
 
-    roll_join "broadcast" suits one large batch (the recount); "shuffle_hash" suits many small
+    contests are the election's (sources.read_contests). Rules are checked in the contract's
+    order; outcomes (selections_judging) is set for a ballot valid so far. roll_join
+    "broadcast" suits one large batch (the recount); "shuffle_hash" suits many small
     micro-batches against a roll from prepare_roll, which is then never re-broadcast.
     """
     if roll_join not in ROLL_JOINS:
         raise ValueError(f"roll_join must be one of {ROLL_JOINS}, not {roll_join!r}")
-    roll = voters_df.select("voter_id", F.col("address_state").alias("_state"))
+    roll = voters_df.select(
+        "voter_id", F.col("address_state").alias("_state"), F.col("county_fips").alias("_county")
+    )
     if roll_join == "broadcast":
         with_state = parsed.join(F.broadcast(roll), "voter_id", "left")
     else:
         with_state = parsed.hint("shuffle_hash").join(roll, "voter_id", "left")
-    running = candidates_df.select("candidate_id", F.lit(True).alias("_running"))
-    df = with_state.join(F.broadcast(running), "candidate_id", "left")
+    verdict = pattern_verdict(tuple(contests))
+    df = with_state.withColumn(
+        "_p", verdict(F.col("_state"), F.col("_county"), F.col("selections"))
+    )
 
     # the broker's receipt time decides (LogAppendTime); the voter's voting_time never does
     received = F.col("kafka_timestamp")
@@ -199,23 +244,23 @@ def classify(
         if polls_closed_at is not None:
             closed = utc_iso(polls_closed_at)
             why = why.otherwise(filled(counting.LATE_DETAIL, received=stamp, closed=closed))
+    judged = F.col("_p.reason")
     # each rule as (broken, detail), checked in the domain's order (the duplicate comes later)
     rules = {
-        contract.MALFORMED: (F.col("parse_error").isNotNull(), F.col("parse_error")),
+        contract.MALFORMED: (
+            F.col("parse_error").isNotNull() | (judged == contract.MALFORMED),
+            F.coalesce(F.col("parse_error"), F.col("_p.detail")),
+        ),
         contract.UNKNOWN_VOTER: (
             F.col("_state").isNull(),
             filled(counting.UNKNOWN_VOTER_DETAIL, voter_id=F.col("voter_id")),
         ),
-        contract.UNKNOWN_CANDIDATE: (
-            F.col("_running").isNull(),
-            F.lit(counting.unknown_candidate_detail(NATIONAL_CONTEST)),
-        ),
+        contract.NOT_ON_BALLOT: (judged == contract.NOT_ON_BALLOT, F.col("_p.detail")),
+        contract.UNKNOWN_CANDIDATE: (judged == contract.UNKNOWN_CANDIDATE, F.col("_p.detail")),
         contract.POLLS_CLOSED: (outside, why),
     }
     reason, detail = F, F  # F.when starts each chain, Column.when goes on
     for name in counting.CHECK_ORDER[:-1]:
-        if name not in rules:  # not_on_ballot: a seed-shaped ballot names no contest
-            continue
         broken, why_broken = rules[name]
         reason, detail = reason.when(broken, F.lit(name)), detail.when(broken, why_broken)
     return df.select(
@@ -225,10 +270,12 @@ def classify(
         "raw",
         "vote_id",
         "voter_id",
-        "candidate_id",
+        F.coalesce(F.col("_p.candidate_id"), F.col("candidate_id")).alias("candidate_id"),
         F.col("_state").alias("address_state"),
+        F.col("_county").alias("county_fips"),
         reason.alias("reason"),
         detail.alias("detail"),
+        F.when(reason.isNull(), F.col("_p.outcomes")).alias("outcomes"),
     )
 
 
@@ -254,9 +301,10 @@ def first_ballot_per_voter(classified: DataFrame) -> DataFrame:
     ranked = classified.withColumn("_rank", F.row_number().over(by_voter))
     later = valid & (F.col("_rank") > 1)
     return ranked.select(
-        *[c for c in classified.columns if c not in ("reason", "detail")],
+        *[c for c in classified.columns if c not in ("reason", "detail", "outcomes")],
         F.when(later, F.lit(contract.DUPLICATE)).otherwise(F.col("reason")).alias("reason"),
         F.when(later, F.lit(counting.DUPLICATE_DETAIL)).otherwise(F.col("detail")).alias("detail"),
+        F.when(~later, F.col("outcomes")).alias("outcomes"),
     )
 
 
@@ -277,10 +325,12 @@ def record_detail(detail: Column) -> Column:
 
 
 def secret_raw(raw: Column, reason: Column) -> Column:
-    """The raw message kept for the record: storable, bounded, the choice masked.
+    """The raw message kept for the record: storable, bounded, the choices masked.
 
-    Only a voter who is not on the roll keeps the choice (it is nobody's secret ballot); a
-    valid ballot (reason null) is masked too, in case the poll book finds it a duplicate.
+    A seed ballot keeps its shape with "<secret>" for the candidate; a selections ballot keeps
+    its fields up to "selections", whose value is masked with all that follows it. Only a voter
+    who is not on the roll keeps the choices (they are nobody's secret ballot); a valid ballot
+    (reason null) is masked too, in case the poll book finds it a duplicate.
     """
     raw = storable(raw)
     unregistered = F.coalesce(reason == contract.UNKNOWN_VOTER, F.lit(False))

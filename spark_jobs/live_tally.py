@@ -59,7 +59,7 @@ class LiveTally:
         self.partitions = 0  # votes_topic's partition count, fixed once the polls open
         self.roll = None
         self.roll_key = None
-        self.candidates_df = None
+        self.contests = ()  # the election's (sources.read_contests), read with the roll
         self.query = None
         self.stop_requested = False
 
@@ -107,7 +107,7 @@ class LiveTally:
         recovery.check_checkpoint(self.reader, self.options.query_name, self.options.checkpoint)
 
     def load_roll(self, window: ElectionNow) -> None:
-        """Read the roll and candidates once; again only if the election changes or opens."""
+        """Read the roll, candidates and contests once; again if the election changes or opens."""
         if self.roll is not None:
             self.roll.unpersist()
         started = time.monotonic()
@@ -117,12 +117,7 @@ class LiveTally:
         registered = self.roll.count()
         rows = sources.read_candidates(self.spark, self.options.database_url).collect()
         candidates = {r.candidate_id: r.asDict() for r in rows}
-        schema = (
-            "candidate_id string, candidate_name string, party_affiliation string, photo_url string"
-        )
-        self.candidates_df = self.spark.createDataFrame(
-            [tuple(c.values()) for c in candidates.values()], schema
-        ).cache()
+        self.contests = sources.read_contests(self.options.database_url, candidates)
         self.writer.roll_loaded(candidates, ledger.registered_by_state(self.reader))
         self.roll_key = (window.election_id, window.status == contract.REGISTRATION)
         drain.emit(
@@ -130,6 +125,7 @@ class LiveTally:
                 "event": "roll_loaded",
                 "registered_voters": registered,
                 "candidates": len(candidates),
+                "contests": len(self.contests),
                 "election_id": window.election_id,
                 "status": window.status,
                 "seconds": round(time.monotonic() - started, 2),
@@ -190,9 +186,7 @@ class LiveTally:
             self.writer.wait()  # without a pending record, Spark must not move on first
 
     def judge(self, batch_df, batch_id: int, window: ElectionNow, started: float):
-        return judge(
-            batch_df, batch_id, window, started, self.roll, self.candidates_df, self.partitions
-        )
+        return judge(batch_df, batch_id, window, started, self.roll, self.contests, self.partitions)
 
     # --- supervision -------------------------------------------------------------------------
 
@@ -251,19 +245,20 @@ def judge(
     window: ElectionNow,
     started: float,
     roll,
-    candidates_df,
+    contests,
     partitions: int,
 ) -> JudgedBatch:
     """Judge a batch in Spark by the shared rules and collect every message with Arrow.
 
     roll comes from judging.prepare_roll: each micro-batch joins it without re-broadcasting it;
-    partitions is votes_topic's partition count, which places every ballot.
+    contests are the election's (sources.read_contests); partitions is votes_topic's partition
+    count, which places every ballot.
     """
     judged = judging.first_ballot_per_voter(
         judging.classify(
             judging.parse_ballots(batch_df, partitions),
             roll,
-            candidates_df,
+            contests,
             window.polls_opened_at,
             window.polls_closed_at,  # receipt times need no "now": the recount's bound
             roll_join="shuffle_hash",

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from election import contract
 from election.ballots import utc_iso
+from election.contests import national_contest
 from election.settings import setting
 from election_io.ballot_log import committed_offsets
 from election_io.elections import read_election_now
@@ -87,14 +88,21 @@ def recount(
     polls_closed_at: datetime | None,
     topic: str = contract.VOTES_TOPIC,
     offsets: dict[int, tuple[int, int]] | None = None,
+    contests=None,
 ) -> RecountResult:
-    """Recount votes_topic from its first offset to its end now (or to the offsets given)."""
+    """Recount votes_topic from its first offset to its end now (or to the offsets given).
+
+    contests are the election's (sources.read_contests); None: the seed's national contest of
+    the candidates. per_candidate and per_state count the national contest's choice.
+    """
     started = time.monotonic()
     if offsets is None:
         offsets = committed_offsets(bootstrap, topic)
     partitions = len(offsets)  # every partition of the topic places the ballots, empty or not
     offsets = {p: r for p, r in offsets.items() if r[1] > r[0]}
     candidate_ids = [r.candidate_id for r in candidates_df.select("candidate_id").collect()]
+    if contests is None:
+        contests = (national_contest(candidate_ids),)
     registered = {
         r.address_state: r["count"] for r in voters_df.groupBy("address_state").count().collect()
     }
@@ -109,7 +117,7 @@ def recount(
             judging.classify(
                 judging.parse_ballots(messages, partitions),
                 voters_df,
-                candidates_df,
+                contests,
                 polls_opened_at,
                 polls_closed_at,
                 roll_join="broadcast",
@@ -123,10 +131,12 @@ def recount(
             if row.reason is not None:
                 rejected[row.reason] += n
                 continue
-            per_candidate[row.candidate_id] += n
+            turnout[row.address_state] = turnout.get(row.address_state, 0) + n
+            if row.candidate_id is None:  # a ballot with no single national vote
+                continue
+            per_candidate[row.candidate_id] = per_candidate.get(row.candidate_id, 0) + n
             key = (row.address_state, row.candidate_id)
             per_state[key] = per_state.get(key, 0) + n
-            turnout[row.address_state] = turnout.get(row.address_state, 0) + n
     return RecountResult(
         topic=topic,
         offsets=offsets,
@@ -188,6 +198,9 @@ def _recount_command(args, reporter: Reporter) -> int:
             window.polls_opened_at,
             window.polls_closed_at,
             args.topic,
+            contests=sources.read_contests(
+                database_url, [r.candidate_id for r in candidates.collect()]
+            ),
         )
         document = {"event": "recount", "election_id": window.election_id, **result.to_dict()}
         if args.out:

@@ -1,4 +1,5 @@
-"""Where the tally reads from: the roll and candidates (JDBC), the ballot log (Kafka), services."""
+"""Where the tally reads from: the roll and candidates (JDBC), the election's contests
+(election_io.definitions), the ballot log (Kafka), services."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import psycopg
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from election.contests import Contest, national_contest
 from election_io import migrations
+from election_io.definitions import read_definition
 from election_io.kafka_config import client_config, spark_kafka_options
 from election_io.spark_setup import jdbc_options
 
@@ -69,9 +72,9 @@ def read_query(spark, database_url: str, query: str, predicates: list[str] | Non
 
 
 def read_roll(spark, database_url: str, partitions: int = 2):
-    """The voter roll as (voter_id, address_state), read in parallel slices."""
+    """The voter roll as (voter_id, address_state, county_fips), read in parallel slices."""
     slices = [f"(hashtext(voter_id) & 2147483647) % {partitions} = {k}" for k in range(partitions)]
-    query = "SELECT voter_id, address_state FROM voters"
+    query = "SELECT voter_id, address_state, county_fips FROM voters"
     return read_query(spark, database_url, query, slices if partitions > 1 else None)
 
 
@@ -82,6 +85,14 @@ def read_candidates(spark, database_url: str):
         database_url,
         "SELECT candidate_id, candidate_name, party_affiliation, photo_url FROM candidates",
     )
+
+
+def read_contests(database_url: str, candidate_ids) -> tuple[Contest, ...]:
+    """The election's contests from its definition's tables; none there (a database from before
+    the contests, or a test that registers none): the seed's national contest of candidate_ids."""
+    with psycopg.connect(database_url, connect_timeout=5) as conn:
+        contests = read_definition(conn).contests
+    return contests or (national_contest(candidate_ids),)
 
 
 # The columns of Spark's Kafka source, for a batch that reads no partition at all.

@@ -43,13 +43,13 @@ class Judge:
         self.spark = spark
         self.partitions = partitions  # the ballot topic's count, which places every ballot
         self.roll = judging.prepare_roll(sources.read_roll(spark, database_url), 2)
-        self.candidates_df = sources.read_candidates(spark, database_url).cache()
-        rows = self.candidates_df.collect()
+        rows = sources.read_candidates(spark, database_url).collect()
         self.candidates = {r.candidate_id: r.asDict() for r in rows}
+        self.contests = sources.read_contests(database_url, self.candidates)
 
     def __call__(self, messages, batch_id, window, started):
         return live_tally.judge(
-            messages, batch_id, window, started, self.roll, self.candidates_df, self.partitions
+            messages, batch_id, window, started, self.roll, self.contests, self.partitions
         )
 
     def batch(self, opts: Options, conn, batch_id: int, offsets: dict[int, tuple[int, int]]):

@@ -10,6 +10,15 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from election import contract, counting
+from election.contest_totals import home_of
+from election.contests import (
+    MEASURE,
+    NATIONAL_CONTEST,
+    PLURALITY,
+    Choice,
+    Contest,
+    national_contest,
+)
 from spark_jobs import judging
 
 OPENED = datetime(2024, 11, 5, 7, 0, tzinfo=UTC)
@@ -17,6 +26,30 @@ CLOSED = datetime(2024, 11, 5, 20, 0, tzinfo=UTC)
 ROLL = {"v1": "Ohio", "v2": "Texas", "v3": "Ohio", "v4": "Utah", "v5": "Texas"}
 CANDIDATES = ("c1", "c2", "c3")
 RECEIVED = datetime(2024, 11, 5, 12, 0, 1, tzinfo=UTC)  # when the broker stamped a test ballot
+
+
+def _choices(*ids: str) -> tuple[Choice, ...]:
+    return tuple(Choice(i, i.upper()) for i in ids)
+
+
+# A small definition for selections ballots: nation + two states + a county, plurality
+# vote for 1 and 2, a measure; v1 lives in the county, v4 in a state with no contest.
+SELECTIONS_CONTESTS = (
+    Contest(NATIONAL_CONTEST, "President", "nation", PLURALITY, _choices(*CANDIDATES)),
+    Contest("sen-OH", "Senate", "state:OH", PLURALITY, _choices("a", "b", "c"), vote_for=2),
+    Contest("m-OH", "Issue 1", "state:OH", MEASURE, _choices("yes", "no"), position=1),
+    Contest("sen-TX", "Senate", "state:TX", PLURALITY, _choices("a", "d"), position=2),
+    Contest("cty-39049", "Commissioner", "county:39049", PLURALITY, _choices("e", "f"), position=3),
+)
+SELECTIONS_ROLL = {
+    "v1": ("Ohio", "39049"),
+    "v2": ("Texas", "48201"),
+    "v3": ("Ohio", "39035"),
+    "v4": ("Utah", None),
+    "v5": ("Texas", None),
+    # more voters, so a log counts more than five ballots
+    **{f"w{i}": (("Ohio", "39049"), ("Ohio", None), ("Texas", "48201"))[i % 3] for i in range(15)},
+}
 KAFKA_SCHEMA = (
     "key binary, value binary, topic string, partition int, offset long, "
     "timestamp timestamp, timestampType int"
@@ -30,15 +63,22 @@ def ballot(
     at: str = "2024-11-05T12:00:00Z",
     compact: bool = False,
 ) -> bytes:
-    """One ballot message; compact is the generator's own form, otherwise JSON with spaces."""
-    message = {
-        "vote_id": vote_id,
-        "voter_id": voter_id,
-        "candidate_id": candidate_id,
-        "voting_time": at,
-    }
+    """One seed ballot; compact is the generator's own form, otherwise JSON with spaces."""
+    fields = {"vote_id": vote_id, "voter_id": voter_id, "candidate_id": candidate_id}
+    return _message({**fields, "voting_time": at}, compact)
+
+
+def selections_ballot(
+    vote_id: str, voter_id: str, selections, at: str = "2024-11-05T12:00:00Z", compact=True
+) -> bytes:
+    """A selections ballot, its fields in the generator's order (compact: its plain form)."""
+    fields = {"vote_id": vote_id, "voter_id": voter_id, "voting_time": at}
+    return _message({**fields, "selections": selections}, compact)
+
+
+def _message(fields: dict, compact: bool) -> bytes:
     separators = (",", ":") if compact else (", ", ": ")
-    return json.dumps(message, separators=separators).encode()
+    return json.dumps(fields, separators=separators).encode()
 
 
 def keyed(messages, received_at: datetime = RECEIVED) -> list[counting.Message]:
@@ -80,8 +120,10 @@ def kafka_rows(spark, messages):
 
 
 def roll_df(spark, roll=None):
+    """The roll {voter_id: state} or {voter_id: (state, county_fips)} as the tally reads it."""
     roll = ROLL if roll is None else roll
-    return spark.createDataFrame(sorted(roll.items()), "voter_id string, address_state string")
+    rows = [(voter_id, *home_of(home)) for voter_id, home in sorted(roll.items())]
+    return spark.createDataFrame(rows, "voter_id string, address_state string, county_fips string")
 
 
 def candidates_df(spark, candidates=CANDIDATES):
@@ -92,16 +134,19 @@ def candidates_df(spark, candidates=CANDIDATES):
     )
 
 
-def judge_batch(spark, messages, roll=None, closed=CLOSED, partitions=None) -> DataFrame:
+def judge_batch(
+    spark, messages, roll=None, closed=CLOSED, partitions=None, contests=None
+) -> DataFrame:
     """Messages judged as one batch of the tally: parsed, classified, first ballot per voter.
 
     partitions is the topic's partition count; None judges no placement (hand-laid logs).
+    contests are the election's; None: the national contest of CANDIDATES.
     """
     return judging.first_ballot_per_voter(
         judging.classify(
             judging.parse_ballots(kafka_rows(spark, messages), partitions),
             roll_df(spark, roll),
-            candidates_df(spark),
+            (national_contest(CANDIDATES),) if contests is None else contests,
             OPENED,
             closed,
         )

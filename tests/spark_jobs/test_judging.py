@@ -10,6 +10,7 @@ import pytest
 
 from election import contract, counting
 from election.ballots import BallotError, parse_ballot
+from election.contests import national_contest
 from spark_jobs import judging
 from tests.spark_jobs import helpers
 from tests.spark_jobs.helpers import (
@@ -17,7 +18,6 @@ from tests.spark_jobs.helpers import (
     CLOSED,
     OPENED,
     ballot,
-    candidates_df,
     kafka_rows,
     keyed,
     roll_df,
@@ -39,7 +39,7 @@ def judge(spark, messages, opened=OPENED, closed=CLOSED, roll_join="broadcast", 
     classified = judging.classify(
         judging.parse_ballots(kafka_rows(spark, messages), None),
         voters,
-        candidates_df(spark),
+        (national_contest(CANDIDATES),),
         opened,
         closed,
         roll_join=roll_join,

@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
+import psycopg
 import pytest
 
+from election import counting
+from election.contests import (
+    NATION,
+    NATIONAL_CONTEST,
+    PLURALITY,
+    Choice,
+    Contest,
+    District,
+    national_contest,
+)
+from election.definition import Definition
+from election_io.definitions import write_definition
 from spark_jobs import recount, sources
 from tests.spark_jobs import stack
 from tests.spark_jobs.test_recovery import ballots_of
@@ -46,3 +62,55 @@ def test_an_empty_log_recounts_to_zero(election, spark):
     result = recounted(spark, url, bootstrap, topic)
     assert result.messages == result.counted == result.rejected == 0
     assert set(result.per_candidate) == set(roll.candidates)
+
+
+def test_a_definition_in_the_database_judges_selections_ballots(election, spark):
+    """The contests come from the definition's tables (election_io.definitions) with the roll."""
+    roll, url, bootstrap, topic = election
+    national = national_contest(roll.candidates)
+    senate = Contest("sen-OH", "Senate", "state:OH", PLURALITY, (Choice("a", "A"),), position=1)
+    districts = (District(NATION, "nation", "Nation", None),)
+    districts += (District("state:OH", "state", "Ohio", NATION),)
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert sources.read_contests(url, roll.candidates) == (national,)  # none registered
+        write_definition(conn, Definition((national, senate), districts))
+    contests = sources.read_contests(url, roll.candidates)
+    assert [c.contest_id for c in contests] == [NATIONAL_CONTEST, "sen-OH"]
+    ohio = sorted(v for v, state in roll.voters.items() if state == "Ohio")
+    texas = sorted(v for v, state in roll.voters.items() if state == "Texas")
+    now = datetime.now(UTC).isoformat()
+    ballots = [
+        (
+            voter,
+            json.dumps(
+                {
+                    "vote_id": f"b{i}",
+                    "voter_id": voter,
+                    "voting_time": now,
+                    "selections": selections,
+                }
+            ).encode(),
+        )
+        for i, (voter, selections) in enumerate(
+            [
+                (ohio[0], {NATIONAL_CONTEST: ["cand-a"], "sen-OH": ["a"]}),
+                (ohio[1], {"sen-OH": ["a", "a"]}),
+                (texas[0], {"sen-OH": ["a"]}),
+                (texas[1], {NATIONAL_CONTEST: ["cand-b"]}),
+            ]
+        )
+    ]
+    placed = stack.produce(bootstrap, topic, ballots)
+    opened, closed = stack.polls(url)
+    voters = sources.read_roll(spark, url)
+    candidates = sources.read_candidates(spark, url)
+    result = recount.recount(
+        spark, bootstrap, voters, candidates, opened, closed, topic, contests=contests
+    )
+    truth = counting.count(
+        placed, roll.voters, None, opened, closed, partitions=4, contests=contests
+    )
+    assert result.per_candidate == {**dict.fromkeys(roll.candidates, 0), **truth.per_candidate}
+    assert result.rejected_by_reason == truth.rejected_by_reason()
+    assert result.rejected_by_reason["malformed"] == result.rejected_by_reason["not_on_ballot"] == 1
+    assert result.turnout_by_state == truth.turnout_by_state == {"Ohio": 1, "Texas": 1}
