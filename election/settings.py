@@ -168,6 +168,13 @@ CATALOGUE: tuple[Setting, ...] = (
         "float",
         0,
     ),
+    Setting(
+        "CLOSING_OVERRUN_SECONDS",
+        "60",
+        "how long past the closing time a closing run may go on before run monitoring fails it",
+        "float",
+        1,
+    ),
     Setting("VOTING_WAVE_SIZE", "20000", "ballots in one wave of the vote generator", "int", 1),
     Setting("VOTING_WAVE_RATE", "5000", "ballots per second within a wave", "float", 1),
     Setting("VOTING_PROBLEM_SHARE", "0", "share of deliberately invalid ballots", "float", 0),

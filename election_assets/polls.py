@@ -131,10 +131,6 @@ def close_polls_job():
     close_polls()
 
 
-# How long past the closing time a closing run may go on before run monitoring fails it (its
-# dagster/max_runtime): one left running by a code server that went down never ends by itself.
-CLOSING_OVERRUN = timedelta(seconds=60)
-
 # A closing run that dies (killed, a restarted daemon, a database blip) is replaced, this
 # many times at most: past that, something needs a person.
 MAX_CLOSING_ATTEMPTS = 5
@@ -177,7 +173,10 @@ def polls_closing_sensor(context: dg.SensorEvaluationContext, postgres: Postgres
     generation = int(context.cursor or 0) + 1
     context.update_cursor(str(generation))
     # the run waits for the closing time itself, so a slow launch still closes on time
-    max_runtime = max(closes_at - now, timedelta(0)) + CLOSING_OVERRUN
+    # past its closing time plus CLOSING_OVERRUN_SECONDS, run monitoring fails it (its
+    # dagster/max_runtime): one left running by a code server that went down never ends itself
+    overrun = timedelta(seconds=setting("CLOSING_OVERRUN_SECONDS"))
+    max_runtime = max(closes_at - now, timedelta(0)) + overrun
     return dg.RunRequest(
         run_key=f"election-{election.election_id}-close-{generation}",
         run_config={"ops": {"close_polls": {"config": {"at_scheduled_time": True}}}},
