@@ -3,8 +3,9 @@
     python -m benchmarks._naive_tally tally --topic NAME [--max-offsets-per-trigger N] [--trigger-ms N]
     python -m benchmarks._naive_tally copy --topic NAME [--max-offsets-per-trigger N] [--trigger-ms N]
 
-The naive tally parses ballots and keeps running counts per (state, candidate) - no
-validation, no one-vote rule, no ledger - as a built-in streaming aggregation to Kafka. The
+The naive tally parses ballots and keeps running counts of every choice per (state, contest,
+choice) - no validation, no one-vote rule, no ledger - as a built-in streaming aggregation to
+Kafka. The
 copy only moves the messages to another topic: the ceiling for this machine. Both stop once
 they have read the topic up to its end at start, and print JSON progress lines like the tally.
 """
@@ -23,31 +24,53 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from election import contract
+from election.contests import NATIONAL_CONTEST
 from election.settings import setting
 from election_io import topics
 from election_io.ballot_log import committed_offsets
 from spark_jobs import judging, sources
 from spark_jobs.session import SetupError, build_session
 
-_SCHEMA = T.StructType([T.StructField(n, T.StringType()) for n in contract.BALLOT_FIELDS])
+_SCHEMA = T.StructType(
+    [
+        *[T.StructField(n, T.StringType()) for n in contract.BALLOT_FIELDS],
+        T.StructField("selections", T.MapType(T.StringType(), T.ArrayType(T.StringType()))),
+    ]
+)
 
 
 def naive_tally(kafka_df: DataFrame, roll: DataFrame) -> DataFrame:
-    """Ballots counted as they come: (address_state, candidate_id, total_votes), nothing checked."""
+    """Every choice counted as it comes: (address_state, contest_id, choice_id, total_votes).
+
+    Nothing is checked: no well-formedness, ballot style, choice, polls or one-vote rule, no
+    over- or undervote, no ledger. A seed ballot's choice counts in the national contest; a
+    ranked contest's marks all count (a nested overvote reads as null and is dropped).
+    """
     ballots = kafka_df.select(
         F.from_json(F.col("value").cast("string"), _SCHEMA).alias("b")
-    ).select("b.voter_id", "b.candidate_id")
+    ).select(
+        "b.voter_id",
+        F.coalesce(
+            F.col("b.selections"),
+            F.create_map(F.lit(NATIONAL_CONTEST), F.array(F.col("b.candidate_id"))),
+        ).alias("selections"),
+    )
     # the roll joined the same way as the live tally's, so the comparison is only the rules' cost
     located = ballots.hint("shuffle_hash").join(roll, "voter_id")
-    return located.groupBy("address_state", "candidate_id").agg(
+    marks = located.select(
+        "address_state", F.explode("selections").alias("contest_id", "choices")
+    ).select("address_state", "contest_id", F.explode("choices").alias("choice_id"))
+    return marks.groupBy("address_state", "contest_id", "choice_id").agg(
         F.count(F.lit(1)).alias("total_votes")
     )
 
 
 def as_kafka_records(totals: DataFrame) -> DataFrame:
     return totals.select(
-        F.concat_ws("|", "address_state", "candidate_id").alias("key"),
-        F.to_json(F.struct("address_state", "candidate_id", "total_votes")).alias("value"),
+        F.concat_ws("|", "address_state", "contest_id", "choice_id").alias("key"),
+        F.to_json(F.struct("address_state", "contest_id", "choice_id", "total_votes")).alias(
+            "value"
+        ),
     )
 
 

@@ -1,8 +1,11 @@
 """Tally latency: a steady 10,000 ballots per second for 60 s, time from produce to result.
 
     python -m benchmarks.tally_latency [--rate N] [--seconds N] [--triggers 0,100,250]
+                                       [--shape selections|seed]
 
-For each trigger setting the live tally runs as its own process against the bench roll (the
+The ballots are the default election's (every contest of each voter's style, as
+benchmarks.tally_throughput sends them), or with --shape seed the seed's one-candidate ones;
+a ballot is timed by its national choice. For each trigger setting the live tally runs as its own process against the bench roll (the
 database of benchmarks.tally_throughput); a ballot's latency is the time from its produce()
 call to the receipt of the first aggregated_votes_per_candidate message whose total includes
 it (known exactly from the committed batches' offsets). The first seconds of load warm the
@@ -22,6 +25,7 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import numpy as np
 import psycopg
@@ -29,7 +33,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from benchmarks import tally_throughput as bench
 from benchmarks._common import run_alone
-from election import contract, schema
+from election import contract, schema, turnout
+from election.contests import NATIONAL_CONTEST
 from election.settings import setting
 from election_io import topics
 from election_io.producers import producer_config
@@ -41,6 +46,38 @@ WARMUP_S = 10.0
 
 def log(message: str) -> None:
     print(f"[tally_latency] {message}", flush=True)
+
+
+class Load(NamedTuple):
+    """The ballots offered: each one's voter, national choice (what is timed) and marks."""
+
+    voters: list[str]
+    candidates: list[str | None]  # None: no single national choice, not timed
+    marks: list[str] | None  # each ballot's selections without braces, or None: seed ballots
+
+
+def seed_load(roll, n: int) -> Load:
+    rng = np.random.default_rng(11)
+    voters = roll["voter_id"].take(rng.permutation(roll.num_rows)[:n]).to_pylist()
+    candidates = [bench.CANDIDATES[k] for k in rng.integers(0, len(bench.CANDIDATES), n)]
+    return Load(voters, candidates, None)
+
+
+def selections_load(roll, n: int) -> Load:
+    """n ballots of the default election's voting day, every contest of each voter's style."""
+    plan = turnout.plan_election(
+        roll["voter_id"].to_numpy(zero_copy_only=False),
+        roll["address_state"].to_numpy(zero_copy_only=False),
+        bench.CANDIDATES,
+        seed=11,
+        turnout=bench.TURNOUT,
+        contests=bench.bench_definition().contests,
+        voter_counties=roll["county_fips"].to_numpy(zero_copy_only=False),
+    ).slice(0, n)
+    marks = plan.selections.fragments().to_pylist()
+    national = [json.loads(f"{{{m}}}").get(NATIONAL_CONTEST) or [] for m in marks]
+    candidates = [c[0] if len(c) == 1 else None for c in national]
+    return Load(list(plan.voter_id), candidates, marks)
 
 
 def open_polls(url: str) -> None:
@@ -95,8 +132,9 @@ class ResultWatcher(threading.Thread):
         self.consumer.close()
 
 
-def offer_load(bootstrap, topic, voters, rate, seconds, sent_at, placed, candidates) -> float:
+def offer_load(bootstrap, topic, load: Load, rate, seconds, sent_at, placed) -> float:
     """Produce `rate` ballots per second for `seconds`; returns the rate achieved."""
+    voters, candidates, marks = load
     producer = Producer(producer_config(bootstrap, **{"linger.ms": 2}))
     total = int(rate * seconds)
     step = max(1, int(rate / 100))  # a slice every 10 ms
@@ -109,10 +147,11 @@ def offer_load(bootstrap, topic, voters, rate, seconds, sent_at, placed, candida
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for i in range(start, min(total, start + step)):
             voter = voters[i]
-            value = (
-                f'{{"vote_id":"L{i}","voter_id":"{voter}","candidate_id":"{candidates[i]}",'
-                f'"voting_time":"{stamp}"}}'
-            ).encode()
+            choice = (
+                f'"selections":{{{marks[i]}}}' if marks else f'"candidate_id":"{candidates[i]}"'
+            )
+            value = f'{{"vote_id":"L{i}","voter_id":"{voter}",{choice},"voting_time":"{stamp}"}}'
+            value = value.encode()
 
             def delivered(err, msg, i=i):
                 if err is None:
@@ -153,7 +192,7 @@ def latencies(url, watcher, sent_at, placed, candidates, measured_from: int) -> 
     return np.array(out)
 
 
-def run_trigger(url, bootstrap, trigger_ms, rate, seconds, voters, candidates, max_offsets) -> dict:
+def run_trigger(url, bootstrap, trigger_ms, rate, seconds, load: Load, max_offsets) -> dict:
     topic = f"bench_latency_votes_{int(time.time())}"
     topics.provide_topics(bootstrap, [topic], 4, empty=True, timeout=60)  # a ballot log's settings
     topics.delete_topics(bootstrap, [PREFIX + t for t in contract.PUBLISHED_TOPICS])
@@ -204,9 +243,7 @@ def run_trigger(url, bootstrap, trigger_ms, rate, seconds, voters, candidates, m
         log(
             f"trigger {trigger_ms} ms: offering {rate:,.0f}/s for {WARMUP_S:.0f} s warm-up + {seconds:.0f} s"
         )
-        achieved = offer_load(
-            bootstrap, topic, voters[:total], rate, WARMUP_S + seconds, sent_at, placed, candidates
-        )
+        achieved = offer_load(bootstrap, topic, load, rate, WARMUP_S + seconds, sent_at, placed)
         time.sleep(3)
         close_polls(url)
         code = process.wait(300)
@@ -216,7 +253,7 @@ def run_trigger(url, bootstrap, trigger_ms, rate, seconds, voters, candidates, m
     topics.delete_topics(bootstrap, [topic])
     if code != 0:
         raise RuntimeError(f"the live tally exited with {code}")
-    values = latencies(url, watcher, sent_at, placed, candidates, int(rate * WARMUP_S))
+    values = latencies(url, watcher, sent_at, placed, load.candidates, int(rate * WARMUP_S))
     result = {
         "trigger_ms": trigger_ms,
         "p50_s": round(float(np.percentile(values, 50)), 3),
@@ -235,6 +272,7 @@ def run_trigger(url, bootstrap, trigger_ms, rate, seconds, voters, candidates, m
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Tally latency benchmark")
     parser.add_argument("--rate", type=float, default=10_000)
+    parser.add_argument("--shape", choices=bench.SHAPES, default="selections")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--triggers", default="0,100,250", help="processingTime settings, in ms")
     parser.add_argument("--max-offsets-per-trigger", type=int, default=200_000)
@@ -243,12 +281,11 @@ def main(argv=None) -> int:
     sources.check_postgres(setting("DATABASE_URL"), election_tables=False)  # it makes its own
     sources.check_kafka(bootstrap)
     url = bench.ensure_database()
-    roll = bench.make_roll(2_000_000)
-    bench.register(url, roll)
-    rng = np.random.default_rng(11)
+    roll = bench.make_roll(bench.roll_size(bench.DEFAULT_BALLOTS))  # the throughput's roll
+    selections = args.shape == "selections"
+    bench.register(url, roll, bench.bench_definition() if selections else None)
     n = int(args.rate * (WARMUP_S + args.seconds))
-    voters = roll["voter_id"].take(rng.permutation(roll.num_rows)[:n]).to_pylist()
-    candidates = [bench.CANDIDATES[k] for k in rng.integers(0, len(bench.CANDIDATES), n)]
+    load = selections_load(roll, n) if selections else seed_load(roll, n)
     runs = [
         run_trigger(
             url,
@@ -256,8 +293,7 @@ def main(argv=None) -> int:
             int(t),
             args.rate,
             args.seconds,
-            voters,
-            candidates,
+            load,
             args.max_offsets_per_trigger,
         )
         for t in args.triggers.split(",")
@@ -265,6 +301,7 @@ def main(argv=None) -> int:
     best = min(runs, key=lambda r: (r["p95_s"], r["p50_s"]))
     result = {
         "benchmark": "tally_latency",
+        "shape": args.shape,
         "p50_s": best["p50_s"],
         "p95_s": best["p95_s"],
         "p99_s": best["p99_s"],

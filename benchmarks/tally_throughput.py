@@ -1,18 +1,24 @@
 """Tally throughput: 2,000,000 ballots already on a topic, tallied from scratch on local[2].
 
-    python -m benchmarks.tally_throughput [--ballots N] [--max-offsets-per-trigger N]
+    python -m benchmarks.tally_throughput [--ballots N] [--shape selections|seed]
+                                          [--max-offsets-per-trigger N]
 
-References measured in the same run: the seed system's naive tally (benchmarks/_naive_tally.py)
-and a Spark query that only copies the topic (the ceiling). Each runs as its own process,
-as the live tally does; a rate is messages over the time from its query's start to its last
-batch. The roll and the ballot topic are kept between runs (in the database
-voting_bench_tally and the topic bench_tally_votes) and only rebuilt when they differ.
-The last line is one JSON object.
+The ballots are the default election's (--shape selections): each marks every contest of
+its voter's ballot style, drawn by the generator (election.selection_draws) with its repeat
+attempts and its ballots off the style or naming unknown choices; --shape seed sends the
+seed's one-candidate ballots (2% repeat attempts, 1% invalid of four kinds) instead.
+References measured in the same run, on the same ballots: the naive tally
+(benchmarks/_naive_tally.py: it parses and counts every choice, checks nothing) and a Spark
+query that only copies the topic (the ceiling). Each runs as its own process, as the live
+tally does; a rate is messages over the time from its query's start to its last batch. The
+roll and the ballot topics are kept between runs (in the database voting_bench_tally and one
+topic per shape) and only rebuilt when they differ. The last line is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import io
 import json
 import os
@@ -31,19 +37,25 @@ import pyarrow.csv as pa_csv
 from confluent_kafka import Producer
 
 from benchmarks._common import run_alone
-from election import contract, geography, ids, schema
+from election import ballots, contract, roll, schema, turnout
+from election.default_election import default_election
+from election.definition import Definition, with_national_choices
 from election.schema import TABLES
 from election.settings import setting
 from election_io import topics
 from election_io.ballot_log import committed_offsets
+from election_io.definitions import write_definition
 from election_io.producers import producer_config
 from spark_jobs import sources
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "voting_bench_tally"
-TOPIC = "bench_tally_votes"
+SHAPES = ("selections", "seed")
 RESULTS_PREFIX = "bench_tally."
 CANDIDATES = tuple(f"cand-{k}" for k in range(1, 6))
+ELECTION_DAY = dt.date(2024, 11, 5)
+DEFAULT_BALLOTS = 2_000_000
+TURNOUT = 0.8  # of the roll, so a roll of ballots / TURNOUT voters has ballots enough
 VOTING_TIME = "2024-11-05T12:00:00.000000Z"
 # the broker stamps each ballot when it arrives: polls wide enough for any run of the benchmark
 POLLS = ("2024-11-05T07:00:00Z", "2100-01-01T00:00:00Z")
@@ -77,23 +89,30 @@ class BallotLog:
     messages: int
     counted: int
     rejected: int
+    selections: int = 0  # contests marked across the messages (a seed ballot's: its one)
 
 
 def make_roll(n_voters: int, seed: int = 2024) -> pa.Table:
-    """voter_id and address_state for n voters (ids are seeded random UUIDs)."""
-    rng = np.random.default_rng(seed)
-    states, weights = geography.regions("us")
-    state = rng.choice(len(states), size=n_voters, p=weights)
-    return pa.table(
-        {
-            "voter_id": ids.arrow_strings(ids.random_uuid_chars(rng, n_voters)),
-            "address_state": pa.array(np.array(states, dtype=object)[state]),
-        }
+    """The offline roll of n voters (election.roll): ids, states and counties."""
+    return roll.generate_voters(n_voters, seed=seed, election_day=ELECTION_DAY).select(
+        ["voter_id", "address_state", "address_county", "county_fips"]
     )
 
 
-def register(url: str, roll: pa.Table) -> None:
-    """The roll (COPY), the candidates and a closed election, unless already there."""
+def roll_size(n_ballots: int) -> int:
+    """Voters enough for n ballots at the plan's turnout, which varies by state."""
+    return round(n_ballots / TURNOUT * 1.25)
+
+
+def bench_definition() -> Definition:
+    """The default election, its national contest's choices the benchmark's candidates."""
+    return with_national_choices(
+        default_election(), [(c, f"Candidate {c}", f"Party {c}") for c in CANDIDATES]
+    )
+
+
+def register(url: str, roll: pa.Table, definition: Definition | None) -> None:
+    """The roll (COPY) unless already there, the candidates, the definition, a closed election."""
     with psycopg.connect(url, autocommit=True) as conn:
         (registered,) = conn.execute("SELECT count(*) FROM voters").fetchone()
         if registered != roll.num_rows:
@@ -107,6 +126,8 @@ def register(url: str, roll: pa.Table) -> None:
                     "date_of_birth": pa.array(["1980-01-01"] * n),
                     "registration_number": pa.array([f"BR{i:09d}" for i in range(n)]),
                     "address_state": roll["address_state"],
+                    "address_county": roll["address_county"],
+                    "county_fips": roll["county_fips"],
                 }
             )
             buffer = io.BytesIO()
@@ -122,6 +143,10 @@ def register(url: str, roll: pa.Table) -> None:
                 (c, f"Candidate {c}", f"Party {c}"),
             )
         conn.execute("DELETE FROM elections")
+        if definition is not None:
+            write_definition(conn, definition)
+        else:
+            conn.execute("TRUNCATE contest_choices, contests, districts CASCADE")
         conn.execute(
             "INSERT INTO elections (name, status, polls_opened_at, polls_closed_at) "
             "VALUES ('benchmark', 'closed', %s, %s)",
@@ -133,7 +158,7 @@ def register(url: str, roll: pa.Table) -> None:
 def expected_log(n: int) -> BallotLog:
     """The counts ballot_messages(n) produces: every first ballot counts, the rest are rejected."""
     first = n - round(n * 0.02) - round(n * 0.01)
-    return BallotLog(messages=n, counted=first, rejected=n - first)
+    return BallotLog(messages=n, counted=first, rejected=n - first, selections=n)
 
 
 def ballot_messages(roll: pa.Table, n: int, seed: int = 7) -> tuple[list, list, BallotLog]:
@@ -180,11 +205,43 @@ def ballot_messages(roll: pa.Table, n: int, seed: int = 7) -> tuple[list, list, 
     return keys, values, expected_log(n)
 
 
+def selections_messages(roll: pa.Table, n: int, seed: int = 7) -> tuple[list, list, BallotLog]:
+    """The first n ballots of the default election's voting day for the roll, as sent.
+
+    The generator's plan (election.turnout) with 3% problem ballots: repeat attempts (the
+    poll book's duplicates), choices the contest does not hold, contests off the voter's style.
+    """
+    plan = turnout.plan_election(
+        roll["voter_id"].to_numpy(zero_copy_only=False),
+        roll["address_state"].to_numpy(zero_copy_only=False),
+        CANDIDATES,
+        seed=seed,
+        turnout=TURNOUT,
+        problem_share=0.03,
+        contests=bench_definition().contests,
+        voter_counties=roll["county_fips"].to_numpy(zero_copy_only=False),
+    )
+    if len(plan) < n:
+        raise ValueError(f"{n:,} ballots need a larger roll than {roll.num_rows:,} voters")
+    plan = plan.slice(0, n)  # in time order: a repeat attempt comes after the ballot it repeats
+    values = ballots.encode_selection_ballots(
+        plan.vote_id, plan.voter_id, plan.selections.fragments(), VOTING_TIME
+    )
+    counted = int((plan.kind == turnout.BALLOT).sum())
+    marked = int((plan.selections.codes >= 0).sum())
+    return list(plan.voter_id), values, BallotLog(n, counted, n - counted, marked)
+
+
 def topic_size(bootstrap: str, topic: str) -> int:
     return sum(end - first for first, end in committed_offsets(bootstrap, topic).values())
 
 
-def fill_topic(bootstrap: str, keys: list, values: list, topic: str = TOPIC) -> None:
+def ballot_topic(shape: str, n_voters: int) -> str:
+    """The topic a shape's ballots for a roll of n voters are kept in between runs."""
+    return f"bench_tally_{shape}_{n_voters}"
+
+
+def fill_topic(bootstrap: str, keys: list, values: list, topic: str) -> None:
     topics.provide_topics(bootstrap, [topic], 4, empty=True, timeout=60)  # a ballot log's settings
     producer = Producer(
         producer_config(
@@ -207,19 +264,25 @@ def fill_topic(bootstrap: str, keys: list, values: list, topic: str = TOPIC) -> 
         raise RuntimeError("ballots not delivered")
 
 
-def prepare(n_ballots: int) -> tuple[str, BallotLog]:
-    """The bench database and ballot topic, rebuilt only when they do not match."""
+def prepare(n_ballots: int, shape: str) -> tuple[str, str, BallotLog]:
+    """The bench database and the shape's ballot topic, rebuilt only when they do not match.
+
+    Returns the database's URL, the topic and what the rules must make of the ballots.
+    """
     bootstrap = setting("KAFKA_BOOTSTRAP_SERVERS")
     url = ensure_database()
-    n_voters = n_ballots  # enough voters for every first ballot
-    roll = make_roll(n_voters)
-    register(url, roll)
-    if topic_size(bootstrap, TOPIC) != n_ballots:
-        log(f"producing {n_ballots:,} ballots to {TOPIC}")
-        keys, values, expected = ballot_messages(roll, n_ballots)
-        fill_topic(bootstrap, keys, values)
-        return url, expected
-    return url, expected_log(n_ballots)
+    voters = make_roll(roll_size(n_ballots))
+    register(url, voters, bench_definition() if shape == "selections" else None)
+    make = selections_messages if shape == "selections" else ballot_messages
+    topic = ballot_topic(shape, voters.num_rows)
+    if topic_size(bootstrap, topic) != n_ballots:
+        log(f"producing {n_ballots:,} {shape} ballots to {topic}")
+        keys, values, expected = make(voters, n_ballots)
+        fill_topic(bootstrap, keys, values, topic)
+        return url, topic, expected
+    if shape == "selections":
+        return url, topic, make(voters, n_ballots)[2]
+    return url, topic, expected_log(n_ballots)
 
 
 def live_tally_command(
@@ -314,32 +377,33 @@ def check_ledger(url: str, expected: BallotLog) -> bool:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Tally throughput benchmark")
-    parser.add_argument("--ballots", type=int, default=2_000_000)
+    parser.add_argument("--ballots", type=int, default=DEFAULT_BALLOTS)
+    parser.add_argument("--shape", choices=SHAPES, default="selections")
     parser.add_argument("--max-offsets-per-trigger", type=int, default=500_000)
     parser.add_argument("--skip-references", action="store_true")
     args = parser.parse_args(argv)
     bootstrap = setting("KAFKA_BOOTSTRAP_SERVERS")
     sources.check_postgres(setting("DATABASE_URL"), election_tables=False)  # it makes its own
     sources.check_kafka(bootstrap)
-    url, expected = prepare(args.ballots)
+    url, topic, expected = prepare(args.ballots, args.shape)
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", "SPARK_MASTER": "local[2]"}
     per_trigger = ["--max-offsets-per-trigger", str(args.max_offsets_per_trigger)]
     references = {}
     if not args.skip_references:
         for what in ("copy", "tally"):
-            topics.delete_topics(bootstrap, wait=30, names=[f"{TOPIC}.{what}"])
+            topics.delete_topics(bootstrap, wait=30, names=[f"{topic}.{what}"])
             command = [
                 sys.executable,
                 "-m",
                 "benchmarks._naive_tally",
                 what,
                 "--topic",
-                TOPIC,
+                topic,
                 *per_trigger,
             ]
             run = run_timed(command, env, args.ballots, f"naive {what}")
             topics.delete_topics(
-                bootstrap, wait=30, names=[f"{TOPIC}.{what}"]
+                bootstrap, wait=30, names=[f"{topic}.{what}"]
             )  # a copy is as large as the log
             references[what] = run
             log(
@@ -350,7 +414,7 @@ def main(argv=None) -> int:
         bootstrap, wait=30, names=[RESULTS_PREFIX + t for t in contract.PUBLISHED_TOPICS]
     )
     with tempfile.TemporaryDirectory(prefix="bench_tally_") as checkpoint:
-        command = live_tally_command(TOPIC, RESULTS_PREFIX, checkpoint, "bench_tally", per_trigger)
+        command = live_tally_command(topic, RESULTS_PREFIX, checkpoint, "bench_tally", per_trigger)
         ours = run_timed(command, env, args.ballots, "live tally")
     log(f"live tally: {ours.messages:,} messages in {ours.seconds:.1f} s = {ours.per_s:,.0f}/s")
     exact = check_ledger(url, expected)
@@ -358,6 +422,9 @@ def main(argv=None) -> int:
     result = {
         "benchmark": "tally_throughput",
         "ballots": args.ballots,
+        "shape": args.shape,
+        "selections": expected.selections,
+        "selections_per_s": round(expected.selections / ours.seconds) if ours.seconds else None,
         "votes_per_s": round(ours.per_s),
         "naive_per_s": round(naive_per_s) if naive_per_s else None,
         "copy_per_s": round(references["copy"].per_s) if references else None,

@@ -57,18 +57,21 @@ ROWS: dict[str, tuple[Callable[[dict], str], Callable[[dict], str], Callable[[di
         "the same plan and encoding of the seed's one-candidate ballots",
     ),
     "tally_throughput": (
-        lambda r: f"{_n(r.get('ballots'))} ballots",
+        lambda r: f"{_n(r.get('ballots'))} {r.get('shape', 'seed')} ballots",
         lambda r: (
-            f"{_n(r.get('votes_per_s'))} votes/s" + (", exact" if r.get("exact") else ", NOT exact")
+            f"{_n(r.get('votes_per_s'))} ballots/s, {_n(r.get('selections_per_s'))} selections/s"
+            + (", exact" if r.get("exact") else ", NOT exact")
+            + f" (ratio {r.get('ratio', '?')})"
         ),
         lambda r: (
             f"naive tally {_n(r.get('naive_per_s'))}/s; topic copy {_n(r.get('copy_per_s'))}/s"
         ),
-        "a naive Spark tally without the ledger's guarantees, and a plain copy of the topic "
-        "by Spark (reading and writing the same bytes)",
+        "a naive Spark tally of the same ballots that counts every choice and checks nothing "
+        "(no well-formedness, ballot style, polls or one-vote rule, no over- or undervotes, no "
+        "ledger, no exactly-once), and a plain copy of the topic by Spark (the ceiling)",
     ),
     "tally_latency": (
-        lambda r: f"{_n(r.get('offered_per_s'))}/s offered",
+        lambda r: f"{_n(r.get('offered_per_s'))} {r.get('shape', 'seed')} ballots/s offered",
         lambda r: f"p50 {_s(r.get('p50_s'))}, p95 {_s(r.get('p95_s'))} ({r.get('trigger', '?')})",
         lambda r: (
             "; ".join(
