@@ -13,9 +13,9 @@ import pytest
 from .browser import Network, browser_page, counted_on_page, dashboard_server
 from .election_night import election_night
 
-# A whole voting day in a minute, the turnout curve squeezed into it; the tally is started
+# A whole voting day in 40 seconds, the turnout curve squeezed into it; the tally is started
 # first, so it counts while the ballots come in.
-VOTING_DAY_MINUTES = 1.0
+VOTING_DAY_MINUTES = 0.67
 VOTERS = 2000
 
 
