@@ -124,7 +124,7 @@ def test_keeps_each_races_latest_call_by_contest_and_district_and_skips_misnamed
     )
     reader = reader_for(result_topics)
     assert reader.wait_for_first_read(timeout=20)
-    snapshot = reader.wait_for(lambda s: len(s.race_calls) == 2, timeout=20)
+    snapshot = reader.wait_for(lambda s: len(s.race_calls) == 2 and s.caught_up, timeout=20)
 
     assert dict(snapshot.contest_results) == {key: value for _, key, value in later}
     assert dict(snapshot.race_calls) == {"national|nation": whole, "senate-OH|state:OH": senate}
