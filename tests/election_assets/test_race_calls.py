@@ -7,6 +7,7 @@ import dataclasses
 import json
 import time
 
+import dagster as dg
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
@@ -153,3 +154,28 @@ def test_the_tally_calls_races_once_the_polls_close_and_the_count_drains(
         ).fetchone()[0]
     assert called[in_state(state)] and called[WHOLE]
     assert audits == sum(called.values())  # each race is audited once, when it is first called
+
+
+def test_certification_names_the_national_winner_and_the_states_called(
+    postgres, kafka, scratch_database, bootstrap_servers
+):
+    register(scratch_database, voters=300, candidates=3)
+    kafka.ensure_topic(contract.RACE_CALLS_TOPIC, 1, config={"cleanup.policy": "compact"})
+    with postgres.connect() as conn:
+        lifecycle.transition(conn, contract.OPEN, "test")
+        registered = commit_tally(conn, {})
+        big, small, *_ = sorted(registered, key=lambda s: -registered[s])
+        commit_tally(conn, {big: [2, 5, 0], small: [1, 1, 0]})  # the second candidate leads
+        lifecycle.transition(conn, contract.CLOSED, "test")
+        conn.commit()
+        second = conn.execute("SELECT candidate_id FROM candidates ORDER BY 1").fetchall()[1][0]
+
+    result = dg.materialize(
+        [certification.certification], resources={"postgres": postgres, "kafka": kafka}
+    )
+
+    (certified,) = result.asset_materializations_for_node("certification")
+    metadata = {name: value.value for name, value in certified.metadata.items()}
+    assert metadata["winner"] == second
+    assert metadata["states_called"] == 1  # the tie in `small` is not called
+    assert metadata["races_called"] == 2  # that state and the whole election
