@@ -72,6 +72,18 @@ def home_state_district(state: str) -> str:
     return state_district(US_STATE_CODES.get(state, state))
 
 
+_STATE_NAMES = {code: name for name, code in US_STATE_CODES.items()}
+
+
+def home_state_name(district_id: str) -> str | None:
+    """The state of a `state:XX` district as the roll names it (home_state_district's inverse);
+    None for a district that is not a state."""
+    if not district_id.startswith("state:"):
+        return None
+    code = district_id.removeprefix("state:")
+    return _STATE_NAMES.get(code, code)
+
+
 def voter_districts(state: str | None, county_fips: str | None) -> tuple[str, ...]:
     """The districts a voter lives in, widest first (state as the roll names it)."""
     found = [NATION]
@@ -90,7 +102,11 @@ def ballot_style(
     return tuple(sorted((c for c in contests if c.district_id in home), key=lambda c: c.position))
 
 
-def national_contest(candidate_ids: Iterable[str]) -> Contest:
-    """The seed's one race: a plurality contest in the nation whose choices are the candidates."""
-    choices = tuple(Choice(c, c) for c in dict.fromkeys(candidate_ids))
+def national_contest(
+    candidate_ids: Iterable[str], names: Mapping[str, str | None] | None = None
+) -> Contest:
+    """The seed's one race: a plurality contest in the nation whose choices are the candidates
+    (named by `names`, else by their ids)."""
+    names = names or {}
+    choices = tuple(Choice(c, names.get(c) or c) for c in dict.fromkeys(candidate_ids))
     return Contest(NATIONAL_CONTEST, "National race", NATION, PLURALITY, choices)

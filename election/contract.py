@@ -6,6 +6,7 @@ docs/DESIGN.md writes them down. Change them only with that document.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +16,7 @@ VOTES_PER_CANDIDATE_TOPIC = "aggregated_votes_per_candidate"
 TURNOUT_BY_LOCATION_TOPIC = "aggregated_turnout_by_location"
 VOTES_PER_STATE_TOPIC = "aggregated_votes_per_state"
 REJECTED_VOTES_TOPIC = "rejected_votes"
-# Race calls: keyed by the state, "*" for the nation.
+# Race calls: keyed by contest and district (contest_key), like contest_results.
 RACE_CALLS_TOPIC = "race_calls"
 # Every contest's totals, keyed by contest and district.
 CONTEST_RESULTS_TOPIC = "contest_results"
@@ -93,6 +94,8 @@ STATE_RESULT_FIELDS = (
 )
 REJECTION_FIELDS = ("vote_id", "partition", "offset", "reason", "detail", "raw", "detected_at")
 RACE_CALL_FIELDS = (
+    "contest_id",
+    "district_id",
     "race",
     "called",
     "candidate_id",
@@ -112,6 +115,19 @@ def state_result_key(address_state: str, candidate_id: str) -> str:
 def contest_key(contest_id: str, district_id: str) -> str:
     """Key of a message on contest_results (and, per contest, race_calls and rcv_rounds)."""
     return f"{contest_id}|{district_id}"
+
+
+def contest_key_problem(key: str, value: Mapping) -> str | None:
+    """Why a message keyed by contest and district is not, in a line; None when it is: its key
+    is contest_key of the non-empty contest_id and district_id it names."""
+    contest_id, district_id = value.get("contest_id"), value.get("district_id")
+    for field, found in (("contest_id", contest_id), ("district_id", district_id)):
+        if not isinstance(found, str) or not found:
+            return f"keyed {key[:80]!r} without a {field}"
+    if key != contest_key(contest_id, district_id):
+        expected = contest_key(contest_id, district_id)
+        return f"keyed {key[:80]!r}, not {expected[:80]!r} as its fields say"
+    return None
 
 
 def rejection_key(partition: int, offset: int) -> str:

@@ -104,15 +104,20 @@ def rejection(
 
 
 def race_call(
-    race: str,
     call: RaceCall,
     candidate_names: Mapping[str, str | None],
     called_at: datetime | str | None,
     updated_at: datetime | str,
 ) -> Keyed:
-    """race_calls: a state's race, or the nation's ("*"): its leader and whether it is called."""
-    return race, {
-        "race": race,
+    """race_calls: one contest in one district (election.race_call.call_contests): its leader
+    (a choice id: a candidate, or a measure's yes or no) and whether the race is called."""
+    if not call.contest_id or not call.district_id:
+        raise ValueError(f"a race call names its contest and district: {call}")
+    key = contract.contest_key(call.contest_id, call.district_id)
+    return key, {
+        "contest_id": call.contest_id,
+        "district_id": call.district_id,
+        "race": key,
         "called": bool(call.called),
         "candidate_id": call.leader,
         "candidate_name": candidate_names.get(call.leader) if call.leader else None,

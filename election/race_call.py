@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 
+from election import contract
 from election.contest_totals import DistrictTotals
 from election.contests import RANKED, Contest
 
@@ -25,6 +26,8 @@ class RaceCall:
     margin: int
     outstanding: int  # votes that could still come in (see outstanding_votes)
     called: bool
+    contest_id: str | None = None  # the race: a contest in a district (call_contests)
+    district_id: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-safe form, for the race_calls topic and the audit trail."""
@@ -80,88 +83,38 @@ def call_race(totals: Mapping[str, int], outstanding: int, seats: int = 1) -> Ra
     )
 
 
-def call_states(
-    per_state: Mapping[tuple[str, str], int],
-    registered_by_state: Mapping[str, int],
-    voted_by_state: Mapping[str, int],
-    candidates: Iterable[str] | None = None,
-    polls_open: bool = True,
-    untallied: int = 0,
-) -> dict[str, RaceCall]:
-    """Call each state's race; every registered state gets a RaceCall, called or not.
-
-    `candidates` are all those on the ballot (default: every candidate with a vote anywhere),
-    so a candidate without votes in a state still stands there as a runner-up at zero.
-    `untallied` ballots (after the polls close) are not known by state, so each state may
-    receive all of them, up to its non-voters.
-    """
-    on_ballot = list(
-        dict.fromkeys(candidates if candidates is not None else (c for _, c in per_state))
-    )
-    states = dict.fromkeys([*registered_by_state, *voted_by_state, *(s for s, _ in per_state)])
-    calls = {}
-    for state in sorted(states):
-        registered = registered_by_state.get(state, 0)
-        voted = voted_by_state.get(state, 0)
-        if voted > registered:
-            raise ValueError(f"{state}: {voted} voted but only {registered} are registered")
-        totals = {candidate: per_state.get((state, candidate), 0) for candidate in on_ballot}
-        calls[state] = call_race(
-            totals, outstanding_votes(registered, voted, polls_open, untallied)
-        )
-    return calls
-
-
-def call_nation(
-    per_state: Mapping[tuple[str, str], int],
-    registered_by_state: Mapping[str, int],
-    candidates: Iterable[str],
-    polls_open: bool = True,
-    untallied: int = 0,
-) -> dict[str, RaceCall]:
-    """The national race ('*', decided by the national vote) and every state's, in one mapping."""
-    on_ballot = list(dict.fromkeys(candidates))
-    national = dict.fromkeys(on_ballot, 0)
-    voted: dict[str, int] = {}
-    for (state, candidate), votes in per_state.items():
-        voted[state] = voted.get(state, 0) + votes
-        national[candidate] = national.get(candidate, 0) + votes
-    registered = sum(registered_by_state.values())
-    outstanding = outstanding_votes(registered, sum(voted.values()), polls_open, untallied)
-    calls = {NATION: call_race(national, outstanding)}
-    calls.update(
-        call_states(per_state, registered_by_state, voted, on_ballot, polls_open, untallied)
-    )
-    return calls
-
-
-NATION = "*"  # the race_calls key of the whole election
-
-
 def call_contests(
     results: Mapping[tuple[str, str], DistrictTotals],
     contests: Iterable[Contest],
     registered: Mapping[str, int],
     polls_open: bool = True,
     untallied: int = 0,
-) -> dict[tuple[str, str], RaceCall]:
+) -> dict[str, RaceCall]:
     """Call every contest in every district of its results, by the same rule as the seed's race.
 
     results: (contest_id, district_id) -> totals (election.contest_totals); registered: voters
-    per district. A district's outstanding ballots are its non-voters while the polls are open,
-    then at most the untallied ballots. A ranked contest is decided by its rounds, not by first
-    choices: its leader stands, never called here.
+    per district. Keyed by contract.contest_key, each call naming its contest and district. A
+    district's outstanding ballots are its non-voters while the polls are open, then at most the
+    untallied ballots. A plurality contest has vote_for seats, a measure is yes against no. A
+    ranked contest's leader is its first choices' (its rounds are not in the totals): it is
+    called only with a majority of every ballot that could count, which wins round 1 whatever
+    the rules, since no later ballot or transfer can take it away.
     """
     by_id = {contest.contest_id: contest for contest in contests}
     calls = {}
     for (contest_id, district_id), row in sorted(results.items()):
-        contest = by_id[contest_id]
+        contest = by_id.get(contest_id)
+        if contest is None:
+            raise ValueError(f"totals for {contest_id!r}, a contest the definition lacks")
         voters = registered.get(district_id, 0)
         outstanding = outstanding_votes(
             max(voters, row.ballots), row.ballots, polls_open, untallied
         )
         call = call_race(row.totals, outstanding, contest.vote_for)
-        if contest.kind == RANKED and call.called:
-            call = replace(call, called=False)
-        calls[(contest_id, district_id)] = call
+        if contest.kind == RANKED:
+            majority = 2 * call.leader_votes > row.ballots + outstanding
+            call = replace(call, called=call.called and majority)
+        calls[contract.contest_key(contest_id, district_id)] = replace(
+            call, contest_id=contest_id, district_id=district_id
+        )
     return calls

@@ -7,7 +7,7 @@ record VERSION, which every other stage checks instead of running DDL (election_
 from __future__ import annotations
 
 # Raise it with every change to TABLES: registration then applies them again.
-VERSION = 3
+VERSION = 4
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS candidates (
@@ -167,9 +167,22 @@ CREATE TABLE IF NOT EXISTS vote_waves (
     finished_at  timestamptz
 );
 
--- Race calls: a race is called only when the runner-up could not catch up.
+-- === Schema 4 (issue 18): race calls keyed by contest and district ===========================
+-- A race is called only when the runner-up could not catch up. Keyed by (contest_id,
+-- district_id) as race_calls messages are (contract.contest_key); a table of schema 3, keyed
+-- by state ('*' the nation), holds only calls remade after every tally batch: it is dropped.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns
+               WHERE table_schema = current_schema() AND table_name = 'race_calls'
+                 AND column_name = 'scope') THEN
+        DROP TABLE race_calls;
+    END IF;
+END
+$$;
 CREATE TABLE IF NOT EXISTS race_calls (
-    scope           text PRIMARY KEY,          -- an address_state, or '*' for the whole race
+    contest_id      text NOT NULL,
+    district_id     text NOT NULL,
     leader          text,
     runner_up       text,
     leader_votes    bigint NOT NULL,
@@ -178,8 +191,10 @@ CREATE TABLE IF NOT EXISTS race_calls (
     called          boolean NOT NULL,
     final           boolean NOT NULL DEFAULT false,
     called_at       timestamptz,
-    updated_at      timestamptz NOT NULL DEFAULT now()
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (contest_id, district_id)
 );
+-- === end of schema 4's race calls =========================================================
 
 -- The certified result: per candidate (address_state '*') and per state and candidate.
 CREATE TABLE IF NOT EXISTS certified_results (
@@ -247,40 +262,44 @@ ELECTION_TABLES = (
     "turnout_profile",
 )
 
-# Records a round of race calls (arrays, one element per race) in one statement. A race keeps
-# the moment it was first called; each row says whether this round called it.
+# Records a round of race calls (arrays, one element per race: a contest in a district) in one
+# statement. A race keeps the moment it was first called; each row says whether this round
+# called it.
 RACE_CALLS_UPSERT = """
-INSERT INTO race_calls AS r (scope, leader, runner_up, leader_votes, runner_up_votes,
-                             outstanding, called, final, called_at, updated_at)
-SELECT c.scope, c.leader, c.runner_up, c.leader_votes, c.runner_up_votes, c.outstanding,
-       c.called, %(final)s, CASE WHEN c.called THEN now() END, now()
-FROM unnest(%(scope)s::text[], %(leader)s::text[], %(runner_up)s::text[],
-            %(leader_votes)s::bigint[], %(runner_up_votes)s::bigint[],
+INSERT INTO race_calls AS r (contest_id, district_id, leader, runner_up, leader_votes,
+                             runner_up_votes, outstanding, called, final, called_at, updated_at)
+SELECT c.contest_id, c.district_id, c.leader, c.runner_up, c.leader_votes, c.runner_up_votes,
+       c.outstanding, c.called, %(final)s, CASE WHEN c.called THEN now() END, now()
+FROM unnest(%(contest_id)s::text[], %(district_id)s::text[], %(leader)s::text[],
+            %(runner_up)s::text[], %(leader_votes)s::bigint[], %(runner_up_votes)s::bigint[],
             %(outstanding)s::bigint[], %(called)s::boolean[])
-     AS c(scope, leader, runner_up, leader_votes, runner_up_votes, outstanding, called)
-ON CONFLICT (scope) DO UPDATE SET leader = excluded.leader, runner_up = excluded.runner_up,
-    leader_votes = excluded.leader_votes, runner_up_votes = excluded.runner_up_votes,
-    outstanding = excluded.outstanding, called = excluded.called, final = excluded.final,
+     AS c(contest_id, district_id, leader, runner_up, leader_votes, runner_up_votes,
+          outstanding, called)
+ON CONFLICT (contest_id, district_id) DO UPDATE SET leader = excluded.leader,
+    runner_up = excluded.runner_up, leader_votes = excluded.leader_votes,
+    runner_up_votes = excluded.runner_up_votes, outstanding = excluded.outstanding,
+    called = excluded.called, final = excluded.final,
     called_at = coalesce(r.called_at, excluded.called_at), updated_at = now()
-RETURNING scope, called_at, updated_at, (called AND called_at = now()) AS newly_called
+RETURNING contest_id, district_id, called_at, updated_at,
+          (called AND called_at = now()) AS newly_called
 """
+
+RACE_CALL_COLUMNS = (
+    "contest_id",
+    "district_id",
+    "leader",
+    "runner_up",
+    "leader_votes",
+    "runner_up_votes",
+    "outstanding",
+    "called",
+)
 
 
 def race_calls_parameters(calls, final: bool = False) -> dict:
-    """RACE_CALLS_UPSERT's parameters for {scope: election.race_call.RaceCall}."""
-    scopes = list(calls)
+    """RACE_CALLS_UPSERT's parameters for the RaceCalls of election.race_call.call_contests."""
+    found = list(calls)
     return {
         "final": final,
-        "scope": scopes,
-        **{
-            column: [getattr(calls[s], column) for s in scopes]
-            for column in (
-                "leader",
-                "runner_up",
-                "leader_votes",
-                "runner_up_votes",
-                "outstanding",
-                "called",
-            )
-        },
+        **{column: [getattr(call, column) for call in found] for column in RACE_CALL_COLUMNS},
     }

@@ -8,6 +8,8 @@ import dagster as dg
 import psycopg
 
 from election import contract, race_call
+from election.contests import NATION, NATIONAL_CONTEST
+from election.national_race import national_count
 from election.settings import setting
 from election_assets import lifecycle
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
@@ -301,10 +303,12 @@ def reconciliation_checks(postgres: PostgresResource, kafka: KafkaResource):
 
 
 def final_race_calls(conn: psycopg.Connection, kafka: KafkaResource, actor: str) -> dict:
-    """The certified count's race calls: nothing is outstanding, so every untied race is called.
+    """The certified count's race calls, by contest|district: nothing is outstanding, so every
+    untied race is called.
 
     The live calls are the tally's own (spark_jobs.ledger_writer); these are the last word,
-    recorded (final) and published the same way.
+    recorded (final) and published the same way. The national race's, from the totals per
+    state, until the ledger keeps every contest's totals.
     """
     names = dict(conn.execute("SELECT candidate_id, candidate_name FROM candidates ORDER BY 1"))
     per_state = {
@@ -320,9 +324,7 @@ def final_race_calls(conn: psycopg.Connection, kafka: KafkaResource, actor: str)
         conn,
         publisher,
         contract.RACE_CALLS_TOPIC,
-        per_state,
-        registered,
-        names,
+        *national_count(per_state, registered, names),
         polls_open=False,
         untallied=0,
         election_id=election.election_id if election else None,
@@ -338,6 +340,7 @@ def certification(
     """The election certified: runs only when every reconciliation check passed."""
     with postgres.connect() as conn:
         calls = final_race_calls(conn, kafka, context.run.run_id)
+        national = calls[contract.contest_key(NATIONAL_CONTEST, NATION)]
         election = lifecycle.transition(conn, contract.CERTIFIED, context.run.run_id)
         lifecycle.audit(
             conn,
@@ -345,14 +348,19 @@ def certification(
             context.run.run_id,
             "certify",
             "ok",
-            {"winner": calls["*"].leader, "margin": calls["*"].margin},
+            {"winner": national.leader, "margin": national.margin},
         )
     return dg.MaterializeResult(
         metadata={
             "election_id": election.election_id,
             "certified_at": str(election.certified_at),
-            "winner": calls["*"].leader or "none",
-            "states_called": sum(1 for scope, c in calls.items() if scope != "*" and c.called),
+            "winner": national.leader or "none",
+            "states_called": sum(
+                1
+                for c in calls.values()
+                if c.contest_id == NATIONAL_CONTEST and c.district_id != NATION and c.called
+            ),
+            "races_called": sum(1 for c in calls.values() if c.called),
         }
     )
 

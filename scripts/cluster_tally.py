@@ -37,6 +37,7 @@ import psycopg  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
 from election import ballots, contract  # noqa: E402
+from election.contests import NATION, NATIONAL_CONTEST  # noqa: E402
 from election.settings import setting  # noqa: E402
 from election_io.producers import producer_config  # noqa: E402
 from election_io.topics import delete_topics  # noqa: E402
@@ -218,7 +219,7 @@ def main(argv=None) -> int:
         calls = latest(bootstrap, prefix + contract.RACE_CALLS_TOPIC)
         turnout = latest(bootstrap, prefix + contract.TURNOUT_BY_LOCATION_TOPIC)
         published = {c: v["total_votes"] for c, v in totals.items()}
-        national = calls.get("*", {})
+        national = calls.get(contract.contest_key(NATIONAL_CONTEST, NATION), {})
         ok = published == expected and bool(national) and len(calls) == len(turnout) + 1
         say(f"published totals {published}; expected {expected}")
         say(f"race calls: {len(calls)} (nation: {national.get('candidate_id')}, "

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from election import contract, messages
+from election.national_race import national_count
 from election.settings import setting
 from election_io import race_calls
 from election_io.ballot_log import BallotLog
@@ -229,9 +230,7 @@ class LedgerWriter:
             self.conn,
             self.publisher,
             self.options.result_topic(contract.RACE_CALLS_TOPIC),
-            per_state,
-            self.registered,
-            names,
+            *national_count(per_state, self.registered, names),
             polls_open=window.status in (None, contract.REGISTRATION, contract.OPEN) or lag is None,
             untallied=lag or 0,
             election_id=window.election_id,

@@ -239,7 +239,7 @@ def render_race_calls(snapshot: ResultSnapshot) -> None:
             "No race called yet: a race is called only when the runner-up can no longer catch up."
         )
         return
-    states = int((calls["race"] != "Whole election").sum())
+    states = int((calls["race"] != standings.WHOLE_ELECTION).sum())
     whole = "the whole election and " if states < len(calls) else ""
     st.caption(f"{len(calls)} races called ({whole}{states} states), the newest first.")
     st.dataframe(

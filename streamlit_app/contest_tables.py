@@ -10,8 +10,9 @@ import pandas as pd
 from election.contests import COUNTY_KIND, NATION_KIND, STATE_KIND, Contest, District
 from election.definition import Definition
 from election.result_status import share
+from streamlit_app.called_races import called_for
 from streamlit_app.reader import ResultSnapshot, parse_time
-from streamlit_app.standings import Standing, called_for
+from streamlit_app.standings import Standing
 
 # Areas in a contest's table: its own district first, then states, counties, the rest.
 _AREA_ORDER = {NATION_KIND: 0, STATE_KIND: 1, COUNTY_KIND: 2}
@@ -181,16 +182,6 @@ def yes_and_no(found: list[Area]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["area", "yes", "no"])
 
 
-def calls_by_district(snapshot: ResultSnapshot, contest: Contest) -> dict[str, Mapping]:
-    """district_id -> the contest's latest race call there (race_calls keyed contest|district)."""
-    prefix = f"{contest.contest_id}|"
-    return {
-        key.removeprefix(prefix): call
-        for key, call in snapshot.contest_calls.items()
-        if key.startswith(prefix)
-    }
-
-
 def contest_calls(
     snapshot: ResultSnapshot, contest: Contest, definition: Definition
 ) -> pd.DataFrame:
@@ -198,7 +189,7 @@ def contest_calls(
     districts = {d.district_id: d for d in definition.districts}
     names = {c.choice_id: c.name for c in contest.choices}
     rows = []
-    for district_id, call in calls_by_district(snapshot, contest).items():
+    for district_id, call in snapshot.calls_in(contest.contest_id).items():
         winner = called_for(call, names)
         if not winner:
             continue

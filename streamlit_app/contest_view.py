@@ -81,8 +81,7 @@ def render_county_map(
         shares = contest_tables.county_yes_shares(found)
         figure = county_share_map(shares, "Yes by county", "yes %", "RdBu", zoom=zoom)
     else:
-        calls = contest_tables.calls_by_district(snapshot, contest)
-        leaders = contest_tables.county_leaders(found, calls)
+        leaders = contest_tables.county_leaders(found, snapshot.calls_in(contest.contest_id))
         figure = county_leader_map(leaders, colors, names, zoom=zoom)
     code = _state_code(contest, definition) if zoom else None
     if code is not None:

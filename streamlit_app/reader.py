@@ -66,9 +66,8 @@ class ResultSnapshot:
     candidates: Mapping[str, Mapping] = _empty()  # candidate_id -> latest result
     turnout: Mapping[str, Mapping] = _empty()  # address_state -> latest turnout
     states: Mapping[str, Mapping] = _empty()  # "state|candidate_id" -> latest result
-    race_calls: Mapping[str, Mapping] = _empty()  # address_state ("*" = whole race) -> call
+    race_calls: Mapping[str, Mapping] = _empty()  # "contest_id|district_id" -> latest call
     contest_results: Mapping[str, Mapping] = _empty()  # "contest_id|district_id" -> latest
-    contest_calls: Mapping[str, Mapping] = _empty()  # "contest_id|district_id" -> call
     rejected_by_reason: Mapping[str, int] = _empty()
     # Per second of tally time, every candidate's running total (carried forward).
     history: tuple[tuple[datetime, Mapping[str, int]], ...] = ()
@@ -93,6 +92,14 @@ class ResultSnapshot:
     def ballots_rejected(self) -> int:
         """Ballots rejected, for any reason."""
         return sum(self.rejected_by_reason.values())
+
+    def calls_in(self, contest_id: str) -> dict[str, Mapping]:
+        """district_id -> a contest's latest race call there."""
+        return {
+            str(call.get("district_id")): call
+            for call in self.race_calls.values()
+            if call.get("contest_id") == contest_id
+        }
 
     @property
     def has_results(self) -> bool:
@@ -332,6 +339,11 @@ class ResultReader:
             # Only the reason is kept: `raw` carries the ballot, which must not reach the page.
             self._rejections.add(key, str(value.get("reason") or "unknown"))
             moment = parse_time(value.get("detected_at"))
+        elif kind == contract.RACE_CALLS_TOPIC and (
+            problem := contract.contest_key_problem(key, value)
+        ):
+            log.warning("skipping a race call on %s: %s", self._topic_of[kind], problem)
+            return
         else:
             self._latest[kind][key] = MappingProxyType(value)
             moment = parse_time(value.get("updated_at") or value.get("called_at"))
@@ -360,16 +372,12 @@ class ResultReader:
 
     def _publish(self) -> None:
         latest = self._latest
-        calls = latest[contract.RACE_CALLS_TOPIC]
-        # A contest's calls are keyed contest|district; the national race's by state, or "*".
-        contest_calls = {key: call for key, call in calls.items() if "|" in key}
         snapshot = ResultSnapshot(
             candidates=MappingProxyType(dict(latest[contract.VOTES_PER_CANDIDATE_TOPIC])),
             turnout=MappingProxyType(dict(latest[contract.TURNOUT_BY_LOCATION_TOPIC])),
             states=MappingProxyType(dict(latest[contract.VOTES_PER_STATE_TOPIC])),
-            race_calls=MappingProxyType({k: c for k, c in calls.items() if "|" not in k}),
+            race_calls=MappingProxyType(dict(latest[contract.RACE_CALLS_TOPIC])),
             contest_results=MappingProxyType(dict(latest[contract.CONTEST_RESULTS_TOPIC])),
-            contest_calls=MappingProxyType(contest_calls),
             rejected_by_reason=MappingProxyType(dict(self._rejections.by_reason)),
             history=self._build_history(),
             newest_result_at=self._newest_result_at,

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from election import projection, reporting
+from election.contests import NATION, home_state_district, home_state_name
 from election.geography import US_STATE_CODES
 from election.result_status import share
 from election.turnout import EXPECTED_TURNOUT
+from streamlit_app.called_races import called_for, national_calls
 from streamlit_app.reader import ResultSnapshot, parse_time
 
 _US_CODES = frozenset(US_STATE_CODES.values())
@@ -129,6 +131,7 @@ def state_leaders(snapshot: ResultSnapshot) -> pd.DataFrame:
             )
         )
     names = candidate_names(snapshot)
+    calls = national_calls(snapshot)
     rows = []
     for state, results in by_state.items():
         results.sort(key=lambda row: (-row[0], row[1]))
@@ -146,7 +149,7 @@ def state_leaders(snapshot: ResultSnapshot) -> pd.DataFrame:
                 "share": share(votes, ballots),
                 "margin_votes": votes - runner_up,
                 "ballots": ballots,
-                "called_for": called_for(snapshot.race_calls.get(state) or {}, names),
+                "called_for": called_for(calls.get(home_state_district(state)) or {}, names),
             }
         )
     columns = [
@@ -245,27 +248,22 @@ def candidate_names(snapshot: ResultSnapshot) -> dict[str, str]:
     }
 
 
-def called_for(call: Mapping, names: Mapping[str, str]) -> str:
-    """Whom a published race call calls the race for; empty while it is not called."""
-    if not call or call.get("called") is False:
-        return ""
-    candidate_id = str(call.get("candidate_id") or call.get("leader") or "")
-    return str(call.get("candidate_name") or names.get(candidate_id, candidate_id))
+WHOLE_ELECTION = "Whole election"
 
 
 def race_calls(snapshot: ResultSnapshot) -> pd.DataFrame:
-    """The races called so far, the newest call first, with the time it was made."""
+    """The national race's calls so far (the whole election, each state by name), the newest
+    first, with the time each was made."""
     names = candidate_names(snapshot)
     rows = []
-    for key, call in snapshot.race_calls.items():
+    for district_id, call in national_calls(snapshot).items():
         winner = called_for(call, names)
         if not winner:
             continue
-        race = str(call.get("race") or call.get("address_state") or key)
         moment = parse_time(call.get("called_at") or call.get("updated_at"))
         rows.append(
             {
-                "race": "Whole election" if race == "*" else race,
+                "race": WHOLE_ELECTION if district_id == NATION else home_state_name(district_id),
                 "called_for": winner,
                 "margin": _votes({"total_votes": call.get("margin")}),
                 "outstanding": _votes({"total_votes": call.get("outstanding")}),
@@ -274,7 +272,7 @@ def race_calls(snapshot: ResultSnapshot) -> pd.DataFrame:
             }
         )
     # newest first; at the same moment the whole election first, then states by name
-    rows.sort(key=lambda row: (-row["moment"], row["race"] != "Whole election", row["race"]))
+    rows.sort(key=lambda row: (-row["moment"], row["race"] != WHOLE_ELECTION, row["race"]))
     return pd.DataFrame(
         rows, columns=["race", "called_for", "margin", "outstanding", "called_at", "moment"]
     ).drop(columns="moment")
@@ -309,12 +307,14 @@ def reporting_by_state(
     for (state, candidate_id), votes in _counted_by_state(snapshot).items():
         totals.setdefault(state, {})[candidate_id] = votes
     registered = _registered_by_state(snapshot)
+    calls = national_calls(snapshot)
     rows = []
     for state in sorted(set(totals) | set(registered)):
         race = reporting.report(
             totals.get(state, {}), registered.get(state, 0), expected_turnout, complete
         )
-        rows.append(_reporting_row(state, race, names, snapshot.race_calls.get(state) or {}))
+        call = calls.get(home_state_district(state)) or {}
+        rows.append(_reporting_row(state, race, names, call))
     return pd.DataFrame(rows, columns=REPORTING_COLUMNS)
 
 

@@ -8,8 +8,10 @@ from datetime import datetime
 import streamlit as st
 
 from election import contract, result_status
+from election.contests import NATION
 from election.result_status import human_count, results_status
 from streamlit_app import standings
+from streamlit_app.called_races import called_for, national_calls
 from streamlit_app.queries import ElectionBoard
 from streamlit_app.reader import ResultSnapshot
 
@@ -84,11 +86,11 @@ def render_status(
     closing = closing_line(board, now)
     if closing:
         st.markdown(f"**{closing}**")
-    national = snapshot.race_calls.get("*") or {}
-    winner = standings.called_for(national, standings.candidate_names(snapshot))
+    national = national_calls(snapshot).get(NATION) or {}
+    winner = called_for(national, standings.candidate_names(snapshot))
     if winner:
         called_at = standings.race_calls(snapshot)
-        when = called_at[called_at["race"] == "Whole election"]["called_at"].tolist()
+        when = called_at[called_at["race"] == standings.WHOLE_ELECTION]["called_at"].tolist()
         st.success(
             f"**Race call: {winner} wins the election.**"
             + (f" Called at {when[0]}." if when and when[0] else ""),

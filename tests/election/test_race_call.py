@@ -8,17 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from election.contest_totals import ContestTotals, voters_by_district
-from election.contests import MEASURE, RANKED, Choice, Contest
-from election.race_call import (
-    NATION,
-    RaceCall,
-    call_contests,
-    call_nation,
-    call_race,
-    call_states,
-    outstanding_votes,
-)
+from election import contract
+from election.contest_totals import ContestTotals, DistrictTotals, voters_by_district
+from election.contests import MEASURE, PLURALITY, RANKED, Choice, Contest
+from election.race_call import RaceCall, call_contests, call_race, outstanding_votes
 
 
 def test_called_when_margin_exceeds_outstanding():
@@ -65,33 +58,6 @@ def test_to_dict_is_json_safe():
     assert as_dict["called"] is True and as_dict["leader"] == "x"
 
 
-def test_call_states():
-    per_state = {("Ohio", "x"): 70, ("Ohio", "y"): 20, ("Texas", "x"): 10, ("Texas", "y"): 12}
-    calls = call_states(
-        per_state, {"Ohio": 100, "Texas": 100, "Utah": 5}, {"Ohio": 90, "Texas": 22}
-    )
-    assert set(calls) == {"Ohio", "Texas", "Utah"}
-    assert calls["Ohio"].called and calls["Ohio"].leader == "x" and calls["Ohio"].outstanding == 10
-    assert not calls["Texas"].called and calls["Texas"].leader == "y"
-    assert (
-        not calls["Utah"].called and calls["Utah"].leader is None and calls["Utah"].outstanding == 5
-    )
-
-
-def test_a_candidate_without_votes_in_a_state_is_still_the_runner_up():
-    calls = call_states(
-        {("Ohio", "x"): 10, ("Texas", "y"): 1}, {"Ohio": 10, "Texas": 10}, {"Ohio": 10, "Texas": 1}
-    )
-    assert calls["Ohio"] == RaceCall("x", "y", 10, 0, 10, 0, True)
-    explicit = call_states({("Ohio", "x"): 10}, {"Ohio": 10}, {"Ohio": 10}, candidates=["x", "w"])
-    assert explicit["Ohio"].runner_up == "w" and explicit["Ohio"].called
-
-
-def test_more_voted_than_registered_is_an_error():
-    with pytest.raises(ValueError, match="Ohio"):
-        call_states({("Ohio", "x"): 11}, {"Ohio": 10}, {"Ohio": 11})
-
-
 # --- the outstanding votes, and the calls once the polls are closed -------------------------
 
 
@@ -111,20 +77,6 @@ def test_outstanding_rejects_impossible_counts():
         outstanding_votes(10, 11, polls_open=True)
     with pytest.raises(ValueError, match="negative"):
         outstanding_votes(10, 1, polls_open=False, untallied=-1)
-
-
-def test_closed_and_drained_every_untied_race_is_called():
-    # 65% turnout: while open the non-voters could still swing every race
-    per_state = {("Ohio", "x"): 40, ("Ohio", "y"): 25, ("Utah", "y"): 33, ("Utah", "x"): 32}
-    per_state[("Iowa", "x")] = per_state[("Iowa", "y")] = 30
-    registered = {"Ohio": 100, "Utah": 100, "Iowa": 100, "Maine": 10}
-    live = call_nation(per_state, registered, ["x", "y"], polls_open=True)
-    assert not any(call.called for call in live.values())
-    final = call_nation(per_state, registered, ["x", "y"], polls_open=False, untallied=0)
-    assert {race for race, call in final.items() if call.called} == {NATION, "Ohio", "Utah"}
-    assert all(call.outstanding == 0 for call in final.values())
-    assert (final[NATION].leader, final[NATION].margin) == ("x", 14)
-    assert not final["Iowa"].called and not final["Maine"].called  # a tie, and no votes
 
 
 @given(
@@ -191,13 +143,68 @@ def test_every_contest_is_called_in_every_district_by_the_same_rule():
     calls = call_contests(totals.results, [measure, mayor], registered, polls_open=True)
 
     # the state: 30 yes to 5 no, 15 voters outstanding; a county: 30 to 0 with 10 outstanding
-    assert calls[("m-OH", "state:OH")].called and calls[("m-OH", "state:OH")].leader == "yes"
-    assert calls[("m-OH", "county:39049")].called
-    assert calls[("m-OH", "county:39035")].leader == "no"
-    assert not calls[("m-OH", "county:39035")].called  # 5 to 0 with 5 voters still to come
-    # a ranked contest is decided by its rounds: its first-choice leader is never called here
-    assert (
-        calls[("rcv", "county:39049")].leader == "p" and not calls[("rcv", "county:39049")].called
-    )
+    assert calls["m-OH|state:OH"].called and calls["m-OH|state:OH"].leader == "yes"
+    assert calls["m-OH|county:39049"].called
+    assert calls["m-OH|county:39035"].leader == "no"
+    assert not calls["m-OH|county:39035"].called  # 5 to 0 with 5 voters still to come
+    # a ranked contest: its first choices' leader, 30 of 40 voters (10 outstanding) a majority
+    assert calls["rcv|county:39049"].leader == "p" and calls["rcv|county:39049"].called
     closed = call_contests(totals.results, [measure, mayor], registered, polls_open=False)
-    assert closed[("m-OH", "county:39035")].called  # closed and drained: nothing outstanding
+    assert closed["m-OH|county:39035"].called  # closed and drained: nothing outstanding
+
+
+NATIONAL = Contest(
+    "national", "President", "nation", PLURALITY, (Choice("x", "X"), Choice("y", "Y"))
+)
+
+
+def test_calls_are_keyed_by_contest_and_district_and_name_their_race():
+    results = {
+        ("national", "nation"): DistrictTotals(9, totals={"x": 6, "y": 3}),
+        ("national", "state:OH"): DistrictTotals(9, totals={"x": 6, "y": 3}),
+    }
+    calls = call_contests(results, [NATIONAL], {"nation": 9, "state:OH": 9}, polls_open=False)
+
+    assert list(calls) == ["national|nation", "national|state:OH"]
+    for key, call in calls.items():
+        assert key == contract.contest_key(call.contest_id, call.district_id)
+        assert call.to_dict()["contest_id"] == "national" and call.called
+
+
+def test_totals_of_a_contest_the_definition_lacks_are_one_clear_error():
+    with pytest.raises(ValueError, match="'gone', a contest the definition lacks"):
+        call_contests({("gone", "nation"): DistrictTotals(1, totals={"x": 1})}, [NATIONAL], {})
+
+
+def test_a_ranked_leader_without_a_majority_of_every_ballot_that_could_count_is_not_called():
+    mayor = Contest("rcv", "Mayor", "nation", RANKED, (Choice("p", "P"), Choice("q", "Q")))
+    # 5 of 10 ballots is half of them, not a majority: not called, though the runner-up has none
+    split = DistrictTotals(10, undervotes=5, totals={"p": 5, "q": 0})
+    assert not call_contests({("rcv", "nation"): split}, [mayor], {}, polls_open=False)[
+        "rcv|nation"
+    ].called
+    ahead = DistrictTotals(10, undervotes=4, totals={"p": 6, "q": 0})
+    assert call_contests({("rcv", "nation"): ahead}, [mayor], {}, polls_open=False)[
+        "rcv|nation"
+    ].called
+
+
+@given(
+    first=st.integers(0, 50),
+    second=st.integers(0, 50),
+    exhausted=st.integers(0, 50),
+    outstanding=st.integers(0, 50),
+)
+def test_a_called_ranked_contest_is_won_in_round_one_whatever_comes(
+    first, second, exhausted, outstanding
+):
+    """Even if every outstanding ballot ranks the runner-up first, a called leader holds more
+    than half of round 1's continuing ballots, so wins whatever the later rounds do."""
+    mayor = Contest("rcv", "Mayor", "nation", RANKED, (Choice("p", "P"), Choice("q", "Q")))
+    ballots = first + second + exhausted
+    row = DistrictTotals(ballots, undervotes=exhausted, totals={"p": first, "q": second})
+    registered = {"nation": ballots + outstanding}
+    call = call_contests({("rcv", "nation"): row}, [mayor], registered)["rcv|nation"]
+    if call.called:
+        leader, other = (first, second) if call.leader == "p" else (second, first)
+        assert 2 * leader > leader + other + outstanding

@@ -7,11 +7,12 @@ import dataclasses
 import json
 import time
 
+import dagster as dg
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from election import contract
-from election.race_call import NATION
+from election.contests import NATION, NATIONAL_CONTEST, home_state_district
 from election_assets import certification, lifecycle
 from election_io.elections import read_election_now
 from spark_jobs import ledger, tally_options
@@ -19,6 +20,14 @@ from spark_jobs.ledger_writer import LedgerWriter
 from tests.election_assets.conftest import register
 
 pytestmark = pytest.mark.services
+
+WHOLE = contract.contest_key(NATIONAL_CONTEST, NATION)  # the national race in the nation
+STORED = "SELECT contest_id || '|' || district_id, {} FROM race_calls"
+
+
+def in_state(address_state: str) -> str:
+    """The race_calls key of the national race in a state, as the roll names the state."""
+    return contract.contest_key(NATIONAL_CONTEST, home_state_district(address_state))
 
 
 def commit_tally(conn, votes_by_state: dict[str, list[int]]) -> dict[str, int]:
@@ -43,7 +52,7 @@ def live_race_calls(database_url: str, prefix: str, lag: int | None = 0) -> dict
         writer.roll_loaded(candidates, ledger.registered_by_state(writer.conn))
         window = read_election_now(writer.conn)
         published = writer.call_races(window, lag)
-        calls = dict(writer.conn.execute("SELECT scope, outstanding FROM race_calls"))
+        calls = dict(writer.conn.execute(STORED.format("outstanding")))
     finally:
         writer.close()
     return {"published": published, "outstanding": calls}
@@ -85,8 +94,8 @@ def test_live_calls_count_the_non_voters_and_final_calls_call_every_untied_race(
         commit_tally(conn, {big: [5, 2, 0], small: [1, 1, 0]})
         conn.commit()
     live = live_race_calls(scratch_database, unique_name, lag=0)
-    assert live["outstanding"][big] == registered[big] - 7
-    assert live["outstanding"][NATION] == sum(registered.values()) - 9
+    assert live["outstanding"][in_state(big)] == registered[big] - 7
+    assert live["outstanding"][WHOLE] == sum(registered.values()) - 9
     published_live = race_call_messages(bootstrap_servers, {}, topic=live_topic)
     assert live["published"] == len(published_live) == len(registered) + 1
     assert not any(message["called"] for message in published_live.values())
@@ -96,17 +105,17 @@ def test_live_calls_count_the_non_voters_and_final_calls_call_every_untied_race(
         before = kafka.end_offsets(contract.RACE_CALLS_TOPIC)
         final = certification.final_race_calls(conn, kafka, "test")
         conn.commit()
-        stored = dict(conn.execute("SELECT scope, called FROM race_calls"))
+        stored = dict(conn.execute(STORED.format("called")))
     assert all(call.outstanding == 0 for call in final.values())
-    assert final[NATION].called and final[big].called
-    assert not final[small].called  # a tie is never called
-    assert {s for s, called in stored.items() if called} == {NATION, big}
+    assert final[WHOLE].called and final[in_state(big)].called
+    assert not final[in_state(small)].called  # a tie is never called
+    assert {s for s, called in stored.items() if called} == {WHOLE, in_state(big)}
 
     published = race_call_messages(bootstrap_servers, before)
-    assert set(published) >= {NATION, big, small}
+    assert set(published) >= {WHOLE, in_state(big), in_state(small)}
     for message in published.values():
         assert tuple(message) == contract.RACE_CALL_FIELDS
-    leader = published[NATION]
+    leader = published[WHOLE]
     assert leader["called"] and leader["outstanding"] == 0 and leader["called_at"]
     with postgres.connect() as conn:
         (name,) = conn.execute(
@@ -114,7 +123,8 @@ def test_live_calls_count_the_non_voters_and_final_calls_call_every_untied_race(
             (leader["candidate_id"],),
         ).fetchone()
     assert leader["candidate_name"] == name and leader["margin"] == 3
-    assert published[small]["called"] is False and published[small]["called_at"] is None
+    tied = published[in_state(small)]
+    assert tied["called"] is False and tied["called_at"] is None
 
 
 def test_the_tally_calls_races_once_the_polls_close_and_the_count_drains(
@@ -132,13 +142,40 @@ def test_the_tally_calls_races_once_the_polls_close_and_the_count_drains(
         lifecycle.transition(conn, contract.CLOSED, "test")
         conn.commit()
     unknown = live_race_calls(scratch_database, unique_name, lag=None)
-    assert unknown["outstanding"][state] == registered[state] - 5  # the broker did not say
+    assert (
+        unknown["outstanding"][in_state(state)] == registered[state] - 5
+    )  # the broker did not say
     drained = live_race_calls(scratch_database, unique_name, lag=0)
     assert set(drained["outstanding"].values()) == {0}
     with postgres.connect() as conn:
-        called = dict(conn.execute("SELECT scope, called_at IS NOT NULL FROM race_calls"))
+        called = dict(conn.execute(STORED.format("called_at IS NOT NULL")))
         audits = conn.execute(
             "SELECT count(*) FROM audit_log WHERE action = 'race_call' AND actor LIKE 'live_tally:%'"
         ).fetchone()[0]
-    assert called[state] and called[NATION]
+    assert called[in_state(state)] and called[WHOLE]
     assert audits == sum(called.values())  # each race is audited once, when it is first called
+
+
+def test_certification_names_the_national_winner_and_the_states_called(
+    postgres, kafka, scratch_database, bootstrap_servers
+):
+    register(scratch_database, voters=300, candidates=3)
+    kafka.ensure_topic(contract.RACE_CALLS_TOPIC, 1, config={"cleanup.policy": "compact"})
+    with postgres.connect() as conn:
+        lifecycle.transition(conn, contract.OPEN, "test")
+        registered = commit_tally(conn, {})
+        big, small, *_ = sorted(registered, key=lambda s: -registered[s])
+        commit_tally(conn, {big: [2, 5, 0], small: [1, 1, 0]})  # the second candidate leads
+        lifecycle.transition(conn, contract.CLOSED, "test")
+        conn.commit()
+        second = conn.execute("SELECT candidate_id FROM candidates ORDER BY 1").fetchall()[1][0]
+
+    result = dg.materialize(
+        [certification.certification], resources={"postgres": postgres, "kafka": kafka}
+    )
+
+    (certified,) = result.asset_materializations_for_node("certification")
+    metadata = {name: value.value for name, value in certified.metadata.items()}
+    assert metadata["winner"] == second
+    assert metadata["states_called"] == 1  # the tie in `small` is not called
+    assert metadata["races_called"] == 2  # that state and the whole election

@@ -20,7 +20,7 @@ RESULTS = sample_results.sample_contest_results(DEFINITION)
 def snapshot(messages=RESULTS, calls=None) -> ResultSnapshot:
     return ResultSnapshot(
         contest_results=MappingProxyType({key: value for _, key, value in messages}),
-        contest_calls=MappingProxyType(calls or {}),
+        race_calls=MappingProxyType(calls or {}),
     )
 
 
@@ -53,10 +53,11 @@ def test_a_county_leads_only_when_ahead_and_is_called_only_by_its_call():
         ("contest_results", "c|county:39035", {"ballots": 5, "totals": {"a": 3, "b": 2}}),
         ("contest_results", "c|county:39049", {"ballots": 4, "totals": {"a": 2, "b": 2}}),
     ]
-    calls = {"c|county:39035": {"called": True, "candidate_id": "a", "candidate_name": "A"}}
+    call = {"called": True, "candidate_id": "a", "candidate_name": "A"}
+    calls = {"c|county:39035": {"contest_id": "c", "district_id": "county:39035", **call}}
     found = contest_tables.areas(snapshot(messages), contest, DEFINITION)
 
-    leaders = contest_tables.county_leaders(found, {"county:39035": calls["c|county:39035"]})
+    leaders = contest_tables.county_leaders(found, snapshot(messages, calls).calls_in("c"))
 
     assert leaders[["fips", "candidate_id", "margin_votes", "called_for"]].values.tolist() == [
         ["39035", "a", 1, "A"],
@@ -106,14 +107,18 @@ hostile_results = st.dictionaries(
 def test_hostile_messages_become_counts_never_errors(entries, calls):
     contest = DEFINITION.contest("measure-OH")
     messages = [("contest_results", f"measure-OH|{district}", value) for district, value in entries]
-    shown = snapshot(messages, {f"measure-OH|{key}": call for key, call in calls.items()})
+    race = {"contest_id": "measure-OH"}
+    shown = snapshot(
+        messages,
+        {f"measure-OH|{key}": {**call, **race, "district_id": key} for key, call in calls.items()},
+    )
 
     found = contest_tables.areas(shown, contest, DEFINITION)
     table = contest_tables.area_table(contest, found)
     contest_tables.county_yes_shares(found)
     contest_tables.yes_and_no(found)
     contest_tables.contest_calls(shown, contest, DEFINITION)
-    contest_tables.county_leaders(found, contest_tables.calls_by_district(shown, contest))
+    contest_tables.county_leaders(found, shown.calls_in(contest.contest_id))
 
     assert len(table) == len({district for district, _ in entries})
     numbers = table.drop(columns="Area")

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from benchmarks import _sample_results as sample_results
 from election import contract
+from election.contests import NATION, NATIONAL_CONTEST
 from election.result_status import human_count
 
 from .conftest import SAMPLE_STATES, set_election
@@ -156,9 +157,11 @@ def test_certified_with_the_race_called(
     messages = sample_results.sample_election(2_000, SAMPLE_STATES)
     totals = sample_results.candidate_totals(messages)
     winner = max(totals, key=totals.get)
-    call = {"address_state": "*", "candidate_id": "cand-1", "candidate_name": winner, "final": True}
+    key = contract.contest_key(NATIONAL_CONTEST, NATION)
+    call = {"contest_id": NATIONAL_CONTEST, "district_id": NATION, "race": key, "called": True}
+    call.update(candidate_id="cand-1", candidate_name=winner, called_at="2026-11-03T21:00:00Z")
     sample_results.publish(
-        bootstrap_servers, result_topics, [*messages, (contract.RACE_CALLS_TOPIC, "*", call)]
+        bootstrap_servers, result_topics, [*messages, (contract.RACE_CALLS_TOPIC, key, call)]
     )
     set_election(election_database, contract.CERTIFIED)
 

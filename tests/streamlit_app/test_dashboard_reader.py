@@ -97,30 +97,40 @@ def test_reads_new_messages_incrementally(bootstrap_servers, result_topics, read
 
 
 @pytest.mark.services
-def test_keeps_each_contests_latest_result_and_its_calls_apart_from_the_national_race(
-    bootstrap_servers, result_topics, reader_for
+def test_keeps_each_races_latest_call_by_contest_and_district_and_skips_misnamed_ones(
+    bootstrap_servers, result_topics, reader_for, caplog
 ):
     definition = sample_results.sample_definition()
     earlier = sample_results.sample_contest_results(definition, 1_000, seed=1)
     later = sample_results.sample_contest_results(definition, 2_000, seed=2)
-    call = {"contest_id": "senate-OH", "district_id": "state:OH", "called": True}
+    senate = {"contest_id": "senate-OH", "district_id": "state:OH", "called": True}
+    whole = {"contest_id": "national", "district_id": "nation", "called": False}
+    hostile = [
+        ("*", {"race": "*", "called": True}),  # the seed's keys, from before contests
+        ("Ohio", {"address_state": "Ohio", "called": True}),
+        ("national|state:OH", senate),  # another race's key
+        ("senate-OH|state:UT", {"contest_id": "senate-OH"}),  # no district
+    ]
     sample_results.publish(
         bootstrap_servers,
         result_topics,
         [
             *earlier,
             *later,
-            (contract.RACE_CALLS_TOPIC, "*", {"address_state": "*", "called": False}),
-            (contract.RACE_CALLS_TOPIC, "senate-OH|state:OH", call),
+            (contract.RACE_CALLS_TOPIC, "national|nation", whole),
+            *((contract.RACE_CALLS_TOPIC, key, value) for key, value in hostile),
+            (contract.RACE_CALLS_TOPIC, "senate-OH|state:OH", senate),
         ],
     )
     reader = reader_for(result_topics)
     assert reader.wait_for_first_read(timeout=20)
-    snapshot = reader.wait_for(lambda s: len(s.contest_calls) == 1, timeout=20)
+    snapshot = reader.wait_for(lambda s: len(s.race_calls) == 2 and s.caught_up, timeout=20)
 
     assert dict(snapshot.contest_results) == {key: value for _, key, value in later}
-    assert dict(snapshot.contest_calls) == {"senate-OH|state:OH": call}
-    assert list(snapshot.race_calls) == ["*"], "the national race's calls stay as they were"
+    assert dict(snapshot.race_calls) == {"national|nation": whole, "senate-OH|state:OH": senate}
+    assert snapshot.calls_in("senate-OH") == {"state:OH": senate}
+    skipped = [r.getMessage() for r in caplog.records if "skipping a race call" in r.getMessage()]
+    assert len(skipped) == len(hostile) and all("\n" not in line for line in skipped)
 
 
 @pytest.mark.services

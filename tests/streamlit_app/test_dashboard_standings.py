@@ -9,7 +9,7 @@ from types import MappingProxyType
 import pytest
 
 from benchmarks import _sample_results as sample_results
-from election import contract
+from election import contests, contract
 from election.settings import SettingError, setting
 from streamlit_app import standings
 from streamlit_app.queries import ElectionBoard
@@ -28,6 +28,13 @@ def snapshot_of(messages, **extra) -> ResultSnapshot:
         race_calls=MappingProxyType(latest.get(contract.RACE_CALLS_TOPIC, {})),
         **extra,
     )
+
+
+def in_state(code: str | None) -> dict:
+    """The fields that make a race_calls message the national race's, in a state (or the nation)."""
+    district_id = contests.NATION if code is None else contests.state_district(code)
+    race = contract.contest_key(contests.NATIONAL_CONTEST, district_id)
+    return {"contest_id": contests.NATIONAL_CONTEST, "district_id": district_id, "race": race}
 
 
 def result(candidate_id: str, votes: int, state: str | None = None) -> tuple[str, str, dict]:
@@ -63,8 +70,8 @@ def test_a_tie_is_a_tie():
 
 
 def test_who_leads_each_state_and_the_called_ones():
-    call = {"address_state": "Ohio", "leader": "b", "called": True, "margin": 3, "outstanding": 1}
-    uncalled = {"address_state": "Utah", "leader": "a", "called": False}
+    call = {**in_state("OH"), "candidate_id": "b", "called": True, "margin": 3, "outstanding": 1}
+    uncalled = {**in_state("UT"), "candidate_id": "a", "called": False}
     snapshot = snapshot_of(
         [
             result("a", 4, "Ohio"),
@@ -73,8 +80,8 @@ def test_who_leads_each_state_and_the_called_ones():
             result("b", 2, "Utah"),
             result("a", 6),
             result("b", 9),
-            (contract.RACE_CALLS_TOPIC, "Ohio", call),
-            (contract.RACE_CALLS_TOPIC, "Utah", uncalled),
+            (contract.RACE_CALLS_TOPIC, call["race"], call),
+            (contract.RACE_CALLS_TOPIC, uncalled["race"], uncalled),
         ]
     )
 
@@ -172,7 +179,7 @@ def test_the_count_over_time_reads_at_any_span():
 def test_race_calls_newest_first_with_their_time():
     calls = [
         {
-            "race": "Ohio",
+            **in_state("OH"),
             "called": True,
             "candidate_id": "a",
             "candidate_name": "A",
@@ -181,7 +188,7 @@ def test_race_calls_newest_first_with_their_time():
             "called_at": "2026-11-03T20:00:05Z",
         },
         {
-            "race": "*",
+            **in_state(None),
             "called": True,
             "candidate_id": "a",
             "candidate_name": "A",
@@ -189,10 +196,16 @@ def test_race_calls_newest_first_with_their_time():
             "outstanding": 0,
             "called_at": "2026-11-03T20:01:00Z",
         },
-        {"race": "Utah", "called": False, "candidate_id": "b", "called_at": None},
+        {**in_state("UT"), "called": False, "candidate_id": "b", "called_at": None},
+        # another contest's call, and a call that does not say it is called, are not listed
+        {"contest_id": "senate-OH", "district_id": "state:OH", "called": True, "candidate_id": "s"},
+        {**in_state("TX"), "candidate_id": "a", "candidate_name": "A"},
     ]
-    snapshot = snapshot_of([(contract.RACE_CALLS_TOPIC, c["race"], c) for c in calls])
-    table = standings.race_calls(snapshot)
+    messages = [
+        (contract.RACE_CALLS_TOPIC, contract.contest_key(c["contest_id"], c["district_id"]), c)
+        for c in calls
+    ]
+    table = standings.race_calls(snapshot_of(messages))
     assert table["race"].tolist() == ["Whole election", "Ohio"]
     assert table["called_at"].tolist() == ["20:01:00 UTC", "20:00:05 UTC"]
 

@@ -64,10 +64,11 @@ def test_a_short_voting_day_end_to_end_offline(
             with psycopg.connect(scratch_database) as conn:
                 (winner,) = conn.execute(
                     "SELECT c.candidate_name FROM race_calls r JOIN candidates c "
-                    "ON c.candidate_id = r.leader WHERE r.scope = '*' AND r.called"
+                    "ON c.candidate_id = r.leader "
+                    "WHERE (r.contest_id, r.district_id) = ('national', 'nation') AND r.called"
                 ).fetchone()
                 races = conn.execute(
-                    "SELECT scope, called, leader_votes = runner_up_votes FROM race_calls"
+                    "SELECT district_id, called, leader_votes = runner_up_votes FROM race_calls"
                 ).fetchall()
             # every race that is not tied is called once the count is complete
             assert all(called != tied for _, called, tied in races)
