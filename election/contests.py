@@ -2,7 +2,8 @@
 
 A district is the nation, a state or a county (an imported election adds precincts); a contest
 belongs to one district and is on the ballot of every voter who lives in it. A voter's ballot
-style is the contests of the districts they live in.
+style is the contests of the districts they live in: an imported voter's roll entry names its
+own district (the nation or a precinct of it) in place of a state.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ def state_district(state: str) -> str:
 def county_district(fips: str) -> str:
     """`county:NNNNN` for a county's five-digit FIPS code."""
     return f"county:{fips}"
+
+
+def precinct_district(unit: str) -> str:
+    """`precinct:<id>` for an imported election's precinct (its report's GpUnit id)."""
+    return f"{PRECINCT_KIND}:{unit}"
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,10 @@ class Contest:
 
 def home_state_district(state: str) -> str:
     """The district of a state as the roll names it (a U.S. state by its name, as the roll
-    holds it, or by its code); a place outside the states keeps its own name."""
+    holds it, or by its code); a place outside the states keeps its own name. An imported
+    election's voter has its own district there instead, `nation` or `precinct:<id>`."""
+    if state == NATION or state.startswith(precinct_district("")):
+        return state
     return state_district(US_STATE_CODES.get(state, state))
 
 
@@ -91,7 +100,7 @@ def voter_districts(state: str | None, county_fips: str | None) -> tuple[str, ..
         found.append(home_state_district(state))
     if county_fips:
         found.append(county_district(county_fips))
-    return tuple(found)
+    return tuple(dict.fromkeys(found))  # an imported voter of the nation lives there once
 
 
 def ballot_style(

@@ -184,6 +184,7 @@ class Election:
 
 # --- Dagster job and sensor names ---------------------------------------------------------
 REGISTRATION_JOB = "registration_job"
+IMPORT_CVR_JOB = "import_cvr_job"
 OPEN_POLLS_JOB = "open_polls_job"
 CAST_VOTES_JOB = "cast_votes_job"
 LIVE_AGGREGATION_JOB = "live_aggregation_job"

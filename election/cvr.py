@@ -39,6 +39,7 @@ from election.contests import (
     Choice,
     Contest,
     District,
+    precinct_district,
 )
 from election.cvr_catalog import Catalog, FileCatalog, ReportContest, read_catalog, write_in_choice
 from election.cvr_config import Tabulation, read_config
@@ -239,7 +240,7 @@ def _districts(catalog: Catalog) -> tuple[District, ...]:
     return (
         nation,
         *(
-            District(f"precinct:{unit}", PRECINCT_KIND, name, NATION)
+            District(precinct_district(unit), PRECINCT_KIND, name, NATION)
             for unit, name in catalog.precincts.items()
         ),
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from election.contests import NATION, precinct_district
 from election.cvr_config import Tabulation
 from election.cvr_fields import (
     Place,
@@ -120,11 +121,11 @@ def _units(report: Mapping, place: Place, catalog: Catalog) -> dict[str, str]:
         if unit_id in catalog.scopes:
             name = text(unit, "Name", at, default="Election")
             catalog.scopes[unit_id] = catalog.scopes[unit_id] or name
-            units[unit_id] = "nation"
+            units[unit_id] = NATION
         else:
             precinct = identifier(unit, "@id", at)
             catalog.precincts.setdefault(precinct, text(unit, "Name", at, default=precinct))
-            units[unit_id] = f"precinct:{precinct}"
+            units[unit_id] = precinct_district(precinct)
     return units
 
 

@@ -241,6 +241,21 @@ CREATE TABLE IF NOT EXISTS schema_version (
     applied_at timestamptz NOT NULL DEFAULT now()
 );
 """
+
+# --- version 5: an imported election (import_cvr_job, issue 19) ---------------------------
+VERSION = 5
+# Its ballots, in the records' order, which the voting day replays (election.replay). Like
+# votes_topic it holds a voter's choices: those of a published report, and of synthetic voters.
+# selections is the contract's object as text, so its contests keep their ballot order.
+TABLES += """
+CREATE TABLE IF NOT EXISTS imported_ballots (
+    position   integer PRIMARY KEY,  -- the record's place in the report(s), from 0
+    voter_id   text NOT NULL UNIQUE,
+    selections text NOT NULL
+);
+"""
+# --- end of version 5 ---------------------------------------------------------------------
+
 TABLES += f"INSERT INTO schema_version (version) VALUES ({VERSION}) ON CONFLICT DO NOTHING;\n"
 
 # The live tally's tables: what one count of the ballot log writes.

@@ -83,7 +83,14 @@ class PlannedSelections:
         }
 
     def fragments(self) -> pa.StringArray:
-        """Each ballot's selections as the inside of its JSON object: '"c1":["a"],"c2":[]'."""
+        """Each ballot's selections as the inside of its JSON object: '"c1":["a"],"c2":[]'
+        ('' for a ballot that marks no contest)."""
+        marked = (self.codes != NO_MARK).any(axis=1)
+        if not marked.all():  # Arrow's join leaves out a row whose every column is null
+            found = np.full(len(self.codes), "", dtype=object)
+            inner = PlannedSelections(self.codes[marked], self.book, self.county_fips[marked])
+            found[marked] = inner.fragments().to_pylist()
+            return pa.array(found, pa.string())
         columns = [
             self.book.fragments.take(pa.array(column, mask=column == NO_MARK))
             for column in self.codes.T

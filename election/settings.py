@@ -160,6 +160,16 @@ CATALOGUE: tuple[Setting, ...] = (
         "",
         "the election definition file (YAML; scripts/election_definition.py writes the default)",
     ),
+    Setting(
+        "CVR_PATH",
+        "",
+        "import_cvr_job: a NIST SP 1500-103 cast vote record report (JSON), or a folder of them",
+    ),
+    Setting(
+        "CVR_RULES_PATH",
+        "",
+        "import_cvr_job: the RCTab configuration file with the tabulation rules and candidate names",
+    ),
     # voting
     Setting(
         "VOTING_DAY_MINUTES",

@@ -7,6 +7,7 @@ import dagster as dg
 from election.settings import is_set, setting
 from election_assets import (
     certification,
+    cvr_import,
     definition,
     polls,
     registration,
@@ -30,6 +31,7 @@ defs = dg.Definitions(
         registration.candidates,
         definition.election_definition,
         registration.voters,
+        cvr_import.imported_election,
         voting.votes_topic,
         voting.result_topics,
         tally.live_results,
@@ -45,6 +47,7 @@ defs = dg.Definitions(
     ],
     jobs=[
         registration.registration_job,
+        cvr_import.import_cvr_job,
         polls.open_polls_job,
         voting.cast_votes_job,
         polls.close_polls_job,

@@ -1,15 +1,12 @@
 """Registration: the candidates, the election definition and the voter roll, loaded into
 PostgreSQL with COPY (candidates -> election_definition -> voters)."""
 
-import io
 from datetime import UTC, date, datetime
 
 import dagster as dg
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-from psycopg import sql
 
 from election import candidates as candidate_roll
 from election import contract, roll
@@ -24,6 +21,7 @@ from election_assets.definition import (
 from election_assets.resources import PostgresResource
 from election_assets.resources.randomuser import RandomUserClient, RandomUserError
 from election_assets.shared import database_checks
+from election_io.tables import CANDIDATE_KEYS, VOTER_KEYS, replace_table
 
 SOURCES = ("auto", "randomuser", "offline")
 
@@ -75,52 +73,6 @@ def fetch_people(
                 raise
             log.warning(f"randomuser.me unavailable, registering offline instead: {exc}")
     return offline(), "offline"
-
-
-def replace_table(
-    conn: psycopg.Connection,
-    table: str,
-    columns: tuple[str, ...],
-    rows: pa.Table,
-    keys: dict[str, str],
-) -> None:
-    """Load `rows` into a fresh copy of `table` and swap it in, inside the caller's transaction.
-
-    Building the copy and its indexes after the load is faster than maintaining them row by
-    row, and a failure leaves the previous table untouched.
-    """
-    staging = sql.Identifier(f"{table}_next")
-    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
-    conn.execute(
-        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
-            staging, sql.Identifier(table)
-        )
-    )
-    buffer = io.BytesIO()
-    pa_csv.write_csv(rows.select(list(columns)), buffer)
-    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER true)").format(
-        staging, sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    with conn.cursor().copy(copy_sql) as copy:
-        view = buffer.getbuffer()
-        for start in range(0, len(view), 8 << 20):
-            copy.write(view[start : start + (8 << 20)])
-    for name, definition in keys.items():
-        conn.execute(
-            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} " + definition).format(
-                staging, sql.Identifier(f"{table}_next_{name}")
-            )
-        )
-    conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
-    conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(staging, sql.Identifier(table)))
-    for name in keys:
-        conn.execute(
-            sql.SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}").format(
-                sql.Identifier(table),
-                sql.Identifier(f"{table}_next_{name}"),
-                sql.Identifier(f"{table}_{name}"),
-            )
-        )
 
 
 def register_roster(
@@ -181,7 +133,7 @@ def candidates(
         "candidates",
         candidate_roll.CANDIDATE_COLUMNS,
         table,
-        {"pkey": "PRIMARY KEY (candidate_id)"},
+        CANDIDATE_KEYS,
         source,
     )
     preview = table.select(["candidate_id", "candidate_name", "party_affiliation"]).to_pylist()
@@ -224,10 +176,7 @@ def voters(
         "voters",
         roll.VOTER_COLUMNS,
         table,
-        {
-            "pkey": "PRIMARY KEY (voter_id)",
-            "registration_number_key": "UNIQUE (registration_number)",
-        },
+        VOTER_KEYS,
         source,
     )
     per_state, ages, genders = roll_profile(table)

@@ -5,6 +5,7 @@ import dagster as dg
 from election import contract, turnout
 from election.settings import setting
 from election_assets import lifecycle
+from election_assets.cvr_import import imported_election
 from election_assets.registration import candidates, voters
 from election_assets.resources import KafkaResource, PostgresResource
 from election_assets.shared import in_progress_runs
@@ -19,7 +20,8 @@ class TopicsConfig(dg.Config):
     replication: int | None = None
 
 
-@dg.asset(group_name="voting", kinds={"kafka"}, deps=[voters, candidates])
+# after the roll, registered or imported: a new election's ballot log starts empty
+@dg.asset(group_name="voting", kinds={"kafka"}, deps=[voters, candidates, imported_election])
 def votes_topic(
     context: dg.AssetExecutionContext,
     config: TopicsConfig,
@@ -100,6 +102,9 @@ class WaveConfig(dg.Config):
 
     selections: each ballot marks every contest of its voter's style (the `selections` shape);
     off, the seed's shape (`candidate_id`), until the tally judges selections.
+
+    An imported election (import_cvr_job) casts its records' ballots, in their order, with
+    their selections: turnout, problem_share and selections do not apply to it.
     """
 
     size: int = 20_000

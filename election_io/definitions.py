@@ -15,6 +15,8 @@ from election.contests import Choice, Contest, District
 from election.definition import Definition, DefinitionError, parse_definition
 
 DEFINITION_TABLES = ("contest_choices", "contests", "districts")
+# An imported election's ballots are cast on its definition: a new definition retires them.
+IMPORTED_BALLOTS = "imported_ballots"
 
 
 def read_definition_file(path: str | Path) -> Definition:
@@ -29,8 +31,9 @@ def read_definition_file(path: str | Path) -> Definition:
 
 
 def write_definition(conn: psycopg.Connection, definition: Definition) -> None:
-    """Replace the definition's tables with `definition`, inside the caller's transaction."""
-    conn.execute(f"TRUNCATE {', '.join(DEFINITION_TABLES)}")  # our own table names
+    """Replace the definition's tables with `definition`, inside the caller's transaction
+    (and forget an imported election's ballots: the voting day then follows the model)."""
+    conn.execute(f"TRUNCATE {', '.join((*DEFINITION_TABLES, IMPORTED_BALLOTS))}")  # our names
     with conn.cursor().copy(
         "COPY districts (district_id, kind, name, parent_id) FROM STDIN"
     ) as copy:

@@ -3,7 +3,8 @@ the ballot log with every confirmed chunk recorded in vote_waves, one wave at a 
 
 A wave's settings are the voting stage's WaveConfig (election_assets.voting): size, rate, seed,
 turnout, problem_share, paced, max_share, horizon_s, and selections (the ballot's shape: every
-contest of the voter's style, or the seed's one candidate).
+contest of the voter's style, or the seed's one candidate). An imported election's plan is its
+records' ballots, whatever turnout, problem_share and selections say.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import numpy as np
 import psycopg
 from confluent_kafka import Producer
 
-from election import contract, turnout
+from election import contract, replay, turnout
 from election_io.ballot_box import DeliveryFailed, send_ballots, send_on_time
+from election_io.cvr_import import read_imported_ballots
 from election_io.definitions import read_definition
 from election_io.elections import read_election
 
@@ -47,9 +49,14 @@ class WaveReport:
 def load_plan(conn: psycopg.Connection, config) -> turnout.BallotPlan:
     """The election's ballot plan, the same for every wave: the roll is frozen while open.
 
-    With config.selections, each ballot marks every contest of its voter's style, from the
+    An imported election (import_cvr_job) replays its ballots, in the records' order with
+    their selections (election.replay). Otherwise the turnout model plans the day: with
+    config.selections, each ballot marks every contest of its voter's style, from the
     election's definition and the voters' counties; otherwise it is the seed's shape.
     """
+    imported = read_imported_ballots(conn)
+    if imported is not None:
+        return replay.replay_plan(*imported, seed=config.seed)
     rows = conn.execute(
         "SELECT voter_id, address_state, county_fips FROM voters ORDER BY voter_id"
     ).fetchall()

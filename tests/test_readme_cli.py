@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADING = "### From the command line"
+REPLAY_HEADING = "### Replaying a real election"
 
 
 def readme_block(heading: str = HEADING) -> str:
@@ -39,21 +40,18 @@ def test_the_block_is_the_whole_election():
     assert " -c " in block  # a run-config example
 
 
-@pytest.mark.slow
-@pytest.mark.spark
-def test_the_readme_command_line_certifies_an_election(
-    scratch_database, bootstrap_servers, tmp_path
-):
+def run_block(heading: str, database_url: str, tmp_path: Path, **environ: str) -> None:
+    """Run the README's block under heading as written, on the suite's services."""
     env = {
         **os.environ,  # the suite's services
-        "DATABASE_URL": scratch_database,
+        "DATABASE_URL": database_url,
         "DAGSTER_HOME": str(tmp_path / "dagster"),
         "SPARK_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
         "ELECTION_EXPORT_DIR": str(tmp_path / "exports"),
-        "VOTERS": "600",
+        **environ,
     }
     done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", readme_block()],
+        ["bash", "-euo", "pipefail", "-c", readme_block(heading)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -61,11 +59,39 @@ def test_the_readme_command_line_certifies_an_election(
         timeout=840,
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
-    with psycopg.connect(scratch_database) as conn:
+
+
+def last_election(database_url: str) -> tuple[str, bool, int, int]:
+    """The last election's status, whether it was certified, its voters and how many voted."""
+    with psycopg.connect(database_url) as conn:
         status, certified_at = conn.execute(
             "SELECT status, certified_at FROM elections ORDER BY election_id DESC LIMIT 1"
         ).fetchone()
         (voters,) = conn.execute("SELECT count(*) FROM voters").fetchone()
         (counted,) = conn.execute("SELECT count(*) FROM voter_turnout").fetchone()
-    assert (status, voters) == ("certified", 600) and certified_at is not None
+    return status, certified_at is not None, voters, counted
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_the_readme_command_line_certifies_an_election(
+    scratch_database, bootstrap_servers, tmp_path
+):
+    run_block(HEADING, scratch_database, tmp_path, VOTERS="600")
+    status, was_certified, voters, counted = last_election(scratch_database)
+    assert (status, was_certified, voters) == ("certified", True, 600)
     assert counted > 0
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+@pytest.mark.skip(
+    reason="the ledger takes only ballots with a national choice (ballots.candidate_id NOT NULL) "
+    "until its contests land (schema version 4); an imported election has no national contest"
+)
+def test_the_readme_replays_and_certifies_a_real_election(
+    scratch_database, bootstrap_servers, tmp_path
+):
+    run_block(REPLAY_HEADING, scratch_database, tmp_path)
+    # RCTab's test_set_1_exhaust_at_overvote: 15 records, each one voter who voted
+    assert last_election(scratch_database) == ("certified", True, 15, 15)

@@ -50,6 +50,25 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 60) -
     return messages
 
 
+def oracle_count(messages, roll: dict, contests, partitions: int) -> counting.Count:
+    """The oracle's count of consumed messages (by the broker's stamps, the polls open since
+    long before them) for a roll and the election's contests."""
+    logged = [
+        counting.Message(
+            m.partition(),
+            m.offset(),
+            m.key(),
+            m.value(),
+            dt.datetime.fromtimestamp(m.timestamp()[1] / 1000, dt.UTC),
+        )
+        for m in messages
+    ]
+    opened = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    return counting.count(
+        logged, roll, None, opened, None, partitions=partitions, contests=contests
+    )
+
+
 def polls_resources(postgres) -> dict:
     """What the polls' jobs use: the database, and the broker whose clock opens and closes them."""
     return {
@@ -153,24 +172,7 @@ def test_a_selections_wave_delivers_exactly_the_planned_messages(
         )
         assert message.value() == json.dumps(canonical, separators=(",", ":")).encode()
     # counted by the oracle with the definition the database holds, as planned
-    result = counting.count(
-        [
-            counting.Message(
-                m.partition(),
-                m.offset(),
-                m.key(),
-                m.value(),
-                dt.datetime.fromtimestamp(m.timestamp()[1] / 1000, dt.UTC),
-            )
-            for m in messages
-        ],
-        roll,
-        None,
-        dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
-        None,
-        partitions=4,
-        contests=definition.contests,
-    )
+    result = oracle_count(messages, roll, definition.contests, partitions=4)
     truth = turnout.expected_totals(plan)
     assert result.rejected_by_reason() == truth.rejected_by_reason
     assert truth.rejected_by_reason[contract.NOT_ON_BALLOT] > 0
