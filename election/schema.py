@@ -7,7 +7,7 @@ record VERSION, which every other stage checks instead of running DDL (election_
 from __future__ import annotations
 
 # Raise it with every change to TABLES: registration then applies them again.
-VERSION = 3
+VERSION = 4
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS candidates (
@@ -88,8 +88,10 @@ ALTER TABLE elections ADD COLUMN IF NOT EXISTS polls_close_at timestamptz;
 -- neither ids nor their order follow the poll book (a sequence would).
 CREATE TABLE IF NOT EXISTS ballots (
     ballot_id     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    candidate_id  text NOT NULL,
+    candidate_id  text,          -- the national contest's one vote; null without one
     address_state text NOT NULL,
+    county_fips   text,
+    outcomes      jsonb,         -- {contest_id: [[choices voted], overvotes, undervotes]}
     cast_at       timestamptz NOT NULL
 );
 -- A ledger made while ballot ids were a sequence gets random ones.
@@ -105,6 +107,10 @@ BEGIN
     END IF;
 END
 $$;
+-- Ballots keep every contest's outcome (a ledger from before the contests gets the columns).
+ALTER TABLE ballots ADD COLUMN IF NOT EXISTS county_fips text;
+ALTER TABLE ballots ADD COLUMN IF NOT EXISTS outcomes jsonb;
+ALTER TABLE ballots ALTER COLUMN candidate_id DROP NOT NULL;
 
 -- The poll book: who has voted and when; no candidate.
 CREATE TABLE IF NOT EXISTS voter_turnout (
@@ -136,6 +142,26 @@ CREATE TABLE IF NOT EXISTS tally_by_state (
     total_votes   bigint NOT NULL,
     updated_at    timestamptz NOT NULL,
     PRIMARY KEY (address_state, candidate_id)
+);
+
+-- Running totals per contest and district (the contest_results topic), in the same
+-- transaction: ballots, over- and undervotes (in votes), and votes per choice.
+CREATE TABLE IF NOT EXISTS contest_totals (
+    contest_id  text   NOT NULL,
+    district_id text   NOT NULL,
+    ballots     bigint NOT NULL,
+    overvotes   bigint NOT NULL,
+    undervotes  bigint NOT NULL,
+    updated_at  timestamptz NOT NULL,
+    PRIMARY KEY (contest_id, district_id)
+);
+-- A choice's votes in a contest and district; a choice with none has no row.
+CREATE TABLE IF NOT EXISTS contest_choice_totals (
+    contest_id  text   NOT NULL,
+    district_id text   NOT NULL,
+    choice_id   text   NOT NULL,
+    votes       bigint NOT NULL,
+    PRIMARY KEY (contest_id, district_id, choice_id)
 );
 
 -- Which micro-batches of the live tally are committed: a replayed batch is skipped.
@@ -235,6 +261,8 @@ TALLY_TABLES = (
     "rejected_ballots",
     "tally_by_candidate",
     "tally_by_state",
+    "contest_totals",
+    "contest_choice_totals",
     "tally_batches",
 )
 # Everything that belongs to one election's ballots; emptied when a new election starts.
