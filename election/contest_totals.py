@@ -11,15 +11,21 @@ selection comes to them).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from election import contract
 from election.contests import Contest, ballot_style, voter_districts
 from election.selections import ContestRule, Entries, Outcome
 
 # Where a voter lives: (state, county FIPS or None), as the roll gives it.
 Home = tuple[str | None, str | None]
+# Ballots judged already, grouped by pattern: (state, county FIPS, outcomes, how many), outcomes
+# as spark_jobs.selections_judging gives them ({contest_id: [votes, overvotes, undervotes]},
+# or that as JSON text) for every contest on the home's style.
+JudgedPattern = tuple[str | None, str | None, Mapping[str, Sequence] | str, int]
 
 
 @dataclass
@@ -101,6 +107,26 @@ class ContestTotals:
             votes, overvotes, undervotes = outcomes[rule.contest.contest_id]
             _count(rows, Outcome(tuple(votes), int(overvotes), int(undervotes)), ballots)
 
+    def add_patterns(self, patterns: Iterable[JudgedPattern]) -> None:
+        """Ballots judged already, each pattern added once (a batch holds far fewer patterns
+        than ballots): the tally's ledger and recount total what Spark judged so."""
+        for state, county, outcomes, ballots in patterns:
+            judged = json.loads(outcomes) if isinstance(outcomes, str) else outcomes
+            self.add_judged((state, county), judged, ballots=int(ballots))
+
+    def take_counted(self) -> dict[tuple[str, str], DistrictTotals]:
+        """The rows counted in since the last take, as copies, each set back to zero in place:
+        what one batch adds, while the ballot styles stay cached for the next."""
+        taken = {}
+        for key, row in self.results.items():
+            if row.ballots:
+                taken[key] = DistrictTotals(
+                    row.ballots, row.overvotes, row.undervotes, dict(row.totals)
+                )
+                row.ballots = row.overvotes = row.undervotes = 0
+                row.totals.update(dict.fromkeys(row.totals, 0))
+        return taken
+
     def _row(self, contest: Contest, district_id: str) -> DistrictTotals:
         key = (contest.contest_id, district_id)
         row = self.results.get(key)
@@ -109,6 +135,27 @@ class ContestTotals:
                 totals=dict.fromkeys((c.choice_id for c in contest.choices), 0)
             )
         return row
+
+
+def judged_totals(contests: Iterable[Contest], patterns: Iterable[JudgedPattern]) -> ContestTotals:
+    """The totals of ballots judged already, grouped by pattern (ContestTotals.add_patterns)."""
+    totals = ContestTotals(contests, ())
+    totals.add_patterns(patterns)
+    return totals
+
+
+def results_document(results: Mapping[tuple[str, str], DistrictTotals]) -> dict[str, dict]:
+    """Totals as JSON, keyed as contest_results is: {"ballots", "overvotes", "undervotes",
+    "totals"} per contest and district (what the recount reports and certification compares)."""
+    return {
+        contract.contest_key(contest_id, district_id): {
+            "ballots": row.ballots,
+            "overvotes": row.overvotes,
+            "undervotes": row.undervotes,
+            "totals": dict(row.totals),
+        }
+        for (contest_id, district_id), row in sorted(results.items())
+    }
 
 
 def _count(rows: tuple[DistrictTotals, ...], outcome: Outcome, ballots: int) -> None:

@@ -1,4 +1,4 @@
-"""An imported election's voting day (issue 19): the roll, the candidates and the ballots the
+"""An imported election's voting day: the roll, the candidates and the ballots the
 waves replay, from what election.cvr read out of a cast vote record report.
 
 A report records ballots, not people: each record is one anonymous synthetic voter, with no

@@ -6,8 +6,9 @@ record VERSION, which every other stage checks instead of running DDL (election_
 
 from __future__ import annotations
 
-# Raise it with every change to TABLES: registration then applies them again.
-VERSION = 4
+# Raise it with every change to TABLES: registration then applies them again. 4: the ledger
+# and race calls by contest; 5: an imported election's ballots.
+VERSION = 5
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS candidates (
@@ -88,8 +89,10 @@ ALTER TABLE elections ADD COLUMN IF NOT EXISTS polls_close_at timestamptz;
 -- neither ids nor their order follow the poll book (a sequence would).
 CREATE TABLE IF NOT EXISTS ballots (
     ballot_id     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    candidate_id  text NOT NULL,
+    candidate_id  text,          -- the national contest's one vote; null without one
     address_state text NOT NULL,
+    county_fips   text,
+    outcomes      jsonb,         -- {contest_id: [[choices voted], overvotes, undervotes]}
     cast_at       timestamptz NOT NULL
 );
 -- A ledger made while ballot ids were a sequence gets random ones.
@@ -105,6 +108,10 @@ BEGIN
     END IF;
 END
 $$;
+-- Ballots keep every contest's outcome (a ledger from before the contests gets the columns).
+ALTER TABLE ballots ADD COLUMN IF NOT EXISTS county_fips text;
+ALTER TABLE ballots ADD COLUMN IF NOT EXISTS outcomes jsonb;
+ALTER TABLE ballots ALTER COLUMN candidate_id DROP NOT NULL;
 
 -- The poll book: who has voted and when; no candidate.
 CREATE TABLE IF NOT EXISTS voter_turnout (
@@ -138,6 +145,26 @@ CREATE TABLE IF NOT EXISTS tally_by_state (
     PRIMARY KEY (address_state, candidate_id)
 );
 
+-- Running totals per contest and district (the contest_results topic), in the same
+-- transaction: ballots, over- and undervotes (in votes), and votes per choice.
+CREATE TABLE IF NOT EXISTS contest_totals (
+    contest_id  text   NOT NULL,
+    district_id text   NOT NULL,
+    ballots     bigint NOT NULL,
+    overvotes   bigint NOT NULL,
+    undervotes  bigint NOT NULL,
+    updated_at  timestamptz NOT NULL,
+    PRIMARY KEY (contest_id, district_id)
+);
+-- A choice's votes in a contest and district; a choice with none has no row.
+CREATE TABLE IF NOT EXISTS contest_choice_totals (
+    contest_id  text   NOT NULL,
+    district_id text   NOT NULL,
+    choice_id   text   NOT NULL,
+    votes       bigint NOT NULL,
+    PRIMARY KEY (contest_id, district_id, choice_id)
+);
+
 -- Which micro-batches of the live tally are committed: a replayed batch is skipped.
 -- counted + rejected per batch = messages read, so offsets are accounted for.
 CREATE TABLE IF NOT EXISTS tally_batches (
@@ -167,7 +194,7 @@ CREATE TABLE IF NOT EXISTS vote_waves (
     finished_at  timestamptz
 );
 
--- === Schema 4 (issue 18): race calls keyed by contest and district ===========================
+-- Race calls keyed by contest and district (schema 4).
 -- A race is called only when the runner-up could not catch up. Keyed by (contest_id,
 -- district_id) as race_calls messages are (contract.contest_key); a table of schema 3, keyed
 -- by state ('*' the nation), holds only calls remade after every tally batch: it is dropped.
@@ -242,9 +269,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
 );
 """
 
-# --- version 5: an imported election (import_cvr_job, issue 19) ---------------------------
-VERSION = 5
-# Its ballots, in the records' order, which the voting day replays (election.replay). Like
+# An imported election's ballots, in the records' order, which the voting day replays (election.replay). Like
 # votes_topic it holds a voter's choices: those of a published report, and of synthetic voters.
 # selections is the contract's object as text, so its contests keep their ballot order.
 TABLES += """
@@ -254,7 +279,6 @@ CREATE TABLE IF NOT EXISTS imported_ballots (
     selections text NOT NULL
 );
 """
-# --- end of version 5 ---------------------------------------------------------------------
 
 TABLES += f"INSERT INTO schema_version (version) VALUES ({VERSION}) ON CONFLICT DO NOTHING;\n"
 
@@ -265,6 +289,8 @@ TALLY_TABLES = (
     "rejected_ballots",
     "tally_by_candidate",
     "tally_by_state",
+    "contest_totals",
+    "contest_choice_totals",
     "tally_batches",
 )
 # Everything that belongs to one election's ballots; emptied when a new election starts.

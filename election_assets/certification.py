@@ -12,9 +12,15 @@ from election.contests import NATION, NATIONAL_CONTEST
 from election.national_race import national_count
 from election.settings import setting
 from election_assets import lifecycle
+from election_assets.contest_checks import (
+    CHECK_CONTEST_VOTES,
+    CHECK_RECOUNT_CONTESTS,
+    check_contest_votes,
+    check_recount_contests,
+)
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.resources.spark_launcher import ApplicationFailed
-from election_assets.shared import ROOT, named_results, tally_backlog
+from election_assets.shared import ROOT, differences, named_results, tally_backlog
 from election_assets.tally import live_results
 from election_io import race_calls
 from election_io.elections import read_election
@@ -174,15 +180,6 @@ def latest_recount(conn: psycopg.Connection) -> dict:
     return row[0]
 
 
-def differences(expected: dict, actual: dict) -> dict:
-    keys = set(expected) | set(actual)
-    return {
-        str(k): {"recount": expected.get(k, 0), "live": actual.get(k, 0)}
-        for k in sorted(keys, key=str)
-        if expected.get(k, 0) != actual.get(k, 0)
-    }
-
-
 def check_recount_candidates(conn: psycopg.Connection, recount: dict) -> dg.AssetCheckResult:
     live = {
         c: int(n)
@@ -283,11 +280,13 @@ def check_offsets(conn: psycopg.Connection, recount: dict, drained: bool) -> dg.
             CHECK_POLL_BOOK_UNIQUE,
             CHECK_TURNOUT_BOUND,
             CHECK_OFFSETS,
+            CHECK_RECOUNT_CONTESTS,
+            CHECK_CONTEST_VOTES,
         )
     ]
 )
 def reconciliation_checks(postgres: PostgresResource, kafka: KafkaResource):
-    """The recount, the live tally, the ledger and the poll book agree; no ballot is unaccounted."""
+    """The recount, the live tally, the ledger and the poll book agree, per contest too."""
     drained = tally_backlog(postgres, kafka).tallied
     with postgres.connect() as conn:
         recount = latest_recount(conn)
@@ -298,6 +297,8 @@ def reconciliation_checks(postgres: PostgresResource, kafka: KafkaResource):
             CHECK_POLL_BOOK_UNIQUE: check_poll_book_unique(conn),
             CHECK_TURNOUT_BOUND: check_turnout_bound(conn),
             CHECK_OFFSETS: check_offsets(conn, recount, drained),
+            CHECK_RECOUNT_CONTESTS: check_recount_contests(conn, recount),
+            CHECK_CONTEST_VOTES: check_contest_votes(conn),
         }
     yield from named_results("certified_results", results)
 

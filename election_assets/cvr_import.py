@@ -1,4 +1,4 @@
-"""A real election, imported (issue 19): a cast vote record report and its tabulation rules in
+"""A real election, imported: a cast vote record report and its tabulation rules in
 place of the registered roll and the turnout model (`import_cvr_job`, then the voting day)."""
 
 import dagster as dg

@@ -76,3 +76,13 @@ def database_checks(
         yield from named_results(asset_key, results)
 
     return _checks
+
+
+def differences(expected: dict, actual: dict) -> dict:
+    """The keys whose values differ between a recount and the live books (missing is 0)."""
+    keys = set(expected) | set(actual)
+    return {
+        str(k): {"recount": expected.get(k, 0), "live": actual.get(k, 0)}
+        for k in sorted(keys, key=str)
+        if expected.get(k, 0) != actual.get(k, 0)
+    }

@@ -1,4 +1,4 @@
-"""An imported election in PostgreSQL (issue 19): cast vote record reports read from disk, and
+"""An imported election in PostgreSQL: cast vote record reports read from disk, and
 written whole in the caller's transaction (definition, candidates, roll, and the ballots the
 voting day replays), so a reader sees the old election or the imported one, never half.
 

@@ -7,11 +7,12 @@ new one, never half of each; read back as the domain's Definition.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import psycopg
 
-from election.contests import Choice, Contest, District
+from election.contests import Choice, Contest, District, national_contest
 from election.definition import Definition, DefinitionError, parse_definition
 
 DEFINITION_TABLES = ("contest_choices", "contests", "districts")
@@ -79,3 +80,19 @@ def read_definition(conn: psycopg.Connection) -> Definition:
         )
     )
     return Definition(contests, districts)
+
+
+def election_contests(
+    conn: psycopg.Connection, candidate_ids: Iterable[str] | None = None
+) -> tuple[Contest, ...]:
+    """The contests the election counts: its definition's; none there (a database from before
+    the contests, or a test that registers none), the seed's national contest of candidate_ids
+    (None: the candidates table's)."""
+    contests = read_definition(conn).contests
+    if contests:
+        return contests
+    if candidate_ids is None:
+        candidate_ids = [
+            c for (c,) in conn.execute("SELECT candidate_id FROM candidates ORDER BY 1")
+        ]
+    return (national_contest(candidate_ids),)

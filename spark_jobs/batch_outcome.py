@@ -20,6 +20,8 @@ OUTCOME_COLUMNS = (
     "voter_id",
     "candidate_id",
     "address_state",
+    "county_fips",
+    "outcomes",
     "vote_id",
     "reason",
     "detail",
@@ -44,6 +46,8 @@ def collect_outcome(judged):
         F.when(valid, F.col("voter_id")).alias("voter_id"),
         F.when(valid, F.col("candidate_id")).alias("candidate_id"),
         F.when(valid, F.col("address_state")).alias("address_state"),
+        F.when(valid, F.col("county_fips")).alias("county_fips"),
+        F.when(valid, F.col("outcomes")).alias("outcomes"),
         judging.record_vote_id(F.col("vote_id")).alias("vote_id"),
         "reason",
         judging.record_detail(F.col("detail")).alias("detail"),
@@ -55,7 +59,8 @@ def staged_ballots(first: pa.Table) -> pa.Table:
     """First valid ballots in the staging table's shape (times as epoch microseconds).
 
     The ledger's time of a ballot is the broker's receipt, the time the counting rules use;
-    the voter's own voting_time is not kept.
+    the voter's own voting_time is not kept. outcomes is each contest's outcome as judged
+    (spark_jobs.selections_judging), null only where nothing judged the contests.
     """
     return pa.table(
         {
@@ -64,6 +69,8 @@ def staged_ballots(first: pa.Table) -> pa.Table:
             "voter_id": first["voter_id"],
             "candidate_id": first["candidate_id"],
             "address_state": first["address_state"],
+            "county_fips": first["county_fips"].cast(pa.string()),
+            "outcomes": first["outcomes"].cast(pa.string()),
             "voting_us": first["kafka_timestamp"]
             .cast(pa.timestamp("us", tz="UTC"))
             .cast(pa.int64()),
@@ -81,11 +88,24 @@ def as_staged(table: pa.Table) -> pa.Table:
     )
 
 
+def _at_places(table: pa.Table, partition: str, offset: str, places: list[tuple[int, int]]):
+    """A mask of the rows of table at the (partition, offset) places given."""
+    wanted = pa.array([(p << 40) + o for p, o in places], pa.int64())
+    place = pc.add(pc.shift_left(table[partition].cast(pa.int64()), 40), table[offset])
+    return pc.is_in(place, value_set=wanted)
+
+
+def counted_ballots(first_ballots: pa.Table, again: list[tuple[int, int]]) -> pa.Table:
+    """The staged first ballots that count: without those the poll book found duplicates."""
+    if not again:
+        return first_ballots
+    found = _at_places(first_ballots, "topic_partition", "topic_offset", again)
+    return first_ballots.filter(pc.invert(found))
+
+
 def duplicate_rejections(outcome: pa.Table, places: list[tuple[int, int]]) -> pa.Table:
     """Rejection rows (as staged) for first ballots whose voter voted in an earlier batch."""
-    wanted = pa.array([(p << 40) + o for p, o in places], pa.int64())
-    place = pc.add(pc.shift_left(outcome["partition"].cast(pa.int64()), 40), outcome["offset"])
-    found = outcome.filter(pc.is_in(place, value_set=wanted))
+    found = outcome.filter(_at_places(outcome, "partition", "offset", places))
     n = found.num_rows
     return pa.table(
         {

@@ -18,6 +18,7 @@ import pyarrow.csv as pa_csv
 
 from election_io import migrations
 from election_io.tally_exit import TALLY_STOPPED
+from spark_jobs import contest_ledger
 
 # Advisory lock held by the one live tally writing this database's poll book.
 TALLY_LOCK = 7_000_005
@@ -28,6 +29,8 @@ STAGED_BALLOT_COLUMNS = (
     "voter_id",
     "candidate_id",
     "address_state",
+    "county_fips",
+    "outcomes",
     "voting_us",
 )
 STAGED_REJECTION_COLUMNS = ("topic_partition", "topic_offset", "vote_id", "reason", "detail", "raw")
@@ -41,8 +44,10 @@ CREATE TEMP TABLE IF NOT EXISTS staged_ballots (
     topic_partition integer NOT NULL,
     topic_offset    bigint NOT NULL,
     voter_id        text NOT NULL,
-    candidate_id    text NOT NULL,
+    candidate_id    text,
     address_state   text NOT NULL,
+    county_fips     text,
+    outcomes        text,
     voting_us       bigint NOT NULL
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS staged_rejections (
@@ -89,6 +94,7 @@ class Touched:
 
     candidates: tuple[str, ...]
     states: tuple[str, ...]
+    contests: tuple[tuple[str, str], ...] = ()  # (contest_id, district_id)
 
 
 def connect(database_url: str) -> psycopg.Connection:
@@ -102,6 +108,7 @@ def prepare_session(conn: psycopg.Connection) -> None:
     """Check the election's tables are set up (no DDL on them) and make this session's staging."""
     migrations.check_schema(conn)
     conn.execute(_STAGING)
+    conn.execute(contest_ledger.STAGING)
 
 
 def try_lock_poll_book(conn: psycopg.Connection) -> bool:
@@ -180,24 +187,29 @@ def commit_batch(
     messages: int,
     rejections: Sequence[pa.Table],
     ranges: dict[int, tuple[int, int]],
+    contest_deltas: contest_ledger.Deltas | None = None,
 ) -> tuple[BatchRecord, Touched]:
     """Count the staged ballots and record the rejections, inside the caller's transaction.
 
     messages: every message of the batch; rejections: tables of STAGED_REJECTION_COLUMNS,
     the duplicates stage_ballots found among them. Counted + rejected must equal messages.
+    contest_deltas: what the counted ballots add per contest and district
+    (contest_ledger.BatchTotals); None adds nothing there. The national totals count the
+    ballots with one national vote (candidate_id).
     """
     counted = conn.execute(
         f"INSERT INTO voter_turnout (voter_id, voted_at) SELECT voter_id, {_VOTING_TIME} FROM staged_ballots"
     ).rowcount
     # shuffled, so the ledger's row order does not follow the poll book's (ids are random too)
     conn.execute(
-        "INSERT INTO ballots (candidate_id, address_state, cast_at) "
-        f"SELECT candidate_id, address_state, date_trunc('minute', {_VOTING_TIME}) FROM staged_ballots "
-        "ORDER BY random()"
+        "INSERT INTO ballots (candidate_id, address_state, county_fips, outcomes, cast_at) "
+        "SELECT candidate_id, address_state, county_fips, outcomes::jsonb, "
+        f"date_trunc('minute', {_VOTING_TIME}) FROM staged_ballots ORDER BY random()"
     )
     candidates = conn.execute(
         "INSERT INTO tally_by_candidate AS t (candidate_id, total_votes, updated_at) "
-        "SELECT candidate_id, count(*), now() FROM staged_ballots GROUP BY candidate_id "
+        "SELECT candidate_id, count(*), now() FROM staged_ballots "
+        "WHERE candidate_id IS NOT NULL GROUP BY candidate_id "
         "ON CONFLICT (candidate_id) DO UPDATE "
         "SET total_votes = t.total_votes + excluded.total_votes, updated_at = excluded.updated_at "
         "RETURNING candidate_id"
@@ -205,11 +217,12 @@ def commit_batch(
     states = conn.execute(
         "INSERT INTO tally_by_state AS t (address_state, candidate_id, total_votes, updated_at) "
         "SELECT address_state, candidate_id, count(*), now() FROM staged_ballots "
-        "GROUP BY address_state, candidate_id "
+        "WHERE candidate_id IS NOT NULL GROUP BY address_state, candidate_id "
         "ON CONFLICT (address_state, candidate_id) DO UPDATE "
         "SET total_votes = t.total_votes + excluded.total_votes, updated_at = excluded.updated_at "
         "RETURNING address_state"
     ).fetchall()
+    contests = contest_ledger.add_totals(conn, contest_deltas) if contest_deltas else ()
     for rejected in rejections:
         _copy_arrow(conn, "staged_rejections", STAGED_REJECTION_COLUMNS, rejected)
     n_rejected = conn.execute(
@@ -231,6 +244,7 @@ def commit_batch(
     touched = Touched(
         candidates=tuple(sorted({c for (c,) in candidates})),
         states=tuple(sorted({s for (s,) in states})),
+        contests=contests,
     )
     return record, touched
 

@@ -17,14 +17,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from election import contract, messages
+from election.contests import Contest, national_contest
 from election.national_race import national_count
 from election.settings import setting
-from election_io import race_calls
+from election_io import contest_tables, race_calls
 from election_io.ballot_log import BallotLog
 from election_io.elections import ElectionNow, read_election_now
 from election_io.publisher import ResultPublisher
-from spark_jobs import drain, ledger, pending
-from spark_jobs.batch_outcome import as_staged, check_window, duplicate_rejections, staged_ballots
+from spark_jobs import contest_ledger, drain, ledger, pending
+from spark_jobs.batch_outcome import (
+    as_staged,
+    check_window,
+    counted_ballots,
+    duplicate_rejections,
+    staged_ballots,
+)
 from spark_jobs.tally_options import Options
 
 
@@ -60,15 +67,25 @@ class LedgerWriter:
         self.progress = drain.ProgressLine(options.query_name)
         self.candidates: dict[str, dict] = {}
         self.registered: dict[str, int] = {}
+        self.contests: tuple[Contest, ...] = ()
+        self.contest_totals = contest_ledger.BatchTotals(())
         self.published_all = False
         self.batches = 0  # published in this run
         self.last_progress: dict = {}
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-writer")
         self.in_flight: Future | None = None
 
-    def roll_loaded(self, candidates: dict[str, dict], registered: dict[str, int]) -> None:
-        """New candidates and roll: the next publication sends every key again."""
+    def roll_loaded(
+        self,
+        candidates: dict[str, dict],
+        registered: dict[str, int],
+        contests: tuple[Contest, ...] | None = None,
+    ) -> None:
+        """New candidates, roll and contests (None: the seed's national contest of the
+        candidates): the next publication sends every key again."""
         self.candidates, self.registered = candidates, registered
+        self.contests = contests or (national_contest(candidates),)
+        self.contest_totals = contest_ledger.BatchTotals(self.contests)
         self.published_all = False
 
     # --- the thread ---------------------------------------------------------------------------
@@ -119,6 +136,7 @@ class LedgerWriter:
                         f"found {duplicates.num_rows} of {len(again)} duplicate ballots' messages"
                     )
                 rejections.append(duplicates)
+            counted = counted_ballots(first_ballots, again)
             record, touched = ledger.commit_batch(
                 self.conn,
                 self.options.query_name,
@@ -127,6 +145,7 @@ class LedgerWriter:
                 outcome.num_rows,
                 rejections,
                 judged.ranges,
+                self.contest_totals.of(counted),
             )
         judged.phases["ledger_ms"] = drain.ms_since(began)
         fault_point("after_commit", judged.batch_id)
@@ -204,6 +223,12 @@ class LedgerWriter:
             (
                 messages.turnout_result(s, n, self.registered.get(s, 0), at)
                 for s, (n, at) in sorted(turnout.items())
+            ),
+        )
+        sent += self.publisher.send(
+            opt.result_topic(contract.CONTEST_RESULTS_TOPIC),
+            contest_tables.contest_results(
+                conn, self.contests, None if everything else touched.contests, since
             ),
         )
         sent += self.publisher.send(

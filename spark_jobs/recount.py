@@ -20,6 +20,7 @@ from pathlib import Path
 
 from election import contract
 from election.ballots import utc_iso
+from election.contest_totals import judged_totals, results_document
 from election.contests import national_contest
 from election.settings import setting
 from election_io.ballot_log import committed_offsets
@@ -41,6 +42,8 @@ class RecountResult:
     turnout_by_state: dict[str, int]  # voters counted, states with votes only
     registered_by_state: dict[str, int]
     rejected_by_reason: dict[str, int]  # every reason, zeros included
+    # contest_results' key -> ballots, overvotes, undervotes, totals (results_document)
+    contests: dict[str, dict] = field(default_factory=dict)
     seconds: float = 0.0
     polls: dict[str, str | None] = field(default_factory=dict)
 
@@ -70,6 +73,7 @@ class RecountResult:
             "turnout_by_state": dict(sorted(self.turnout_by_state.items())),
             "registered_by_state": dict(sorted(self.registered_by_state.items())),
             "rejected_by_reason": dict(self.rejected_by_reason),
+            "contests": self.contests,
             "messages_by_partition": {
                 str(p): n for p, n in sorted(self.messages_by_partition.items())
             },
@@ -93,7 +97,8 @@ def recount(
     """Recount votes_topic from its first offset to its end now (or to the offsets given).
 
     contests are the election's (sources.read_contests); None: the seed's national contest of
-    the candidates. per_candidate and per_state count the national contest's choice.
+    the candidates. per_candidate and per_state count the national contest's choice; contests
+    are the totals of every contest and district, as the live tally's ledger keeps them.
     """
     started = time.monotonic()
     if offsets is None:
@@ -111,6 +116,7 @@ def recount(
     turnout: dict[str, int] = {}
     rejected = dict.fromkeys(contract.REJECTION_REASONS, 0)
     by_partition: dict[int, int] = {}
+    patterns: dict[tuple, int] = {}  # (state, county, outcomes) -> ballots
     if offsets:
         messages = sources.kafka_batch(spark, bootstrap, topic, offsets)
         judged = judging.first_ballot_per_voter(
@@ -124,7 +130,9 @@ def recount(
             )
         )
         # one pass over the log: every count below is a sum of these cells
-        cells = judged.groupBy("partition", "reason", "address_state", "candidate_id").count()
+        cells = judged.groupBy(
+            "partition", "reason", "address_state", "county_fips", "candidate_id", "outcomes"
+        ).count()
         for row in cells.collect():
             n = int(row["count"])
             by_partition[row.partition] = by_partition.get(row.partition, 0) + n
@@ -132,6 +140,9 @@ def recount(
                 rejected[row.reason] += n
                 continue
             turnout[row.address_state] = turnout.get(row.address_state, 0) + n
+            if row.outcomes is not None:
+                pattern = (row.address_state, row.county_fips, row.outcomes)
+                patterns[pattern] = patterns.get(pattern, 0) + n
             if row.candidate_id is None:  # a ballot with no single national vote
                 continue
             per_candidate[row.candidate_id] = per_candidate.get(row.candidate_id, 0) + n
@@ -146,6 +157,9 @@ def recount(
         turnout_by_state=turnout,
         registered_by_state=registered,
         rejected_by_reason=rejected,
+        contests=results_document(
+            judged_totals(contests, ((*p, n) for p, n in patterns.items())).results
+        ),
         seconds=time.monotonic() - started,
         polls={
             "opened_at": utc_iso(polls_opened_at) if polls_opened_at else None,

@@ -10,9 +10,9 @@ import psycopg
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from election.contests import Contest, national_contest
+from election.contests import Contest
 from election_io import migrations
-from election_io.definitions import read_definition
+from election_io.definitions import election_contests
 from election_io.kafka_config import client_config, spark_kafka_options
 from election_io.spark_setup import jdbc_options
 
@@ -88,11 +88,9 @@ def read_candidates(spark, database_url: str):
 
 
 def read_contests(database_url: str, candidate_ids) -> tuple[Contest, ...]:
-    """The election's contests from its definition's tables; none there (a database from before
-    the contests, or a test that registers none): the seed's national contest of candidate_ids."""
+    """The election's contests (election_io.definitions.election_contests)."""
     with psycopg.connect(database_url, connect_timeout=5) as conn:
-        contests = read_definition(conn).contests
-    return contests or (national_contest(candidate_ids),)
+        return election_contests(conn, candidate_ids)
 
 
 # The columns of Spark's Kafka source, for a batch that reads no partition at all.

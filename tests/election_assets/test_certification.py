@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from election import contract
+from election.contest_totals import results_document
 from election_assets import certification, tally
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from tests.spark_jobs import stack
@@ -79,8 +80,12 @@ def test_certified_results_equal_the_truth(
     assert per_candidate == {c: truth.per_candidate.get(c, 0) for c in roll.candidates}
     assert per_state == {k: n for k, n in truth.per_state.items() if n}
     assert document["messages"] == len(placed)
+    # without a definition, the seed's national contest: in the nation and each state
+    assert stack.counted_contests(document["contests"]) == stack.counted_contests(
+        results_document(truth.results)
+    )
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 6 and all(c.passed for c in checks), [
+    assert len(checks) == 8 and all(c.passed for c in checks), [
         (c.check_name, c.metadata) for c in checks if not c.passed
     ]
     logged = [entry.user_message for entry in instance.all_logs(result.run_id)]

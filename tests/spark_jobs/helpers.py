@@ -94,6 +94,19 @@ def keyed(messages, received_at: datetime = RECEIVED) -> list[counting.Message]:
     return out
 
 
+def selections_truth(messages, opened=OPENED, closed=CLOSED, partitions=None) -> counting.Count:
+    """The oracle's count of messages (keyed) over SELECTIONS_ROLL and SELECTIONS_CONTESTS."""
+    return counting.count(
+        keyed(messages),
+        SELECTIONS_ROLL,
+        None,
+        opened,
+        closed,
+        partitions=partitions,
+        contests=SELECTIONS_CONTESTS,
+    )
+
+
 def _named_voter(value) -> bytes | None:
     try:
         voter_id = json.loads(value).get("voter_id")

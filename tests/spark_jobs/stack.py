@@ -348,6 +348,12 @@ def ledger_state(database_url: str) -> dict:
         }
 
 
+def counted_contests(document: dict[str, dict]) -> dict[str, dict]:
+    """The rows of a results document (election.contest_totals.results_document) some ballot
+    counted in: a contest and district nobody voted in has no row in the ledger."""
+    return {key: row for key, row in document.items() if row["ballots"]}
+
+
 def first_ballots(placed, result: counting.Count) -> dict[str, datetime]:
     """voter_id -> broker receipt of the ballot that counted (what the poll book must hold)."""
     rejected = {(r.partition, r.offset) for r in result.rejections}
@@ -365,6 +371,7 @@ RESULT_TOPICS = (
     contract.TURNOUT_BY_LOCATION_TOPIC,
     contract.REJECTED_VOTES_TOPIC,
     contract.RACE_CALLS_TOPIC,
+    contract.CONTEST_RESULTS_TOPIC,
 )
 
 

@@ -84,6 +84,8 @@ def test_the_ledger_keeps_the_brokers_receipt_not_the_voters_claim():
             "voter_id": ["v1"],
             "candidate_id": ["c1"],
             "address_state": ["Ohio"],
+            "county_fips": pa.nulls(1, pa.string()),
+            "outcomes": pa.nulls(1, pa.string()),
         }
     )
     staged = batch_outcome.staged_ballots(first)

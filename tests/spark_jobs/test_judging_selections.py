@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from election import contract, counting
+from election import contract
 from election.contests import NATIONAL_CONTEST
 from tests.spark_jobs import helpers
 from tests.spark_jobs.helpers import (
     CLOSED,
-    OPENED,
     SELECTIONS_CONTESTS,
     SELECTIONS_ROLL,
     ballot,
-    keyed,
     selections_ballot,
 )
 from tests.spark_jobs.test_judging import judge, received
@@ -130,15 +128,7 @@ def test_selections_ballots_are_duplicates_and_polls_closed_like_any(spark):
 )
 def test_malformed_selections_get_the_oracles_detail(spark, value):
     row = judge_selections(spark, [(0, 0, value)])[(0, 0)]
-    truth = counting.count(
-        keyed([(0, 0, value)]),
-        SELECTIONS_ROLL,
-        None,
-        OPENED,
-        CLOSED,
-        partitions=None,
-        contests=SELECTIONS_CONTESTS,
-    )
+    truth = helpers.selections_truth([(0, 0, value)])
     (rejection,) = truth.rejections
     assert (row.reason, row.detail, row.vote_id) == (
         contract.MALFORMED,

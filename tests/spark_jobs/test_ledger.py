@@ -29,6 +29,8 @@ def first_ballots(voters, start: int = 0, candidate: str = "c1", state: str = "O
             "voter_id": voters,
             "candidate_id": [candidate] * n,
             "address_state": [state] * n,
+            "county_fips": pa.nulls(n, pa.string()),
+            "outcomes": pa.nulls(n, pa.string()),  # as a batch judged without contests
             "voting_us": pa.array(micros, pa.int64()),
         }
     )

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from election import counting
+from election.contest_totals import results_document
 from election.contests import (
     NATION,
     NATIONAL_CONTEST,
@@ -114,3 +115,7 @@ def test_a_definition_in_the_database_judges_selections_ballots(election, spark)
     assert result.rejected_by_reason == truth.rejected_by_reason()
     assert result.rejected_by_reason["malformed"] == result.rejected_by_reason["not_on_ballot"] == 1
     assert result.turnout_by_state == truth.turnout_by_state == {"Ohio": 1, "Texas": 1}
+    # every contest and district as the oracle totals it (the ledger's shape)
+    assert stack.counted_contests(result.contests) == stack.counted_contests(
+        results_document(truth.results)
+    )

@@ -1,0 +1,76 @@
+"""Certification's reconciliation per contest and district: the recount equals the live totals,
+and each contest's votes add up to the ballots of the ledger that held it."""
+
+import dagster as dg
+import psycopg
+
+from election import contract
+from election.contest_totals import DistrictTotals, judged_totals, results_document
+from election_assets.shared import differences
+from election_io.contest_tables import ledger_patterns, read_totals
+from election_io.definitions import election_contests
+
+CHECK_RECOUNT_CONTESTS = "recount_equals_live_totals_per_contest"
+CHECK_CONTEST_VOTES = "contest_votes_add_up_per_district"
+
+
+def flat(document: dict[str, dict]) -> dict[str, int]:
+    """A results document (election.contest_totals.results_document) as one number per name:
+    `<contest>|<district> ballots`, `... overvotes`, `... undervotes`, `... votes <choice>`."""
+    found: dict[str, int] = {}
+    for key, row in document.items():
+        for name in ("ballots", "overvotes", "undervotes"):
+            found[f"{key} {name}"] = int(row[name])
+        for choice_id, votes in row["totals"].items():
+            found[f"{key} votes {choice_id}"] = int(votes)
+    return found
+
+
+def check_recount_contests(conn: psycopg.Connection, recount: dict) -> dg.AssetCheckResult:
+    """The recount's totals per contest and district equal the live tally's (contest_totals)."""
+    if "contests" not in recount:
+        return dg.AssetCheckResult(
+            passed=False,
+            metadata={
+                "problem": "the recount has no contest totals: run certify_results_job again"
+            },
+        )
+    live = results_document({key: row for key, (row, _at) in read_totals(conn).items()})
+    diff = differences(flat(recount["contests"]), flat(live))
+    return dg.AssetCheckResult(
+        passed=not diff,
+        metadata={"keys": len(live), "differences": dg.MetadataValue.json(diff or {})},
+    )
+
+
+def check_contest_votes(conn: psycopg.Connection) -> dg.AssetCheckResult:
+    """For every contest and district: the ballots of the ledger whose voter's style holds the
+    contest are the live ballots, and ballots x vote_for = votes + overvotes + undervotes."""
+    contests = {c.contest_id: c for c in election_contests(conn)}
+    try:
+        with_style = judged_totals(contests.values(), ledger_patterns(conn)).results
+    except (KeyError, TypeError, ValueError) as exc:  # outcomes the definition does not match
+        problem = f"the ballots ledger's outcomes do not fit the election's contests ({exc!r})"
+        return dg.AssetCheckResult(passed=False, metadata={"problem": problem})
+    live = {key: row for key, (row, _at) in read_totals(conn).items()}
+    keys = set(live) | {key for key, row in with_style.items() if row.ballots}
+    wrong = {}
+    for key in sorted(keys):
+        row = live.get(key, DistrictTotals())
+        ballots = with_style[key].ballots if key in with_style else 0
+        contest = contests.get(key[0])
+        vote_for = contest.vote_for if contest is not None else None
+        marks = row.votes + row.overvotes + row.undervotes
+        if vote_for is None or ballots != row.ballots or ballots * vote_for != marks:
+            wrong[contract.contest_key(*key)] = {
+                "ballots_with_style": ballots,
+                "ballots": row.ballots,
+                "vote_for": vote_for,
+                "votes": row.votes,
+                "overvotes": row.overvotes,
+                "undervotes": row.undervotes,
+            }
+    return dg.AssetCheckResult(
+        passed=not wrong,
+        metadata={"keys": len(keys), "wrong": dg.MetadataValue.json(wrong)},
+    )

@@ -1,0 +1,85 @@
+"""The ledger's totals per contest and district as PostgreSQL holds them (contest_totals,
+contest_choice_totals): read by the live tally's publisher and by certification."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import psycopg
+
+from election import messages
+from election.contest_totals import DistrictTotals, JudgedPattern
+from election.contests import Contest
+
+Key = tuple[str, str]  # (contest_id, district_id)
+
+_TOTALS = """
+SELECT t.contest_id, t.district_id, t.ballots, t.overvotes, t.undervotes, t.updated_at,
+       c.choice_id, c.votes
+FROM contest_totals t
+LEFT JOIN contest_choice_totals c ON c.contest_id = t.contest_id AND c.district_id = t.district_id
+"""
+_WANTED = " WHERE (t.contest_id, t.district_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+
+
+def read_totals(
+    conn: psycopg.Connection, keys: Iterable[Key] | None = None
+) -> dict[Key, tuple[DistrictTotals, datetime]]:
+    """(contest_id, district_id) -> its totals and when they last changed (all keys when None).
+
+    The totals name only the choices that have votes.
+    """
+    if keys is None:
+        rows = conn.execute(_TOTALS + " ORDER BY 1, 2, 7")
+    else:
+        keys = list(keys)
+        if not keys:
+            return {}
+        wanted = ([c for c, _ in keys], [d for _, d in keys])
+        rows = conn.execute(_TOTALS + _WANTED + " ORDER BY 1, 2, 7", wanted)
+    found: dict[Key, tuple[DistrictTotals, datetime]] = {}
+    for contest_id, district_id, ballots, overvotes, undervotes, at, choice_id, votes in rows:
+        key = (contest_id, district_id)
+        if key not in found:
+            found[key] = (DistrictTotals(int(ballots), int(overvotes), int(undervotes)), at)
+        if choice_id is not None:
+            found[key][0].totals[choice_id] = int(votes)
+    return found
+
+
+def ledger_patterns(conn: psycopg.Connection) -> list[JudgedPattern]:
+    """The ballots ledger by pattern: (address_state, county_fips, outcomes, ballots)."""
+    return conn.execute(
+        "SELECT address_state, county_fips, outcomes::text, count(*) FROM ballots "
+        "WHERE outcomes IS NOT NULL GROUP BY address_state, county_fips, outcomes"
+    ).fetchall()
+
+
+def contest_results(
+    conn: psycopg.Connection,
+    contests: Iterable[Contest],
+    keys: Iterable[Key] | None,
+    since: datetime,
+) -> list[messages.Keyed]:
+    """contest_results messages of the keys given, every choice of the contest named (zeros too).
+
+    keys None: every key the ledger holds, and each contest's own district before any ballot
+    (updated at `since`), so a reader starts complete.
+    """
+    contests = tuple(contests)
+    choices = {c.contest_id: c.choices for c in contests}
+    found = read_totals(conn, keys)
+    if keys is None:
+        for contest in contests:
+            found.setdefault((contest.contest_id, contest.district_id), (DistrictTotals(), since))
+    out = []
+    for (contest_id, district_id), (row, at) in sorted(found.items()):
+        totals = {c.choice_id: row.totals.get(c.choice_id, 0) for c in choices.get(contest_id, ())}
+        totals.update(row.totals)  # a choice the definition lost still shows its votes
+        out.append(
+            messages.contest_result(
+                contest_id, district_id, row.ballots, row.overvotes, row.undervotes, totals, at
+            )
+        )
+    return out

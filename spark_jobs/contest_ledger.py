@@ -1,0 +1,94 @@
+"""The live tally's totals per contest and district: what a batch adds, in the batch's transaction.
+
+A batch's counted ballots are grouped by pattern (state, county, outcomes) in Arrow, each pattern
+is added once by the domain (election.contest_totals: a contest rolls up to every district
+inside its own, by ballot styles kept from batch to batch), and the deltas go in with one COPY
+and one upsert per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from election.contest_totals import ContestTotals, DistrictTotals
+from election.contests import Contest
+
+PATTERN_COLUMNS = ("address_state", "county_fips", "outcomes")
+
+STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS staged_contest_totals (
+    contest_id  text NOT NULL,
+    district_id text NOT NULL,
+    choice_id   text,          -- null: the row of ballots, overvotes and undervotes
+    ballots     bigint NOT NULL,
+    overvotes   bigint NOT NULL,
+    undervotes  bigint NOT NULL,
+    votes       bigint NOT NULL
+) ON COMMIT DELETE ROWS;
+"""
+_STAGED_COLUMNS = "contest_id, district_id, choice_id, ballots, overvotes, undervotes, votes"
+
+_ADD_TOTALS = """
+INSERT INTO contest_totals AS t
+    (contest_id, district_id, ballots, overvotes, undervotes, updated_at)
+SELECT contest_id, district_id, ballots, overvotes, undervotes, now()
+FROM staged_contest_totals WHERE choice_id IS NULL
+ON CONFLICT (contest_id, district_id) DO UPDATE
+SET ballots = t.ballots + excluded.ballots, overvotes = t.overvotes + excluded.overvotes,
+    undervotes = t.undervotes + excluded.undervotes, updated_at = excluded.updated_at
+RETURNING contest_id, district_id
+"""
+_ADD_CHOICES = """
+INSERT INTO contest_choice_totals AS t (contest_id, district_id, choice_id, votes)
+SELECT contest_id, district_id, choice_id, votes
+FROM staged_contest_totals WHERE choice_id IS NOT NULL
+ON CONFLICT (contest_id, district_id, choice_id) DO UPDATE SET votes = t.votes + excluded.votes
+"""
+
+
+Deltas = Mapping[tuple[str, str], DistrictTotals]  # (contest_id, district_id) -> what it gains
+
+
+class BatchTotals:
+    """What each batch adds per contest and district, for one election's contests."""
+
+    def __init__(self, contests: tuple[Contest, ...]):
+        self._totals = ContestTotals(contests, ())
+
+    def of(self, counted: pa.Table) -> Deltas:
+        """What a batch's counted ballots (as staged) add, each pattern once; a ballot without
+        outcomes (nothing judged its contests) adds to none."""
+        judged = counted.select(list(PATTERN_COLUMNS)).filter(pc.is_valid(counted["outcomes"]))
+        try:
+            if judged.num_rows:
+                grouped = judged.group_by(list(PATTERN_COLUMNS)).aggregate([([], "count_all")])
+                columns = [grouped[name].to_pylist() for name in (*PATTERN_COLUMNS, "count_all")]
+                self._totals.add_patterns(zip(*columns, strict=True))
+        finally:  # a batch that fails leaves nothing behind for the next
+            deltas = self._totals.take_counted()
+        return deltas
+
+
+def add_totals(conn: psycopg.Connection, deltas: Deltas) -> tuple[tuple[str, str], ...]:
+    """Add a batch's deltas inside the caller's transaction; the (contest, district) keys touched.
+
+    A choice's row is staged only when it gained votes: the contest_choice_totals table holds
+    no zeros (the publisher fills them in from the definition).
+    """
+    if not deltas:
+        return ()
+    with conn.cursor().copy(f"COPY staged_contest_totals ({_STAGED_COLUMNS}) FROM STDIN") as copy:
+        for (contest_id, district_id), row in deltas.items():
+            copy.write_row(
+                (contest_id, district_id, None, row.ballots, row.overvotes, row.undervotes, 0)
+            )
+            for choice_id, votes in row.totals.items():
+                if votes:
+                    copy.write_row((contest_id, district_id, choice_id, 0, 0, 0, votes))
+    touched = conn.execute(_ADD_TOTALS).fetchall()
+    conn.execute(_ADD_CHOICES)
+    return tuple(sorted((c, d) for c, d in touched))

@@ -1,0 +1,167 @@
+"""The ledger by contest on the real PostgreSQL, Kafka and Spark: multi-contest ballots (a vote,
+an overvote, an undervote, a blank ballot, a seed ballot) go through real micro-batches, and the
+contest totals, the ballots ledger, the contest_results messages and the recount all equal the
+oracle's count (election.counting.count with the contests of tests/spark_jobs/helpers.py)."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from election import contract
+from election.contest_totals import results_document
+from election.contests import District
+from election.definition import Definition
+from election.schema import TABLES
+from election_assets import contest_checks
+from election_io.contest_tables import read_totals
+from election_io.definitions import write_definition
+from spark_jobs import ledger, recount, sources
+from spark_jobs.ledger_writer import LedgerWriter
+from tests.spark_jobs import batches, stack
+from tests.spark_jobs.helpers import (
+    CANDIDATES,
+    SELECTIONS_CONTESTS,
+    SELECTIONS_ROLL,
+    selections_truth,
+)
+
+pytestmark = [pytest.mark.services, pytest.mark.spark]
+
+NOW = "2024-11-05T12:00:00Z"  # the voter's claim; the broker's receipt decides
+
+
+def selections(voter: str, chosen: dict) -> tuple[str, bytes]:
+    fields = {"vote_id": f"vote-{voter}", "voter_id": voter, "voting_time": NOW}
+    return voter, json.dumps({**fields, "selections": chosen}).encode()
+
+
+def seed(voter: str, candidate: str) -> tuple[str, bytes]:
+    fields = {"vote_id": f"seed-{voter}", "voter_id": voter, "candidate_id": candidate}
+    return voter, json.dumps({**fields, "voting_time": NOW}).encode()
+
+
+FIRST_BATCH = [
+    # Ohio, county 39049: a vote, two of two, an overvote in the measure, the county left out
+    selections("v1", {"national": ["c2"], "sen-OH": ["a", "b"], "m-OH": ["yes", "no"]}),
+    seed("v2", "c1"),  # Texas: the national vote, and an undervote in sen-TX
+    selections("v3", {"national": ["c1", "c2"], "sen-OH": ["c"], "m-OH": []}),  # overvote
+    selections("v4", {}),  # Utah: a blank ballot counts, an undervote in the national contest
+    selections("w0", {"cty-39049": ["e"], "sen-OH": ["a", "c"], "national": ["c3"]}),
+    selections("w2", {"sen-TX": ["d"], "national": ["c2"]}),
+    selections("v5", {"sen-OH": ["a"]}),  # Texas: not on the ballot, counts in no contest
+]
+SECOND_BATCH = [
+    selections("v1", {"national": ["c1"]}),  # again: the poll book finds the duplicate
+    seed("w1", "c3"),  # Ohio, no county
+    selections("w3", {"m-OH": ["no"]}),
+    selections("w5", {"sen-TX": ["a", "d"]}),  # an overvote in a vote-for-1 contest
+]
+
+
+def register(url: str) -> None:
+    """The schema, the roll with counties, the candidates and the definition; polls open."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(TABLES)
+        with conn.cursor().copy(
+            "COPY voters (voter_id, voter_name, date_of_birth, registration_number, "
+            "address_state, county_fips) FROM STDIN"
+        ) as copy:
+            for i, (voter_id, (state, county)) in enumerate(sorted(SELECTIONS_ROLL.items())):
+                copy.write_row(
+                    (voter_id, f"Voter {i}", "1980-01-01", f"REG-{i:07d}", state, county)
+                )
+        for c in CANDIDATES:
+            conn.execute(
+                "INSERT INTO candidates (candidate_id, candidate_name, party_affiliation) "
+                "VALUES (%s, %s, %s)",
+                (c, f"Name of {c}", f"Party of {c}"),
+            )
+        nation = District("nation", "nation", "Nation", None)
+        write_definition(conn, Definition(SELECTIONS_CONTESTS, (nation,)))
+        conn.execute(
+            "INSERT INTO elections (name, status, polls_opened_at) "
+            "VALUES ('test', 'open', clock_timestamp() - interval '1 hour')"
+        )
+
+
+@pytest.fixture
+def election(scratch_database, bootstrap_servers, unique_name, spark):
+    register(scratch_database)
+    stack.create_topic(bootstrap_servers, unique_name, partitions=2)
+    opts = batches.options(scratch_database, bootstrap_servers, unique_name)
+    batches.create_result_topics(opts)
+    yield opts, batches.Judge(spark, scratch_database, partitions=2)
+    stack.delete_topics(bootstrap_servers, [unique_name, *batches.result_topics(opts)])
+
+
+def test_the_ledger_by_contest_equals_the_oracle(election, spark):
+    opts, judge = election
+    sent = [
+        stack.produce(opts.bootstrap, opts.topic, ballots)
+        for ballots in (FIRST_BATCH, SECOND_BATCH)
+    ]
+    placed = sent[0] + sent[1]
+    first, second = (batches.split(part, len(part))[0] for part in sent)
+    writer = LedgerWriter(opts, None)
+    writer.roll_loaded(judge.candidates, ledger.registered_by_state(writer.conn), judge.contests)
+    try:
+        for batch_id, offsets in enumerate((first, second)):
+            writer.commit_and_publish(judge.batch(opts, writer.conn, batch_id, offsets))
+    finally:
+        writer.close()
+    stack.close_polls(opts.database_url)
+    opened, closed = stack.polls(opts.database_url)
+    truth = selections_truth(placed, opened, closed, partitions=2)
+    assert truth.counted == 9 and len(truth.rejections) == 2  # v5 not on ballot, v1 again
+    expected = stack.counted_contests(results_document(truth.results))
+
+    with psycopg.connect(opts.database_url) as conn:
+        live = {key: row for key, (row, _at) in read_totals(conn).items()}
+        # the table holds no zero votes: the document of the oracle does
+        for key, row in live.items():
+            row.totals = {c: row.totals.get(c, 0) for c in truth.results[key].totals}
+        assert results_document(live) == expected
+        ballots = conn.execute(
+            "SELECT candidate_id, county_fips, outcomes FROM ballots ORDER BY outcomes::text"
+        ).fetchall()
+        assert len(ballots) == truth.counted
+        # a seed ballot: the national vote, and an undervote in each other contest of its style
+        assert (None, {"national": [[], 0, 1]}) in [(c, o) for c, _, o in ballots]  # v4 blank
+        assert ("c1", "48201", {"national": [["c1"], 0, 0], "sen-TX": [[], 0, 1]}) in ballots
+        (national,) = conn.execute("SELECT sum(total_votes) FROM tally_by_candidate").fetchone()
+        assert (
+            national == sum(truth.per_candidate.values()) == 5
+        )  # the ballots with one national vote
+
+        # certification's reconciliation per contest passes on these books
+        recounted = recount.recount(
+            spark,
+            opts.bootstrap,
+            sources.read_roll(spark, opts.database_url),
+            sources.read_candidates(spark, opts.database_url),
+            opened,
+            closed,
+            opts.topic,
+            contests=judge.contests,
+        )
+        assert stack.counted_contests(recounted.contests) == expected
+        assert contest_checks.check_recount_contests(conn, recounted.to_dict()).passed
+        assert contest_checks.check_contest_votes(conn).passed
+
+    # the latest contest_results: every counted key as the oracle has it, each choice named
+    published = stack.latest_values(
+        opts.bootstrap, opts.result_topic(contract.CONTEST_RESULTS_TOPIC)
+    )
+    for key, row in expected.items():
+        value = published[key]
+        assert {k: value[k] for k in row} == row
+        assert set(value) == set(contract.CONTEST_RESULT_FIELDS)
+    # and each contest's own district from the first publication on, zeros until counted
+    quiet = {k: v for k, v in published.items() if k not in expected}
+    assert all(v["ballots"] == 0 and not any(v["totals"].values()) for v in quiet.values())
+    assert {contract.contest_key(c.contest_id, c.district_id) for c in SELECTIONS_CONTESTS} <= set(
+        published
+    )
