@@ -43,17 +43,21 @@ def run_recount(
     postgres: PostgresResource,
     kafka: KafkaResource,
     spark_launcher: SparkLauncher,
+    out: Path,
 ) -> dict:
     """The Spark recount in its own process (spark_jobs.recount), through Dagster Pipes.
 
     It counts the database and broker of the resources; its log lines reach the run's log as
-    it goes, and its result comes back as a Pipes message.
+    it goes, and its result is the recount.json it writes into out (a whole election's result
+    is too large a line for Pipes' message file, which its reader may take half-written).
     """
+    document = out / "recount.json"
+    document.unlink(missing_ok=True)
     try:
-        invocation = spark_launcher.run(
+        spark_launcher.run(
             context,
             "spark_jobs.recount",
-            [],
+            ["--out", str(out)],
             env={
                 "DATABASE_URL": postgres.database_url,
                 "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
@@ -61,12 +65,9 @@ def run_recount(
         )
     except ApplicationFailed as exc:
         raise dg.Failure(f"the recount failed ({exc}); its reason is in the log above") from None
-    documents = [
-        m for m in invocation.get_custom_messages() if isinstance(m, dict) and "per_candidate" in m
-    ]
-    if not documents:
-        raise dg.Failure("the recount finished without reporting a result")
-    return documents[-1]
+    if not document.exists():
+        raise dg.Failure(f"the recount finished without writing {document}")
+    return json.loads(document.read_text())
 
 
 def recount_rows(recount: dict) -> list[tuple[str, str, int]]:
@@ -105,7 +106,7 @@ def certified_results(
         )
     out = export_root() / f"election-{election.election_id}"
     out.mkdir(parents=True, exist_ok=True)
-    recount = run_recount(context, postgres, kafka, spark_launcher)
+    recount = run_recount(context, postgres, kafka, spark_launcher, out)
     rows = recount_rows(recount)
     registered = recount["registered_by_state"]
     voted = recount["turnout_by_state"]

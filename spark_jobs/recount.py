@@ -53,7 +53,8 @@ class RecountResult:
 
     @property
     def counted(self) -> int:
-        return sum(self.per_candidate.values())
+        """Ballots counted, whatever contests they hold (a ballot may hold no national choice)."""
+        return sum(self.turnout_by_state.values())
 
     @property
     def rejected(self) -> int:
@@ -221,7 +222,6 @@ def _recount_command(args, reporter: Reporter) -> int:
             out = Path(args.out)
             out.mkdir(parents=True, exist_ok=True)
             (out / "recount.json").write_text(json.dumps(document, indent=2) + "\n")
-        reporter.result(document)
         reporter.event(
             document,
             summary=f"recounted {result.messages:,} messages: {result.counted:,} counted, "

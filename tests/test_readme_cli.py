@@ -85,10 +85,6 @@ def test_the_readme_command_line_certifies_an_election(
 
 @pytest.mark.slow
 @pytest.mark.spark
-@pytest.mark.skip(
-    reason="the ledger takes only ballots with a national choice (ballots.candidate_id NOT NULL) "
-    "until its contests land (schema version 4); an imported election has no national contest"
-)
 def test_the_readme_replays_and_certifies_a_real_election(
     scratch_database, bootstrap_servers, tmp_path
 ):

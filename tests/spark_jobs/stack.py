@@ -286,8 +286,8 @@ def committed_batches(database_url: str) -> int:
         return conn.execute("SELECT count(*) FROM tally_batches").fetchone()[0]
 
 
-def latest_values(bootstrap: str, topic: str, timeout: float = 30.0) -> dict[str, dict]:
-    """The latest value per key of a (compacted) topic, read from its beginning to its end."""
+def read_log(bootstrap: str, topic: str, timeout: float = 30.0) -> list:
+    """Every message of a topic from its beginning to its end, as the broker holds it."""
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": f"check-{topic}", "enable.auto.commit": False}
     )
@@ -298,18 +298,39 @@ def latest_values(bootstrap: str, topic: str, timeout: float = 30.0) -> dict[str
             for p in meta.partitions
         }
         consumer.assign([TopicPartition(topic, p, 0) for p in meta.partitions])
-        latest: dict[str, dict] = {}
+        read = []
         position = dict.fromkeys(ends, 0)
         deadline = time.monotonic() + timeout
         while any(position[p] < ends[p] for p in ends) and time.monotonic() < deadline:
             msg = consumer.poll(1.0)
             if msg is None or msg.error():
                 continue
-            latest[msg.key().decode()] = json.loads(msg.value())
+            read.append(msg)
             position[msg.partition()] = msg.offset() + 1
-        return latest
+        return read
     finally:
         consumer.close()
+
+
+def latest_values(bootstrap: str, topic: str, timeout: float = 30.0) -> dict[str, dict]:
+    """The latest value per key of a (compacted) topic, read from its beginning to its end."""
+    return {m.key().decode(): json.loads(m.value()) for m in read_log(bootstrap, topic, timeout)}
+
+
+def held(bootstrap: str, topic: str) -> list[counting.Message]:
+    """The ballots a topic holds, placed and stamped by the broker: the truth's input when a
+    producer's delivery reports cannot say where each landed (a retried batch the broker already
+    had is reported without its offset)."""
+    return [
+        counting.Message(
+            m.partition(),
+            m.offset(),
+            m.key(),
+            m.value(),
+            datetime.fromtimestamp(m.timestamp()[1] / 1000, UTC),
+        )
+        for m in read_log(bootstrap, topic)
+    ]
 
 
 def ledger_state(database_url: str) -> dict:
