@@ -16,7 +16,7 @@ from dagster_pipes import PipesContext, PipesEnvVarParamsLoader, open_dagster_pi
 
 
 class Reporter:
-    """One per process: events (progress, stops), materializations, errors; thread-safe."""
+    """One per process: events (progress, stops), results, errors; thread-safe."""
 
     def __init__(self, pipes: PipesContext | None = None, stream=None):
         self.pipes = pipes
@@ -48,6 +48,13 @@ class Reporter:
             print(message, file=sys.stderr, flush=True)
             if self.pipes is not None:
                 self.pipes.log.error(message)
+
+    def result(self, document: dict) -> None:
+        """A small result, for Dagster as a Pipes custom message (a large one goes in a file:
+        Pipes' reader may take a long line half-written)."""
+        if self.pipes is not None:
+            with self._lock:
+                self.pipes.report_custom_message(document)
 
     def materialize(self, metadata: dict) -> None:
         """Materialization metadata of the asset Dagster launched this process for; a dict or
