@@ -8,8 +8,8 @@ import dagster as dg
 import psycopg
 
 from election import contract, race_call
+from election.contest_totals import voters_by_district
 from election.contests import NATION, NATIONAL_CONTEST
-from election.national_race import national_count
 from election.settings import setting
 from election_assets import lifecycle
 from election_assets.contest_checks import (
@@ -22,7 +22,8 @@ from election_assets.resources import KafkaResource, PostgresResource, SparkLaun
 from election_assets.resources.spark_launcher import ApplicationFailed
 from election_assets.shared import ROOT, differences, named_results, tally_backlog
 from election_assets.tally import live_results
-from election_io import race_calls
+from election_io import contest_tables, race_calls
+from election_io.definitions import election_contests
 from election_io.elections import read_election
 from election_io.publisher import ResultPublisher
 
@@ -306,27 +307,22 @@ def reconciliation_checks(postgres: PostgresResource, kafka: KafkaResource):
 
 def final_race_calls(conn: psycopg.Connection, kafka: KafkaResource, actor: str) -> dict:
     """The certified count's race calls, by contest|district: nothing is outstanding, so every
-    untied race is called.
+    untied race is called, in every contest and district.
 
     The live calls are the tally's own (spark_jobs.ledger_writer); these are the last word,
-    recorded (final) and published the same way. The national race's, from the totals per
-    state, until the ledger keeps every contest's totals.
+    from the same committed totals, recorded (final) and published the same way.
     """
-    names = dict(conn.execute("SELECT candidate_id, candidate_name FROM candidates ORDER BY 1"))
-    per_state = {
-        (s, c): int(n)
-        for s, c, n in conn.execute(
-            "SELECT address_state, candidate_id, total_votes FROM tally_by_state"
-        )
-    }
-    registered = dict(conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1"))
+    contests = election_contests(conn)
+    homes = contest_tables.registered_homes(conn)
     election = read_election(conn)
     publisher = ResultPublisher(kafka.bootstrap_servers)
     return race_calls.call_record_publish(
         conn,
         publisher,
         contract.RACE_CALLS_TOPIC,
-        *national_count(per_state, registered, names),
+        contest_tables.every_race(conn, contests, homes),
+        contests,
+        voters_by_district(homes),
         polls_open=False,
         untallied=0,
         election_id=election.election_id if election else None,

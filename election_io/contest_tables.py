@@ -9,7 +9,7 @@ from datetime import datetime
 import psycopg
 
 from election import messages
-from election.contest_totals import DistrictTotals, JudgedPattern
+from election.contest_totals import ContestTotals, DistrictTotals, Home, JudgedPattern
 from election.contests import Contest
 
 Key = tuple[str, str]  # (contest_id, district_id)
@@ -56,30 +56,57 @@ def ledger_patterns(conn: psycopg.Connection) -> list[JudgedPattern]:
     ).fetchall()
 
 
-def contest_results(
-    conn: psycopg.Connection,
-    contests: Iterable[Contest],
-    keys: Iterable[Key] | None,
-    since: datetime,
-) -> list[messages.Keyed]:
-    """contest_results messages of the keys given, every choice of the contest named (zeros too).
+def registered_homes(conn: psycopg.Connection) -> dict[Home, int]:
+    """Registered voters at each home (state, county FIPS) of the roll
+    (election.contest_totals.voters_by_district turns them into voters per district)."""
+    rows = conn.execute("SELECT address_state, county_fips, count(*) FROM voters GROUP BY 1, 2")
+    return {(state, county): int(n) for state, county, n in rows}
 
-    keys None: every key the ledger holds, and each contest's own district before any ballot
-    (updated at `since`), so a reader starts complete.
+
+def with_every_choice(
+    contests: Iterable[Contest], found: dict[Key, tuple[DistrictTotals, datetime]]
+) -> dict[Key, tuple[DistrictTotals, datetime]]:
+    """read_totals' rows with every choice of their contest named, zeros too (in place)."""
+    choices = {c.contest_id: c.choices for c in contests}
+    for (contest_id, _district_id), (row, _at) in found.items():
+        votes = row.totals
+        row.totals = {c.choice_id: votes.get(c.choice_id, 0) for c in choices.get(contest_id, ())}
+        row.totals.update(votes)  # a choice the definition lost still shows its votes
+    return found
+
+
+def every_race(
+    conn: psycopg.Connection, contests: Iterable[Contest], homes: Iterable[Home]
+) -> dict[Key, DistrictTotals]:
+    """The committed totals of every contest in every district of it that a voter at `homes`
+    lives in, every choice named; zeros for a race no ballot has reached yet."""
+    contests = tuple(contests)
+    races = ContestTotals(contests, homes).results
+    found = with_every_choice(contests, read_totals(conn))
+    races.update((key, row) for key, (row, _at) in found.items())
+    return races
+
+
+def contest_results(
+    contests: Iterable[Contest],
+    found: dict[Key, tuple[DistrictTotals, datetime]],
+    since: datetime | None = None,
+) -> list[messages.Keyed]:
+    """contest_results messages of read_totals' rows, every choice of the contest named.
+
+    since given: each contest's own district too, before any ballot (updated at `since`), so a
+    reader of every key starts complete.
     """
     contests = tuple(contests)
-    choices = {c.contest_id: c.choices for c in contests}
-    found = read_totals(conn, keys)
-    if keys is None:
+    found = dict(found)
+    if since is not None:
         for contest in contests:
             found.setdefault((contest.contest_id, contest.district_id), (DistrictTotals(), since))
     out = []
-    for (contest_id, district_id), (row, at) in sorted(found.items()):
-        totals = {c.choice_id: row.totals.get(c.choice_id, 0) for c in choices.get(contest_id, ())}
-        totals.update(row.totals)  # a choice the definition lost still shows its votes
+    for (contest_id, district_id), (row, at) in sorted(with_every_choice(contests, found).items()):
         out.append(
             messages.contest_result(
-                contest_id, district_id, row.ballots, row.overvotes, row.undervotes, totals, at
+                contest_id, district_id, row.ballots, row.overvotes, row.undervotes, row.totals, at
             )
         )
     return out

@@ -87,12 +87,9 @@ def election_contests(
 ) -> tuple[Contest, ...]:
     """The contests the election counts: its definition's; none there (a database from before
     the contests, or a test that registers none), the seed's national contest of candidate_ids
-    (None: the candidates table's)."""
+    (None: the candidates table's), named as that table names them."""
     contests = read_definition(conn).contests
     if contests:
         return contests
-    if candidate_ids is None:
-        candidate_ids = [
-            c for (c,) in conn.execute("SELECT candidate_id FROM candidates ORDER BY 1")
-        ]
-    return (national_contest(candidate_ids),)
+    names = dict(conn.execute("SELECT candidate_id, candidate_name FROM candidates ORDER BY 1"))
+    return (national_contest(names if candidate_ids is None else candidate_ids, names),)

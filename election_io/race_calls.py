@@ -56,21 +56,26 @@ def call_record_publish(
     election_id: int | None,
     actor: str,
     final: bool = False,
+    previous: Mapping[str, RaceCall] | None = None,
 ) -> dict[str, RaceCall]:
     """Call every contest in every district of its totals, record the calls and publish them.
 
     results: (contest_id, district_id) -> totals; registered: voters per district. Returns the
-    calls by contest|district. A message names the leader as its contest's choices do.
+    calls by contest|district. A message names the leader as its contest's choices do. A call
+    equal to its `previous` one (the last round's, as recorded) is neither recorded nor sent.
     """
     contests = tuple(contests)
     calls = race_call.call_contests(results, contests, registered, polls_open, untallied)
+    changed = {k: c for k, c in calls.items() if previous is None or previous.get(k) != c}
+    if not changed:
+        return calls
     names = {c.contest_id: {x.choice_id: x.name for x in c.choices} for c in contests}
-    times = record(conn, calls, election_id, actor, final)
+    times = record(conn, changed, election_id, actor, final)
     publisher.send(
         topic,
         (
             messages.race_call(call, names[call.contest_id], *times[key])
-            for key, call in calls.items()
+            for key, call in changed.items()
         ),
     )
     publisher.flush()

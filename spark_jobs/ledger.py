@@ -294,12 +294,6 @@ def state_totals(conn: psycopg.Connection, states=None) -> list[tuple]:
     return conn.execute(sql + " WHERE address_state = ANY(%s)", (list(states),)).fetchall()
 
 
-def registered_by_state(conn: psycopg.Connection) -> dict[str, int]:
-    """Registered voters per state, from the roll."""
-    rows = conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1").fetchall()
-    return {state: int(n) for state, n in rows}
-
-
 def record_stop(conn: psycopg.Connection, query_name: str, exit_code: int, cause: str) -> None:
     """Write down why the tally stopped for good, for whoever supervises it."""
     conn.execute(

@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from election import contract, messages
+from election.contest_totals import DistrictTotals, voters_by_district
 from election.contests import Contest, national_contest
-from election.national_race import national_count
+from election.race_call import RaceCall
 from election.settings import setting
 from election_io import contest_tables, race_calls
 from election_io.ballot_log import BallotLog
@@ -66,9 +67,16 @@ class LedgerWriter:
         self.log = BallotLog(options.bootstrap, options.topic)
         self.progress = drain.ProgressLine(options.query_name)
         self.candidates: dict[str, dict] = {}
-        self.registered: dict[str, int] = {}
+        self.registered: dict[str, int] = {}  # voters per state, as the roll names it
+        self.voters: dict[str, int] = {}  # voters per district
         self.contests: tuple[Contest, ...] = ()
         self.contest_totals = contest_ledger.BatchTotals(())
+        # the committed totals of every race, kept from what each publication reads, and the
+        # race calls last recorded: a round calls what changed, not every race again
+        self.standing: dict[tuple[str, str], DistrictTotals] = {}
+        self.calls: dict[str, RaceCall] = {}
+        self.called_on: tuple | None = None  # (polls_open, untallied) of the last round
+        self.touched: set[tuple[str, str]] = set()  # races whose totals changed since then
         self.published_all = False
         self.batches = 0  # published in this run
         self.last_progress: dict = {}
@@ -76,16 +84,22 @@ class LedgerWriter:
         self.in_flight: Future | None = None
 
     def roll_loaded(
-        self,
-        candidates: dict[str, dict],
-        registered: dict[str, int],
-        contests: tuple[Contest, ...] | None = None,
+        self, candidates: dict[str, dict], contests: tuple[Contest, ...] | None = None
     ) -> None:
-        """New candidates, roll and contests (None: the seed's national contest of the
-        candidates): the next publication sends every key again."""
-        self.candidates, self.registered = candidates, registered
-        self.contests = contests or (national_contest(candidates),)
+        """New candidates and contests (None: the seed's national contest of the candidates),
+        and the roll read again: the next publication sends every key again, and the next
+        round of race calls calls every race."""
+        self.candidates = candidates
+        names = {c: row.get("candidate_name") for c, row in candidates.items()}
+        self.contests = contests or (national_contest(candidates, names),)
         self.contest_totals = contest_ledger.BatchTotals(self.contests)
+        homes = contest_tables.registered_homes(self.conn)
+        self.registered = {}
+        for (state, _county), n in homes.items():
+            self.registered[state] = self.registered.get(state, 0) + n
+        self.voters = voters_by_district(homes)
+        self.standing = contest_tables.every_race(self.conn, self.contests, homes)
+        self.calls, self.called_on, self.touched = {}, None, set()
         self.published_all = False
 
     # --- the thread ---------------------------------------------------------------------------
@@ -225,11 +239,15 @@ class LedgerWriter:
                 for s, (n, at) in sorted(turnout.items())
             ),
         )
+        found = contest_tables.with_every_choice(
+            self.contests,
+            contest_tables.read_totals(conn, None if everything else touched.contests),
+        )
+        self.standing.update((key, row) for key, (row, _at) in found.items())
+        self.touched.update(found)
         sent += self.publisher.send(
             opt.result_topic(contract.CONTEST_RESULTS_TOPIC),
-            contest_tables.contest_results(
-                conn, self.contests, None if everything else touched.contests, since
-            ),
+            contest_tables.contest_results(self.contests, found, since if everything else None),
         )
         sent += self.publisher.send(
             opt.result_topic(contract.REJECTED_VOTES_TOPIC),
@@ -242,26 +260,35 @@ class LedgerWriter:
         return sent
 
     def call_races(self, window: ElectionNow, lag: int | None) -> int:
-        """Call every race from the committed totals, record the calls and publish them.
+        """Call the races from the committed totals, record and publish the calls that changed.
 
         Outstanding are the non-voters while the polls are open, and once they are closed the
-        ballots on the log not yet tallied (all non-voters while that is not known).
+        ballots on the log not yet tallied (all non-voters while that is not known). While that
+        rule and its count stay as they were, only the races whose totals changed are called
+        again; returns how many calls were sent.
         """
-        if not self.registered:
+        if not self.voters:
             return 0  # no roll loaded yet: there is no race to call
-        per_state = {(s, c): int(n) for s, c, n, _at in ledger.state_totals(self.conn)}
-        names = {c: d.get("candidate_name") for c, d in self.candidates.items()}
+        polls_open = window.status in (None, contract.REGISTRATION, contract.OPEN) or lag is None
+        basis = (polls_open, lag or 0)
+        races = self.standing if basis != self.called_on else self.touched
         calls = race_calls.call_record_publish(
             self.conn,
             self.publisher,
             self.options.result_topic(contract.RACE_CALLS_TOPIC),
-            *national_count(per_state, self.registered, names),
-            polls_open=window.status in (None, contract.REGISTRATION, contract.OPEN) or lag is None,
+            {key: self.standing[key] for key in races if key in self.standing},
+            self.contests,
+            self.voters,
+            polls_open=polls_open,
             untallied=lag or 0,
             election_id=window.election_id,
             actor=f"live_tally:{self.options.query_name}",
+            previous=self.calls,
         )
-        return len(calls)
+        sent = sum(1 for key, call in calls.items() if self.calls.get(key) != call)
+        self.calls.update(calls)
+        self.called_on, self.touched = basis, set()
+        return sent
 
     def final_race_calls(self) -> None:
         """The drained count's race calls: the polls closed and nothing left to tally."""

@@ -118,8 +118,7 @@ class LiveTally:
         rows = sources.read_candidates(self.spark, self.options.database_url).collect()
         candidates = {r.candidate_id: r.asDict() for r in rows}
         self.contests = sources.read_contests(self.options.database_url, candidates)
-        by_state = ledger.registered_by_state(self.reader)
-        self.writer.roll_loaded(candidates, by_state, self.contests)
+        self.writer.roll_loaded(candidates, self.contests)
         self.roll_key = (window.election_id, window.status == contract.REGISTRATION)
         drain.emit(
             {

@@ -14,8 +14,9 @@ from confluent_kafka import Consumer, TopicPartition
 from election import contract
 from election.contests import NATION, NATIONAL_CONTEST, home_state_district
 from election_assets import certification, lifecycle
+from election_io.definitions import election_contests
 from election_io.elections import read_election_now
-from spark_jobs import ledger, tally_options
+from spark_jobs import tally_options
 from spark_jobs.ledger_writer import LedgerWriter
 from tests.election_assets.conftest import register
 
@@ -31,14 +32,32 @@ def in_state(address_state: str) -> str:
 
 
 def commit_tally(conn, votes_by_state: dict[str, list[int]]) -> dict[str, int]:
-    """Write running totals as the tally would: state -> votes per candidate (in id order)."""
+    """Add to the national contest's totals as the tally would (in each state and the nation):
+    state -> ballots per candidate (in id order); returns voters per state."""
     candidates = [c for (c,) in conn.execute("SELECT candidate_id FROM candidates ORDER BY 1")]
     for state, votes in votes_by_state.items():
-        for candidate, n in zip(candidates, votes, strict=True):
-            conn.execute(
-                "INSERT INTO tally_by_state VALUES (%s, %s, %s, now())", (state, candidate, n)
-            )
+        for district in (home_state_district(state), NATION):
+            add_totals(conn, NATIONAL_CONTEST, district, dict(zip(candidates, votes, strict=True)))
     return dict(conn.execute("SELECT address_state, count(*) FROM voters GROUP BY 1"))
+
+
+def add_totals(conn, contest_id: str, district_id: str, votes: dict[str, int]) -> None:
+    """Add ballots of one vote each to a contest's totals in a district, as the tally would."""
+    conn.execute(ADD_BALLOTS, (contest_id, district_id, sum(votes.values())))
+    for choice_id, n in votes.items():
+        conn.execute(ADD_VOTES, (contest_id, district_id, choice_id, n))
+
+
+ADD_BALLOTS = """
+INSERT INTO contest_totals AS t (contest_id, district_id, ballots, overvotes, undervotes, updated_at)
+VALUES (%s, %s, %s, 0, 0, now())
+ON CONFLICT (contest_id, district_id) DO UPDATE SET ballots = t.ballots + excluded.ballots
+"""
+ADD_VOTES = """
+INSERT INTO contest_choice_totals AS t (contest_id, district_id, choice_id, votes)
+VALUES (%s, %s, %s, %s)
+ON CONFLICT (contest_id, district_id, choice_id) DO UPDATE SET votes = t.votes + excluded.votes
+"""
 
 
 def live_race_calls(database_url: str, prefix: str, lag: int | None = 0) -> dict:
@@ -49,7 +68,7 @@ def live_race_calls(database_url: str, prefix: str, lag: int | None = 0) -> dict
     try:
         names = dict(writer.conn.execute("SELECT candidate_id, candidate_name FROM candidates"))
         candidates = {c: {"candidate_id": c, "candidate_name": n} for c, n in names.items()}
-        writer.roll_loaded(candidates, ledger.registered_by_state(writer.conn))
+        writer.roll_loaded(candidates, election_contests(writer.conn))
         window = read_election_now(writer.conn)
         published = writer.call_races(window, lag)
         calls = dict(writer.conn.execute(STORED.format("outstanding")))
@@ -92,12 +111,20 @@ def test_live_calls_count_the_non_voters_and_final_calls_call_every_untied_race(
         big, small, *_ = sorted(registered, key=lambda s: -registered[s])
         # `big` is led by 3 votes, `small` is tied; everyone else has not voted yet
         commit_tally(conn, {big: [5, 2, 0], small: [1, 1, 0]})
+        # every contest is called by the same rule: a measure of `big`, led 6 to 1
+        big_state = home_state_district(big)
+        measure = f"measure-{big_state.removeprefix('state:')}-1"
+        add_totals(conn, measure, big_state, {"yes": 6, "no": 1})
         conn.commit()
     live = live_race_calls(scratch_database, unique_name, lag=0)
+    measure_key = contract.contest_key(measure, big_state)
+    assert live["outstanding"][measure_key] == registered[big] - 7
     assert live["outstanding"][in_state(big)] == registered[big] - 7
     assert live["outstanding"][WHOLE] == sum(registered.values()) - 9
     published_live = race_call_messages(bootstrap_servers, {}, topic=live_topic)
-    assert live["published"] == len(published_live) == len(registered) + 1
+    # every race of every contest, with or without ballots yet, once
+    assert live["published"] == len(published_live) == len(live["outstanding"])
+    assert {in_state(state) for state in registered} | {WHOLE} <= set(published_live)
     assert not any(message["called"] for message in published_live.values())
 
     with postgres.connect() as conn:
@@ -109,10 +136,12 @@ def test_live_calls_count_the_non_voters_and_final_calls_call_every_untied_race(
     assert all(call.outstanding == 0 for call in final.values())
     assert final[WHOLE].called and final[in_state(big)].called
     assert not final[in_state(small)].called  # a tie is never called
-    assert {s for s, called in stored.items() if called} == {WHOLE, in_state(big)}
+    assert final[measure_key].called and final[measure_key].leader == "yes"
+    assert {s for s, called in stored.items() if called} == {WHOLE, in_state(big), measure_key}
 
     published = race_call_messages(bootstrap_servers, before)
-    assert set(published) >= {WHOLE, in_state(big), in_state(small)}
+    assert set(published) >= {WHOLE, in_state(big), in_state(small), measure_key}
+    assert published[measure_key]["candidate_name"] == "Yes"
     for message in published.values():
         assert tuple(message) == contract.RACE_CALL_FIELDS
     leader = published[WHOLE]

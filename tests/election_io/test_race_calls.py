@@ -3,6 +3,8 @@ hand, recorded in the real PostgreSQL and published on a real Kafka topic keyed 
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 
@@ -11,7 +13,7 @@ from election.contest_totals import DistrictTotals
 from election.contests import MEASURE, PLURALITY, RANKED, Choice, Contest
 from election_io import migrations, race_calls, topics
 from election_io.publisher import ResultPublisher
-from tests.spark_jobs.stack import latest_values
+from tests.spark_jobs.stack import latest_values, read_log
 
 pytestmark = pytest.mark.services
 
@@ -59,7 +61,9 @@ def election(scratch_database, bootstrap_servers, unique_name):
     topics.delete_topics(bootstrap_servers, [topic])
 
 
-def call_round(database_url, bootstrap, topic, polls_open, final=False, results=RESULTS):
+def call_round(
+    database_url, bootstrap, topic, polls_open, final=False, results=RESULTS, previous=None
+):
     with psycopg.connect(database_url) as conn:
         return race_calls.call_record_publish(
             conn,
@@ -73,6 +77,7 @@ def call_round(database_url, bootstrap, topic, polls_open, final=False, results=
             election_id=None,
             actor="test",
             final=final,
+            previous=previous,
         )
 
 
@@ -147,6 +152,30 @@ def test_the_final_round_calls_the_rest_and_keeps_when_each_race_was_first_calle
     )
     assert len(audited(database_url)) == len(KEYS)  # each race audited once, when first called
     assert latest_values(bootstrap_servers, topic)["mayor-39035|county:39035"]["called_at"]
+
+
+def test_a_round_records_and_sends_only_the_calls_that_changed(election, bootstrap_servers):
+    database_url, topic = election
+    first = call_round(database_url, bootstrap_servers, topic, polls_open=True)
+    sent = len(read_log(bootstrap_servers, topic))
+
+    # the same totals again: every call is as it was, nothing is written or sent
+    again = call_round(database_url, bootstrap_servers, topic, polls_open=True, previous=first)
+    assert again == first
+    assert len(read_log(bootstrap_servers, topic)) == sent
+
+    # the mayor's race gains ballots: only that race is written and sent again
+    moved = {**RESULTS, ("mayor-39035", "county:39035"): DistrictTotals(110, totals={"q": 70})}
+    before = stored(database_url)
+    call_round(
+        database_url, bootstrap_servers, topic, polls_open=True, results=moved, previous=first
+    )
+    log = read_log(bootstrap_servers, topic)
+    assert len(log) == sent + 1
+    assert log[-1].key() == b"mayor-39035|county:39035"
+    assert json.loads(log[-1].value())["margin"] == 70
+    after = stored(database_url)
+    assert {k for k in after if after[k] != before[k]} <= {"mayor-39035|county:39035"}
 
 
 def test_totals_of_an_unknown_contest_are_one_line_and_nothing_is_recorded(

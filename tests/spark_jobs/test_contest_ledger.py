@@ -18,7 +18,7 @@ from election.schema import TABLES
 from election_assets import contest_checks
 from election_io.contest_tables import read_totals
 from election_io.definitions import write_definition
-from spark_jobs import ledger, recount, sources
+from spark_jobs import recount, sources
 from spark_jobs.ledger_writer import LedgerWriter
 from tests.spark_jobs import batches, stack
 from tests.spark_jobs.helpers import (
@@ -106,7 +106,7 @@ def test_the_ledger_by_contest_equals_the_oracle(election, spark):
     placed = sent[0] + sent[1]
     first, second = (batches.split(part, len(part))[0] for part in sent)
     writer = LedgerWriter(opts, None)
-    writer.roll_loaded(judge.candidates, ledger.registered_by_state(writer.conn), judge.contests)
+    writer.roll_loaded(judge.candidates, judge.contests)
     try:
         for batch_id, offsets in enumerate((first, second)):
             writer.commit_and_publish(judge.batch(opts, writer.conn, batch_id, offsets))

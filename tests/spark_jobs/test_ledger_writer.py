@@ -35,7 +35,7 @@ def test_batches_commit_in_order_and_a_later_ballot_of_a_voter_is_a_duplicate(
     first, second = batches.split(placed, len(placed) // 2)
     book = pending.PendingBatches(str(tmp_path / "checkpoint"))
     writer = LedgerWriter(opts, book)
-    writer.roll_loaded(judge.candidates, ledger.registered_by_state(writer.conn))
+    writer.roll_loaded(judge.candidates)
     try:
         for batch_id, offsets in enumerate((first, second)):
             judged = judge.batch(opts, writer.conn, batch_id, offsets)

@@ -55,7 +55,7 @@ def test_a_pending_batch_over_partitions_without_messages_is_committed(election,
     book.write(pending.PendingBatch(0, opts.topic, ranges))
     judge = batches.Judge(spark, opts.database_url, partitions=4)
     writer = LedgerWriter(opts, book)
-    writer.roll_loaded(judge.candidates, ledger.registered_by_state(writer.conn))
+    writer.roll_loaded(judge.candidates)
     try:
         recovery.recover_pending(
             spark, book, writer.conn, opts.query_name, opts.topic, opts.bootstrap, judge, writer
