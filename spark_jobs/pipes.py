@@ -1,7 +1,8 @@
 """How a Spark application reports to whoever launched it: Dagster Pipes, or JSON lines.
 
 Launched by Dagster (PipesSubprocessClient), events go to the run's log and results come back
-as Pipes messages; launched any other way (spark-submit on a cluster, a terminal), the same
+as materialization metadata (a large one in a file: Pipes' reader may take a long line
+half-written); launched any other way (spark-submit on a cluster, a terminal), the same
 events are JSON lines on stdout. Only `dagster-pipes` is needed here: small, no dependencies.
 """
 
@@ -16,7 +17,7 @@ from dagster_pipes import PipesContext, PipesEnvVarParamsLoader, open_dagster_pi
 
 
 class Reporter:
-    """One per process: events (progress, stops), results, errors; thread-safe."""
+    """One per process: events (progress, stops), metadata, errors; thread-safe."""
 
     def __init__(self, pipes: PipesContext | None = None, stream=None):
         self.pipes = pipes
@@ -48,13 +49,6 @@ class Reporter:
             print(message, file=sys.stderr, flush=True)
             if self.pipes is not None:
                 self.pipes.log.error(message)
-
-    def result(self, document: dict) -> None:
-        """A small result, for Dagster as a Pipes custom message (a large one goes in a file:
-        Pipes' reader may take a long line half-written)."""
-        if self.pipes is not None:
-            with self._lock:
-                self.pipes.report_custom_message(document)
 
     def materialize(self, metadata: dict) -> None:
         """Materialization metadata of the asset Dagster launched this process for; a dict or

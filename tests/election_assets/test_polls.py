@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 from confluent_kafka import Producer
-from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+from dagster import DagsterRun, DagsterRunStatus
 
 from election import contract
 from election_assets import lifecycle, polls

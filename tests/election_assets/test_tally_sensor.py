@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import psycopg
 import pytest
-from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+from dagster import DagsterRun, DagsterRunStatus
 
 from election import contract
 from election_assets import tally

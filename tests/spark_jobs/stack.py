@@ -184,11 +184,7 @@ def produce(bootstrap: str, topic: str, messages, rate: float = 0.0) -> list[cou
         if err is not None:
             errors.append(str(err))
         else:
-            _, stamp_ms = msg.timestamp()  # the broker's LogAppendTime
-            received = datetime.fromtimestamp(stamp_ms / 1000, UTC)
-            placed.append(
-                counting.Message(msg.partition(), msg.offset(), msg.key(), msg.value(), received)
-            )
+            placed.append(as_counted(msg))
 
     began = time.monotonic()
     for i, (key, value) in enumerate(messages):
@@ -321,16 +317,16 @@ def held(bootstrap: str, topic: str) -> list[counting.Message]:
     """The ballots a topic holds, placed and stamped by the broker: the truth's input when a
     producer's delivery reports cannot say where each landed (a retried batch the broker already
     had is reported without its offset)."""
-    return [
-        counting.Message(
-            m.partition(),
-            m.offset(),
-            m.key(),
-            m.value(),
-            datetime.fromtimestamp(m.timestamp()[1] / 1000, UTC),
-        )
-        for m in read_log(bootstrap, topic)
-    ]
+    return [as_counted(m) for m in read_log(bootstrap, topic)]
+
+
+def as_counted(message) -> counting.Message:
+    """A Kafka message (confluent_kafka) as the oracle counts it, stamped by the broker
+    (LogAppendTime)."""
+    received = datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC)
+    return counting.Message(
+        message.partition(), message.offset(), message.key(), message.value(), received
+    )
 
 
 def ledger_state(database_url: str) -> dict:

@@ -15,7 +15,6 @@ CHILD = (
     "from spark_jobs.pipes import Reporter\n"
     "r = Reporter.open()\n"
     "r.event({'event': 'progress', 'batch_id': 0}, summary='batch 0 done')\n"
-    "r.result({'per_candidate': {'a': 2}})\n"
     # as the tally reports its run: a figure and its last batch, a JSON object
     "r.materialize({'ballots_counted': 2, 'last_batch': {'batch_id': 0, 'lag': None}})\n"
     "r.error('recount: something is wrong')\n"
@@ -28,7 +27,7 @@ def test_outside_dagster_events_are_json_lines():
     reporter = Reporter(stream=out)
     assert not reporter.under_dagster
     reporter.event({"event": "progress", "batch_id": 3, "messages": 10})
-    reporter.result({"ignored": True})  # nobody to hand it to; the event lines carry it
+    reporter.materialize({"ignored": True})  # nobody to hand it to; the event lines carry it
     assert [json.loads(line) for line in out.getvalue().splitlines()] == [
         {"event": "progress", "batch_id": 3, "messages": 10}
     ]
@@ -43,15 +42,11 @@ def test_outside_dagster_a_child_prints_and_warns_nothing():
     assert child.stderr.strip() == "recount: something is wrong"
 
 
-def test_under_dagster_pipes_the_run_gets_logs_results_and_metadata():
+def test_under_dagster_pipes_the_run_gets_logs_and_metadata():
     @dg.asset
     def reported(context: dg.AssetExecutionContext, pipes: dg.PipesSubprocessClient):
         invocation = pipes.run(context=context, command=[sys.executable, "-c", CHILD])
-        messages = list(invocation.get_custom_messages())
-        result = invocation.get_materialize_result()
-        return dg.MaterializeResult(
-            metadata={**result.metadata, "results": dg.MetadataValue.json(messages)}
-        )
+        return invocation.get_materialize_result()
 
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
@@ -63,7 +58,6 @@ def test_under_dagster_pipes_the_run_gets_logs_results_and_metadata():
     (materialization,) = result.asset_materializations_for_node("reported")
     assert materialization.metadata["ballots_counted"].value == 2
     assert materialization.metadata["last_batch"].value == {"batch_id": 0, "lag": None}
-    assert materialization.metadata["results"].value == [{"per_candidate": {"a": 2}}]
     logs = {(e.level, e.user_message) for e in instance.all_logs(result.run_id)}
     assert any(level >= 40 and "something is wrong" in message for level, message in logs)
     assert any("batch 0 done" in message for _, message in logs)
