@@ -190,7 +190,7 @@ CATALOGUE: tuple[Setting, ...] = (
     Setting("VOTING_PROBLEM_SHARE", "0", "share of deliberately invalid ballots", "float", 0),
     Setting(
         "BALLOT_SHAPE",
-        "seed",
+        "selections",
         "what the generator's ballots carry: seed (one candidate) or selections (every contest)",
         choices=("seed", "selections"),
     ),

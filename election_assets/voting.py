@@ -101,7 +101,7 @@ class WaveConfig(dg.Config):
     over the day in small slices, and a slow launch never leaves the day behind.
 
     selections: each ballot marks every contest of its voter's style (the `selections` shape);
-    off, the seed's shape (`candidate_id`), until the tally judges selections.
+    off, the seed's shape (`candidate_id`: one choice in the national contest).
 
     An imported election (import_cvr_job) casts its records' ballots, in their order, with
     their selections: turnout, problem_share and selections do not apply to it.
@@ -115,7 +115,7 @@ class WaveConfig(dg.Config):
     paced: bool = False
     max_share: float = 0.05
     horizon_s: float | None = None
-    selections: bool = False
+    selections: bool = True
 
 
 def cast_wave(

@@ -12,7 +12,7 @@ import dagster as dg
 import psycopg
 import pytest
 from confluent_kafka import Consumer
-from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+from dagster import DagsterRun, DagsterRunStatus
 
 from election import ballots, contract, counting, selection_draws, turnout
 from election.settings import SettingError, setting
@@ -22,6 +22,7 @@ from election_io import topics, waves
 from election_io.definitions import read_definition
 from election_io.elections import read_election
 from tests.election_assets.conftest import register
+from tests.spark_jobs.stack import as_counted
 
 log = logging.getLogger("test.voting")
 
@@ -53,16 +54,7 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 60) -
 def oracle_count(messages, roll: dict, contests, partitions: int) -> counting.Count:
     """The oracle's count of consumed messages (by the broker's stamps, the polls open since
     long before them) for a roll and the election's contests."""
-    logged = [
-        counting.Message(
-            m.partition(),
-            m.offset(),
-            m.key(),
-            m.value(),
-            dt.datetime.fromtimestamp(m.timestamp()[1] / 1000, dt.UTC),
-        )
-        for m in messages
-    ]
+    logged = [as_counted(m) for m in messages]
     opened = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     return counting.count(
         logged, roll, None, opened, None, partitions=partitions, contests=contests
@@ -119,12 +111,12 @@ def test_open_polls_job_needs_a_roll(postgres):
     assert not result.success
 
 
-def test_a_wave_delivers_exactly_the_planned_ballots(
+def test_a_seed_shaped_wave_delivers_exactly_the_planned_ballots(
     postgres, kafka, scratch_database, unique_name
 ):
     register(scratch_database, voters=3000)
     open_election(postgres)
-    config = voting.WaveConfig(size=1500, rate=0)
+    config = voting.WaveConfig(size=1500, rate=0, selections=False)
     report = voting.cast_wave(postgres, kafka, config, "run-1", log, topic=unique_name)
     assert report.sent == 1500
     with postgres.connect() as conn:
@@ -185,14 +177,14 @@ def test_a_selections_wave_delivers_exactly_the_planned_messages(
     )
 
 
-def test_the_waves_cast_the_seed_shape_unless_the_setting_says_selections(monkeypatch):
+def test_the_waves_cast_every_contest_unless_the_setting_says_seed(monkeypatch):
     def selections() -> bool:
         return voting.wave_run_config()["ops"]["cast_votes"]["config"]["selections"]
 
     monkeypatch.delenv("BALLOT_SHAPE", raising=False)
-    assert voting.WaveConfig().selections is False and selections() is False
-    monkeypatch.setenv("BALLOT_SHAPE", "selections")
-    assert selections() is True
+    assert voting.WaveConfig().selections is True and selections() is True
+    monkeypatch.setenv("BALLOT_SHAPE", "seed")
+    assert selections() is False
     monkeypatch.setenv("BALLOT_SHAPE", "ranked")
     with pytest.raises(SettingError, match="BALLOT_SHAPE must be seed or selections"):
         selections()
