@@ -104,24 +104,3 @@ def test_a_tally_killed_at_each_fault_point_on_sparse_partitions_ends_exact(elec
     assert [e["batch_id"] for e in progress if e["recovered"] and not e["replayed"]] == [1]
     assert 4 in [e["batch_id"] for e in progress if e["replayed"]]
     assert_matches_the_truth(election, placed)
-
-
-def test_a_new_query_name_resumes_the_count_where_the_ledger_stands(election):
-    placed = into_partitions(election, ballots(election, 160, seed=41), [1, 2])
-    first = tally(election, "--query-name", "first")
-    deadline = time.monotonic() + 240
-    while stack.ledger_state(election["url"])["batches"][1] < len(placed):
-        assert time.monotonic() < deadline, stack.tally_log(election["checkpoint"])[-4000:]
-        assert first.poll() is None, stack.tally_log(election["checkpoint"])[-4000:]
-        time.sleep(0.5)
-    first.send_signal(signal.SIGTERM)
-    assert first.wait(90) == 0, stack.tally_log(election["checkpoint"])[-4000:]
-
-    # a new name is a new checkpoint over the same ledger: a restart of the same count
-    election["checkpoint"] = election["checkpoint"].parent / "checkpoint-second"
-    placed += into_partitions(election, ballots(election, 160, seed=42), [0, 2])
-    second = tally(election, "--query-name", "second")
-    time.sleep(5)
-    stack.close_polls(election["url"])
-    run_to_the_end(election, second)
-    assert_matches_the_truth(election, placed)
