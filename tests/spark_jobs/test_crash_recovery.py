@@ -1,8 +1,8 @@
 """Crashes and restarts of the live tally on a ballot log whose batches skip partitions.
 
 Ballots trickle into some partitions of a four-partition votes_topic, so most micro-batches
-leave partitions out; the tally is SIGKILLed at each fault point and restarted, and later
-restarted under a new query name; every run ends exactly equal to the oracle.
+leave partitions out; the tally is SIGKILLed at each fault point and restarted; every run ends
+exactly equal to the oracle (a restart under a new query name: tests/spark_jobs/test_hostile_log.py).
 """
 
 from __future__ import annotations
