@@ -9,7 +9,7 @@ import psycopg
 
 from election import contract, race_call
 from election.contest_totals import voters_by_district
-from election.contests import NATION, NATIONAL_CONTEST
+from election.contests import NATION, NATIONAL_CONTEST, home_state_name
 from election.settings import setting
 from election_assets import lifecycle
 from election_assets.contest_checks import (
@@ -338,7 +338,14 @@ def certification(
     """The election certified: runs only when every reconciliation check passed."""
     with postgres.connect() as conn:
         calls = final_race_calls(conn, kafka, context.run.run_id)
-        national = calls[contract.contest_key(NATIONAL_CONTEST, NATION)]
+        # each contest's winner where it is decided (its own district), once called
+        winners = {}
+        for contest in election_contests(conn):
+            call = calls.get(contract.contest_key(contest.contest_id, contest.district_id))
+            if call is not None and call.called:
+                winners[contest.contest_id] = call.leader
+        national = calls.get(contract.contest_key(NATIONAL_CONTEST, NATION))
+        winner = national.leader if national else None  # an imported election may have none
         election = lifecycle.transition(conn, contract.CERTIFIED, context.run.run_id)
         lifecycle.audit(
             conn,
@@ -346,17 +353,22 @@ def certification(
             context.run.run_id,
             "certify",
             "ok",
-            {"winner": national.leader, "margin": national.margin},
+            {
+                "winner": winner,
+                "margin": national.margin if national else None,
+                "contests_called": len(winners),
+            },
         )
     return dg.MaterializeResult(
         metadata={
             "election_id": election.election_id,
             "certified_at": str(election.certified_at),
-            "winner": national.leader or "none",
+            "winner": winner or "none",
+            "winners": dg.MetadataValue.json(winners),
             "states_called": sum(
                 1
                 for c in calls.values()
-                if c.contest_id == NATIONAL_CONTEST and c.district_id != NATION and c.called
+                if c.contest_id == NATIONAL_CONTEST and home_state_name(c.district_id) and c.called
             ),
             "races_called": sum(1 for c in calls.values() if c.called),
         }

@@ -21,6 +21,7 @@ from election.settings import SettingError, setting
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_STACK = ROOT / ".stack" / "test"
+SESSIONS = TEST_STACK / "sessions"  # one file per test run using the services, by its pid
 
 
 def suite_services_environment() -> dict[str, str]:
@@ -67,12 +68,33 @@ def pytest_configure(config):
         raise pytest.UsageError(
             "the test services did not start: " + (started.stderr.strip() or started.stdout)
         )
-    config.stash[_STARTED] = True  # this run started them: it stops them at the end
+    config.stash[_STARTED] = True  # this run uses them: the last run to end stops them
+    SESSIONS.mkdir(parents=True, exist_ok=True)
+    (SESSIONS / str(os.getpid())).touch()
+
+
+def other_sessions() -> list[int]:
+    """Test runs still alive beside this one on the same services (a second terminal's)."""
+    alive = []
+    for entry in SESSIONS.glob("*"):
+        pid = int(entry.name) if entry.name.isdigit() else os.getpid()
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError, OverflowError):
+            entry.unlink(missing_ok=True)  # ended without saying so
+            continue
+        alive.append(pid)
+    return alive
 
 
 def pytest_unconfigure(config):
     if not config.stash.get(_STARTED, False):
         return  # the environment was never pointed at the suite's stack: stop nothing
+    (SESSIONS / str(os.getpid())).unlink(missing_ok=True)
+    if other_sessions():
+        return  # another run still counts on the services; the last one stops them
     if "pyspark" in sys.modules:  # the JVM's cached Kafka producers would retry a stopped broker
         from pyspark import SparkContext
 

@@ -206,5 +206,6 @@ def test_certification_names_the_national_winner_and_the_states_called(
     (certified,) = result.asset_materializations_for_node("certification")
     metadata = {name: value.value for name, value in certified.metadata.items()}
     assert metadata["winner"] == second
+    assert metadata["winners"] == {"national": second}  # no other contest has a ballot
     assert metadata["states_called"] == 1  # the tie in `small` is not called
     assert metadata["races_called"] == 2  # that state and the whole election
