@@ -34,6 +34,21 @@ class RaceCall:
         return asdict(self)
 
 
+def moved(before: RaceCall | None, after: RaceCall, decision_only: bool = False) -> bool:
+    """Whether a race's call is news against the one last recorded: any change, or with
+    decision_only a change of the decision itself (a new race, another leader or runner-up,
+    called or not), not merely of its votes, margin or outstanding ballots."""
+    if before is None:
+        return True
+    if decision_only:
+        return (before.leader, before.runner_up, before.called) != (
+            after.leader,
+            after.runner_up,
+            after.called,
+        )
+    return before != after
+
+
 def outstanding_votes(registered: int, voted: int, polls_open: bool, untallied: int = 0) -> int:
     """Votes that could still change a race: non-voters while open, untallied ballots after.
 

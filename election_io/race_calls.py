@@ -57,25 +57,33 @@ def call_record_publish(
     actor: str,
     final: bool = False,
     previous: Mapping[str, RaceCall] | None = None,
+    decision_only: bool = False,
 ) -> dict[str, RaceCall]:
     """Call every contest in every district of its totals, record the calls and publish them.
 
     results: (contest_id, district_id) -> totals; registered: voters per district. Returns the
-    calls by contest|district. A message names the leader as its contest's choices do. A call
-    equal to its `previous` one (the last round's, as recorded) is neither recorded nor sent.
+    calls recorded and sent, by contest|district. A message names the leader as its contest's
+    choices do. Given the `previous` calls (as last recorded), only a call that moved from its
+    previous one is recorded and sent (race_call.moved: any change, or with decision_only its
+    decision).
     """
     contests = tuple(contests)
     calls = race_call.call_contests(results, contests, registered, polls_open, untallied)
-    changed = {k: c for k, c in calls.items() if previous is None or previous.get(k) != c}
-    if not changed:
+    if previous is not None:
+        calls = {
+            key: call
+            for key, call in calls.items()
+            if race_call.moved(previous.get(key), call, decision_only)
+        }
+    if not calls:
         return calls
     names = {c.contest_id: {x.choice_id: x.name for x in c.choices} for c in contests}
-    times = record(conn, changed, election_id, actor, final)
+    times = record(conn, calls, election_id, actor, final)
     publisher.send(
         topic,
         (
             messages.race_call(call, names[call.contest_id], *times[key])
-            for key, call in changed.items()
+            for key, call in calls.items()
         ),
     )
     publisher.flush()

@@ -58,6 +58,8 @@ def fault_point(where: str, batch_id: int) -> None:
 class LedgerWriter:
     """Commits and publishes batches on its own thread, connection, producer and consumer."""
 
+    CALL_REFRESH_S = 30.0  # how often a race call's numbers are sent again while they move
+
     def __init__(self, options: Options, book: pending.PendingBatches | None):
         self.options = options
         self.book = book  # crossed off here once a batch is committed and published
@@ -76,6 +78,7 @@ class LedgerWriter:
         self.standing: dict[tuple[str, str], DistrictTotals] = {}
         self.calls: dict[str, RaceCall] = {}
         self.called_on: tuple | None = None  # (polls_open, untallied) of the last round
+        self.refreshed_at = 0.0  # time.monotonic() of the last round that sent every change
         self.touched: set[tuple[str, str]] = set()  # races whose totals changed since then
         self.published_all = False
         self.batches = 0  # published in this run
@@ -100,6 +103,7 @@ class LedgerWriter:
         self.voters = voters_by_district(homes)
         self.standing = contest_tables.every_race(self.conn, self.contests, homes)
         self.calls, self.called_on, self.touched = {}, None, set()
+        self.refreshed_at = 0.0
         self.published_all = False
 
     # --- the thread ---------------------------------------------------------------------------
@@ -265,13 +269,18 @@ class LedgerWriter:
         Outstanding are the non-voters while the polls are open, and once they are closed the
         ballots on the log not yet tallied (all non-voters while that is not known). While that
         rule and its count stay as they were, only the races whose totals changed are called
-        again; returns how many calls were sent.
+        again, and between refreshes only a changed decision is sent; returns how many calls
+        were sent.
         """
         if not self.voters:
             return 0  # no roll loaded yet: there is no race to call
         polls_open = window.status in (None, contract.REGISTRATION, contract.OPEN) or lag is None
         basis = (polls_open, lag or 0)
-        races = self.standing if basis != self.called_on else self.touched
+        again = basis == self.called_on
+        races = self.touched if again else self.standing
+        # while the rule stands, a call's numbers (votes, margin, outstanding) are sent again
+        # only every CALL_REFRESH_S; a call that changes its decision is sent at once
+        decision_only = again and time.monotonic() - self.refreshed_at < self.CALL_REFRESH_S
         calls = race_calls.call_record_publish(
             self.conn,
             self.publisher,
@@ -284,11 +293,12 @@ class LedgerWriter:
             election_id=window.election_id,
             actor=f"live_tally:{self.options.query_name}",
             previous=self.calls,
+            decision_only=decision_only,
         )
-        sent = sum(1 for key, call in calls.items() if self.calls.get(key) != call)
         self.calls.update(calls)
-        self.called_on, self.touched = basis, set()
-        return sent
+        if not decision_only:  # else the touched races are called again at the next refresh
+            self.called_on, self.touched, self.refreshed_at = basis, set(), time.monotonic()
+        return len(calls)
 
     def final_race_calls(self) -> None:
         """The drained count's race calls: the polls closed and nothing left to tally."""

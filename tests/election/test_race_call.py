@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from election import contract
 from election.contest_totals import ContestTotals, DistrictTotals, voters_by_district
 from election.contests import MEASURE, PLURALITY, RANKED, Choice, Contest
-from election.race_call import RaceCall, call_contests, call_race, outstanding_votes
+from election.race_call import RaceCall, call_contests, call_race, moved, outstanding_votes
 
 
 def test_called_when_margin_exceeds_outstanding():
@@ -208,3 +209,27 @@ def test_a_called_ranked_contest_is_won_in_round_one_whatever_comes(
     if call.called:
         leader, other = (first, second) if call.leader == "p" else (second, first)
         assert 2 * leader > leader + other + outstanding
+
+
+calls = st.builds(
+    RaceCall,
+    leader=st.sampled_from([None, "x", "y"]),
+    runner_up=st.sampled_from([None, "x", "y"]),
+    leader_votes=st.integers(0, 5),
+    runner_up_votes=st.integers(0, 5),
+    margin=st.integers(0, 5),
+    outstanding=st.integers(0, 5),
+    called=st.booleans(),
+)
+
+
+@given(calls, calls)
+def test_a_changed_decision_is_a_change_and_numbers_alone_are_not_a_decision(before, after):
+    assert moved(None, after) and moved(None, after, decision_only=True)
+    assert moved(before, after) == (before != after)
+    if moved(before, after, decision_only=True):
+        assert moved(before, after)
+    same_decision = replace(
+        after, leader=before.leader, runner_up=before.runner_up, called=before.called
+    )
+    assert not moved(before, same_decision, decision_only=True)

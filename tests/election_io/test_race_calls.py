@@ -62,7 +62,14 @@ def election(scratch_database, bootstrap_servers, unique_name):
 
 
 def call_round(
-    database_url, bootstrap, topic, polls_open, final=False, results=RESULTS, previous=None
+    database_url,
+    bootstrap,
+    topic,
+    polls_open,
+    final=False,
+    results=RESULTS,
+    previous=None,
+    decision_only=False,
 ):
     with psycopg.connect(database_url) as conn:
         return race_calls.call_record_publish(
@@ -78,6 +85,7 @@ def call_round(
             actor="test",
             final=final,
             previous=previous,
+            decision_only=decision_only,
         )
 
 
@@ -161,7 +169,7 @@ def test_a_round_records_and_sends_only_the_calls_that_changed(election, bootstr
 
     # the same totals again: every call is as it was, nothing is written or sent
     again = call_round(database_url, bootstrap_servers, topic, polls_open=True, previous=first)
-    assert again == first
+    assert again == {}
     assert len(read_log(bootstrap_servers, topic)) == sent
 
     # the mayor's race gains ballots: only that race is written and sent again
@@ -176,6 +184,42 @@ def test_a_round_records_and_sends_only_the_calls_that_changed(election, bootstr
     assert json.loads(log[-1].value())["margin"] == 70
     after = stored(database_url)
     assert {k for k in after if after[k] != before[k]} <= {"mayor-39035|county:39035"}
+
+
+def test_between_refreshes_only_a_changed_decision_is_written_and_sent(election, bootstrap_servers):
+    database_url, topic = election
+    first = call_round(database_url, bootstrap_servers, topic, polls_open=True)
+    sent = len(read_log(bootstrap_servers, topic))
+    moved = {
+        **RESULTS,
+        # more votes, the same leader: only its numbers moved
+        ("national", "nation"): DistrictTotals(110, totals={"x": 75, "y": 35}),
+        # the mayor's race changes hands
+        ("mayor-39035", "county:39035"): DistrictTotals(100, totals={"p": 60, "q": 40}),
+    }
+    news = call_round(
+        database_url,
+        bootstrap_servers,
+        topic,
+        polls_open=True,
+        results=moved,
+        previous=first,
+        decision_only=True,
+    )
+    assert (
+        set(news) == {"mayor-39035|county:39035"} and news["mayor-39035|county:39035"].leader == "p"
+    )
+    assert len(read_log(bootstrap_servers, topic)) == sent + 1
+    # at the refresh, the numbers that moved are written and sent too
+    refreshed = call_round(
+        database_url,
+        bootstrap_servers,
+        topic,
+        polls_open=True,
+        results=moved,
+        previous={**first, **news},
+    )
+    assert set(refreshed) == {"national|nation"} and refreshed["national|nation"].leader_votes == 75
 
 
 def test_totals_of_an_unknown_contest_are_one_line_and_nothing_is_recorded(
