@@ -73,7 +73,10 @@ def test_a_definition_in_the_database_judges_selections_ballots(election, spark)
     districts = (District(NATION, "nation", "Nation", None),)
     districts += (District("state:OH", "state", "Ohio", NATION),)
     with psycopg.connect(url, autocommit=True) as conn:
-        assert sources.read_contests(url, roll.candidates) == (national,)  # none registered
+        # none registered: the national contest of the candidates, named as the table names them
+        names = dict(conn.execute("SELECT candidate_id, candidate_name FROM candidates"))
+        fallback = national_contest(roll.candidates, names)
+        assert sources.read_contests(url, roll.candidates) == (fallback,)
         write_definition(conn, Definition((national, senate), districts))
     contests = sources.read_contests(url, roll.candidates)
     assert [c.contest_id for c in contests] == [NATIONAL_CONTEST, "sen-OH"]
