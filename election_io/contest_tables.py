@@ -92,18 +92,18 @@ def contest_results(
     found: dict[Key, tuple[DistrictTotals, datetime]],
     since: datetime | None = None,
 ) -> list[messages.Keyed]:
-    """contest_results messages of read_totals' rows, every choice of the contest named.
+    """contest_results messages of read_totals' rows with every choice named (with_every_choice).
 
     since given: each contest's own district too, before any ballot (updated at `since`), so a
     reader of every key starts complete.
     """
-    contests = tuple(contests)
     found = dict(found)
     if since is not None:
         for contest in contests:
-            found.setdefault((contest.contest_id, contest.district_id), (DistrictTotals(), since))
+            zeros = DistrictTotals(totals={c.choice_id: 0 for c in contest.choices})
+            found.setdefault((contest.contest_id, contest.district_id), (zeros, since))
     out = []
-    for (contest_id, district_id), (row, at) in sorted(with_every_choice(contests, found).items()):
+    for (contest_id, district_id), (row, at) in sorted(found.items()):
         out.append(
             messages.contest_result(
                 contest_id, district_id, row.ballots, row.overvotes, row.undervotes, row.totals, at

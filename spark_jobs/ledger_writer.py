@@ -285,7 +285,7 @@ class LedgerWriter:
             self.conn,
             self.publisher,
             self.options.result_topic(contract.RACE_CALLS_TOPIC),
-            {key: self.standing[key] for key in races if key in self.standing},
+            {key: self.standing[key] for key in races},  # touched races are standing
             self.contests,
             self.voters,
             polls_open=polls_open,
