@@ -77,9 +77,9 @@ def other_sessions() -> list[int]:
     """Test runs still alive beside this one on the same services (a second terminal's)."""
     alive = []
     for entry in SESSIONS.glob("*"):
-        pid = int(entry.name) if entry.name.isdigit() else os.getpid()
-        if pid == os.getpid():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
+        pid = int(entry.name)
         try:
             os.kill(pid, 0)
         except (ProcessLookupError, PermissionError, OverflowError):
