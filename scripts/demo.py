@@ -19,15 +19,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "stack"), str(ROOT)]  # make run's launcher; the GraphQL driver
+sys.path[:0] = [str(ROOT / "stack"), str(ROOT)]  # make run's launcher and the GraphQL driver
 
 import psycopg  # noqa: E402
 import run as stack_run  # noqa: E402  (stack/run.py)
+from election_night import ElectionNight  # noqa: E402  (stack/election_night.py)
 from localstack import load_dotenv  # noqa: E402
 
 from election import contract  # noqa: E402
 from election.settings import SettingError, setting  # noqa: E402
-from tests.streamlit_app.election_night import ElectionNight  # noqa: E402
 
 
 def say(message: str) -> None:

@@ -19,21 +19,26 @@ so run it on a broker that holds no election you want to keep.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the browser and Dagster helpers live with the tests
+sys.path.insert(0, str(ROOT))  # the browser and `dagster dev` helpers live with the tests
 
 import psycopg  # noqa: E402
 
 from election import contract, turnout  # noqa: E402
 from election.settings import setting  # noqa: E402
+from election_io.topics import delete_topics  # noqa: E402
+from stack.election_night import ElectionNight  # noqa: E402
+from tests.election_assets.dagster_dev import running_dagster_dev  # noqa: E402
 from tests.streamlit_app.browser import (  # noqa: E402
     Network,
     browser_page,
@@ -42,7 +47,23 @@ from tests.streamlit_app.browser import (  # noqa: E402
     dashboard_server,
     screenshot,
 )
-from tests.streamlit_app.election_night import election_night  # noqa: E402
+
+
+@contextlib.contextmanager
+def election_night(
+    home: Path, database_url: str, bootstrap_servers: str
+) -> Iterator[ElectionNight]:
+    """`dagster dev` on a free port for this database and broker, with its own Dagster home;
+    the election's topics start empty (what was published there would show on the page)."""
+    delete_topics(bootstrap_servers, [contract.VOTES_TOPIC, *contract.PUBLISHED_TOPICS], 30)
+    env = {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "SPARK_CHECKPOINT_DIR": str(home / "checkpoints"),
+        "RANDOMUSER_URL": "http://127.0.0.1:9/api/",  # never the internet
+    }
+    with running_dagster_dev(home, env) as url:
+        yield ElectionNight(url, database_url)
 
 
 def counted(database_url: str) -> int:

@@ -1,24 +1,18 @@
 """A real short election driven through the Dagster webserver's GraphQL API, as a person would
 through the UI: register, open the polls for a short voting day, switch on the sensors, wait
-for the polls to close by themselves and the tally to drain, certify. For the browser test
-and scripts/screenshots.py.
+for the polls to close by themselves and the tally to drain, certify. `make demo`
+(scripts/demo.py) runs its election with it; so does scripts/screenshots.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 import requests
 
 from election import contract
-from tests.election_assets.dagster_dev import running_dagster_dev
-from tests.spark_jobs import stack
 
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 SENSORS = (contract.LIVE_VOTING_SENSOR, contract.LIVE_AGGREGATION_SENSOR)
@@ -178,24 +172,3 @@ class ElectionNight:
             {"key": "dagster/sensor_name", "value": contract.POLLS_CLOSING_SENSOR} in run["tags"]
             for run in runs
         )
-
-
-@contextlib.contextmanager
-def election_night(
-    home: Path, database_url: str, bootstrap_servers: str
-) -> Iterator[ElectionNight]:
-    """`dagster dev` on a free port for this database and broker, with its own Dagster home.
-
-    The election's topics on the suite's broker start empty: what an earlier test published
-    there (candidates, totals) would show on this night's page.
-    """
-    stack.delete_topics(bootstrap_servers, [contract.VOTES_TOPIC, *contract.PUBLISHED_TOPICS], 30)
-    env = {
-        "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
-        "SPARK_CHECKPOINT_DIR": str(home / "checkpoints"),
-        "RANDOMUSER_URL": "http://127.0.0.1:9/api/",  # never the internet
-        "VOTING_WAVE_RATE": os.environ.get("VOTING_WAVE_RATE", "5000"),
-    }
-    with running_dagster_dev(home, env) as url:
-        yield ElectionNight(url, database_url)
