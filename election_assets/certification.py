@@ -379,5 +379,4 @@ certify_results_job = dg.define_asset_job(
     contract.CERTIFY_RESULTS_JOB,
     selection=dg.AssetSelection.groups("certification"),
     description="Recount the whole ballot log, reconcile it with the live tally, and certify.",
-    executor_def=dg.in_process_executor,
 )

@@ -115,9 +115,7 @@ def wait_for_closing_time(postgres: PostgresResource, log) -> bool:
         time.sleep(min(1.0, (closes_at - now).total_seconds()))
 
 
-@dg.job(
-    name=contract.OPEN_POLLS_JOB, description="Open the polls.", executor_def=dg.in_process_executor
-)
+@dg.job(name=contract.OPEN_POLLS_JOB, description="Open the polls.")
 def open_polls_job():
     open_polls()
 
@@ -125,7 +123,6 @@ def open_polls_job():
 @dg.job(
     name=contract.CLOSE_POLLS_JOB,
     description="Close the polls.",
-    executor_def=dg.in_process_executor,
 )
 def close_polls_job():
     close_polls()

@@ -145,8 +145,6 @@ live_aggregation_job = dg.define_asset_job(
     contract.LIVE_AGGREGATION_JOB,
     selection=dg.AssetSelection.assets(live_results),
     description="Run the Spark streaming tally until the polls close and every ballot is tallied.",
-    # one process per run: Spark must not be forked into several step processes
-    executor_def=dg.in_process_executor,
 )
 
 

@@ -164,8 +164,6 @@ def cast_votes(
 @dg.job(
     name=contract.CAST_VOTES_JOB,
     description="Cast one wave of votes (size and rate as config).",
-    # one small step: a process of its own would only delay the wave
-    executor_def=dg.in_process_executor,
 )
 def cast_votes_job():
     cast_votes()

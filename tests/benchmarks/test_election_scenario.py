@@ -12,7 +12,7 @@ from benchmarks.election import Scenario, run_scenario
 def test_small_election_with_faults_certifies_the_truth():
     outcome = run_scenario(
         Scenario(
-            voters=6000,
+            voters=3600,  # three waves: the second is killed mid-way
             wave_size=1200,
             wave_rate=600,
             problem_share=0.03,
@@ -26,6 +26,6 @@ def test_small_election_with_faults_certifies_the_truth():
     assert outcome.truth["per_candidate"] == outcome.certified["per_candidate"]
     assert outcome.truth["per_state"] == outcome.certified["per_state"]
     assert outcome.identical
-    assert sum(outcome.certified["per_candidate"].values()) > 3000
+    assert sum(outcome.certified["per_candidate"].values()) > 1800  # half the roll
     assert outcome.certified["rejected_by_reason"].get("duplicate", 0) > 0
     assert outcome.certified["rejected_by_reason"].get("unknown_candidate", 0) > 0

@@ -464,7 +464,8 @@ def test_a_paced_wave_casts_each_ballot_at_its_moment(
     assert 2.0 <= took <= 8.0
     messages = read_topic(kafka.bootstrap_servers, unique_name, report.sent)
     stamps = sorted(m.timestamp()[1] for m in messages)
-    assert (stamps[-1] - stamps[0]) / 1000 >= 1.5
+    # spread over seconds (all at once would be milliseconds); a loaded machine starts it late
+    assert (stamps[-1] - stamps[0]) / 1000 >= 1.0
 
 
 def test_no_wave_is_launched_after_the_voting_day_ends(postgres, scratch_database):

@@ -1,4 +1,8 @@
-"""The live tally end to end on the real Kafka and PostgreSQL, including a SIGKILL mid-stream.
+"""The live tally end to end on the real Kafka and PostgreSQL.
+
+A tally killed mid-stream is test_crash_recovery's (at each fault point, then resumed) and the
+election scenario's (tests/benchmarks/test_election_scenario.py: killed twice, anywhere, through
+Dagster, and certified identical).
 
 Each test has its own database, ballot topic, result topics and checkpoint; live_tally runs
 as a subprocess exactly as the Dagster job runs it.
@@ -11,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -139,41 +142,6 @@ def test_the_live_tally_counts_a_known_ballot_set_exactly(election, spark):
     for partition, *_ in placed:
         per_partition[partition] = per_partition.get(partition, 0) + 1
     assert result.messages_by_partition == per_partition
-
-
-def test_a_killed_tally_resumes_and_counts_every_ballot_once(election):
-    ballots = stack.ballot_set(election["roll"], 380, seed=23)
-    placed: list = []
-    producer = threading.Thread(
-        target=lambda: placed.extend(
-            stack.produce(election["bootstrap"], election["topic"], ballots, rate=40)
-        ),
-        daemon=True,
-    )
-    producer.start()
-    args = ("--max-offsets-per-trigger", "25")
-    process = stack.start_tally(
-        election["url"], election["topic"], election["prefix"], election["checkpoint"], *args
-    )
-    deadline = time.monotonic() + 180
-    while stack.committed_batches(election["url"]) < 2:
-        assert time.monotonic() < deadline, stack.tally_log(election["checkpoint"])[-4000:]
-        assert process.poll() is None, stack.tally_log(election["checkpoint"])[-4000:]
-        time.sleep(0.2)
-    time.sleep(1.3)  # let it be somewhere inside a later batch
-    stack.kill_hard(process)
-    killed_after = stack.committed_batches(election["url"])
-
-    # killed anywhere (the fault points themselves: tests/spark_jobs/test_crash_recovery.py)
-    process = stack.start_tally(
-        election["url"], election["topic"], election["prefix"], election["checkpoint"], *args
-    )
-    producer.join(120)
-    assert not producer.is_alive()
-    stack.close_polls(election["url"])
-    run_to_the_end(election, process)
-    assert stack.committed_batches(election["url"]) > killed_after
-    assert_matches_the_truth(election, placed)
 
 
 def test_a_missing_service_is_one_clear_line_and_exit_2(tmp_path):
