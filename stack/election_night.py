@@ -76,6 +76,34 @@ class ElectionNight:
             time.sleep(1)
         raise TimeoutError(f"run {run_id} did not finish in {timeout:.0f} s")
 
+    def failure(self, run_id: str) -> str:
+        """Why a run failed, in one line: the first failed step and its error's innermost
+        message (the project's own), else the run's failure message."""
+        data = self.graphql(
+            """query($id: ID!) { runOrError(runId: $id) { ... on Run { eventConnection {
+                events { __typename
+                    ... on ExecutionStepFailureEvent { stepKey error { message causes { message } } }
+                    ... on RunFailureEvent { message } } } } } }""",
+            {"id": run_id},
+        )
+        events = data["runOrError"]["eventConnection"]["events"]
+        for event in events:
+            if event["__typename"] == "ExecutionStepFailureEvent" and event.get("error"):
+                error = event["error"]
+                innermost = (error["causes"] or [error])[-1]["message"]
+                return f"step {event['stepKey']}: {_one_line(innermost)}"
+        runs = [e for e in events if e["__typename"] == "RunFailureEvent"]
+        return _one_line(runs[-1]["message"]) if runs else "no failure event was recorded"
+
+    def succeed(self, job: str, run_id: str, timeout: float = 300) -> None:
+        """Wait for a run; one line saying why when it did not succeed."""
+        status = self.wait(run_id, timeout)
+        if status != "SUCCESS":
+            why = self.failure(run_id) if status == "FAILURE" else status.lower()
+            raise RuntimeError(
+                f"{job} run {run_id} failed: {why} (its log: {self.url}/runs/{run_id})"
+            )
+
     def start_sensor(self, name: str) -> None:
         data = self.graphql(
             """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
@@ -119,8 +147,7 @@ class ElectionNight:
                 }
             },
         )
-        if self.wait(run_id) != "SUCCESS":
-            raise RuntimeError(f"registration_job run {run_id} failed")
+        self.succeed(contract.REGISTRATION_JOB, run_id)
 
     def start_tally(self, timeout: float = 600) -> str:
         """Launch the live tally as a person may before the polls open, so it is warm when they
@@ -138,15 +165,16 @@ class ElectionNight:
             if any(m.startswith("batch 0:") or '"batch_id":0' in m for m in messages):
                 return run_id
             if self.status(run_id) in FINISHED:
-                raise RuntimeError(f"the live tally run {run_id} ended before it started")
+                raise RuntimeError(
+                    f"the live tally run {run_id} ended before it started: {self.failure(run_id)}"
+                )
             time.sleep(2)
         raise TimeoutError(f"the live tally did not start in {timeout:.0f} s")
 
     def open_polls(self, voting_day_minutes: float) -> None:
         config = {"voting_day_minutes": voting_day_minutes}
         run_id = self.launch(contract.OPEN_POLLS_JOB, {"ops": {"open_polls": {"config": config}}})
-        if self.wait(run_id) != "SUCCESS":
-            raise RuntimeError(f"open_polls_job run {run_id} failed")
+        self.succeed(contract.OPEN_POLLS_JOB, run_id)
         for sensor in SENSORS:
             self.start_sensor(sensor)
 
@@ -162,8 +190,7 @@ class ElectionNight:
 
     def certify(self) -> None:
         run_id = self.launch(contract.CERTIFY_RESULTS_JOB)
-        if self.wait(run_id, timeout=600) != "SUCCESS":
-            raise RuntimeError(f"certify_results_job run {run_id} failed")
+        self.succeed(contract.CERTIFY_RESULTS_JOB, run_id, timeout=600)
 
     def closed_by_sensor(self) -> bool:
         """The polls were closed by polls_closing_sensor, not by a person."""
@@ -172,3 +199,8 @@ class ElectionNight:
             {"key": "dagster/sensor_name", "value": contract.POLLS_CLOSING_SENSOR} in run["tags"]
             for run in runs
         )
+
+
+def _one_line(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return " ".join(lines)[:500] if lines else "(no message)"

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
+from stack.election_night import ElectionNight
 from tests.election_assets.dagster_dev import running_dagster_dev
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,3 +47,14 @@ def test_registration_launched_through_the_webserver(dagster_dev):
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM voters").fetchone() == (2500,)
         assert conn.execute("SELECT count(*) FROM candidates").fetchone() == (3,)
+
+    # a run that fails says why in one line: the step and the project's own message
+    night = ElectionNight(f"http://127.0.0.1:{port}", database_url)
+    config = {"ops": {"voters": {"config": {"source": "offline", "count": 0}}}}
+    failed = night.launch("registration_job", config)
+    with pytest.raises(RuntimeError) as raised:
+        night.succeed("registration_job", failed)
+    line = str(raised.value)
+    assert "\n" not in line
+    assert "step voters" in line and "count must be positive, got 0" in line, line
+    assert f"/runs/{failed}" in line
