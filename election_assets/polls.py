@@ -120,10 +120,7 @@ def open_polls_job():
     open_polls()
 
 
-@dg.job(
-    name=contract.CLOSE_POLLS_JOB,
-    description="Close the polls.",
-)
+@dg.job(name=contract.CLOSE_POLLS_JOB, description="Close the polls.")
 def close_polls_job():
     close_polls()
 

@@ -105,7 +105,6 @@ def test_make_demo_runs_a_short_election_to_certification_offline(
         "DAGSTER_PORT": str(free_port()),
         "STREAMLIT_PORT": str(free_port()),
         "RANDOMUSER_URL": "http://127.0.0.1:9/api/",  # never the internet
-        "VOTING_WAVE_RATE": os.environ.get("VOTING_WAVE_RATE", "5000"),
         "DEMO_MINUTES": str(VOTING_DAY_MINUTES),
         "DEMO_VOTERS": str(VOTERS),
         "DASHBOARD_TOPIC_PREFIX": "",
