@@ -6,25 +6,30 @@ state and its counties; a county contest: the county), each with ballots, overvo
 and votes per choice (every choice, zeros included). A counted ballot adds to the rows of every
 contest on its voter's style, in each of the voter's districts inside the contest's; so for
 every row, ballots x vote_for = votes + overvotes + undervotes (election.selections says how a
-selection comes to them).
+selection comes to them). A ranked contest also keeps its ballots per ranking pattern (whole
+rankings, not only the first choice), over its own district: what its rounds are tabulated from
+(election.rcv.contest_rounds).
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from election import contract
 from election.contests import Contest, ballot_style, voter_districts
+from election.rcv import ranking
 from election.selections import ContestRule, Entries, Outcome
 
 # Where a voter lives: (state, county FIPS or None), as the roll gives it.
 Home = tuple[str | None, str | None]
 # Ballots judged already, grouped by pattern: (state, county FIPS, outcomes, how many), outcomes
 # as spark_jobs.selections_judging gives them ({contest_id: [votes, overvotes, undervotes]},
-# or that as JSON text) for every contest on the home's style.
+# a ranked contest's with its whole ranking as a fourth item, or that as JSON text) for every
+# contest on the home's style.
 JudgedPattern = tuple[str | None, str | None, Mapping[str, Sequence] | str, int]
 
 
@@ -73,6 +78,10 @@ class ContestTotals:
         self.contests = tuple(contests)
         self.rules = {c.contest_id: ContestRule(c) for c in self.contests}
         self.results: dict[tuple[str, str], DistrictTotals] = {}
+        # a ranked contest's ballots per ranking pattern (election.rcv), over its own district
+        self.rankings: dict[str, Counter[Entries]] = {
+            c.contest_id: Counter() for c in self.contests if self.rules[c.contest_id].ranked
+        }
         for contest in self.contests:
             self._row(contest, contest.district_id)
         self._styles: dict[Home, Style] = {}
@@ -98,13 +107,22 @@ class ContestTotals:
     def add(self, home: Home, selections: Mapping[str, Entries]) -> None:
         """One counted ballot of a voter living at home."""
         for rule, rows in self.style(home).adds:
-            _count(rows, rule.outcome(selections.get(rule.contest.contest_id)), 1)
+            entries = selections.get(rule.contest.contest_id)
+            _count(rows, rule.outcome(entries), 1)
+            if rule.ranked:
+                self.rankings[rule.contest.contest_id][ranking(entries or ())] += 1
 
     def add_judged(self, home: Home, outcomes: Mapping[str, Sequence], ballots: int = 1) -> None:
         """Ballots of one pattern, judged already: {contest_id: (votes, overvotes, undervotes)}
-        for every contest on the home's style (the tally's ledger totals what Spark judged)."""
+        for every contest on the home's style, a ranked contest's with its ranking as a fourth
+        item (the tally's ledger totals what Spark judged)."""
         for rule, rows in self.style(home).adds:
-            votes, overvotes, undervotes = outcomes[rule.contest.contest_id]
+            contest_id = rule.contest.contest_id
+            if rule.ranked:
+                votes, overvotes, undervotes, ranks = outcomes[contest_id]
+                self.rankings[contest_id][ranking(ranks)] += ballots
+            else:
+                votes, overvotes, undervotes = outcomes[contest_id]
             _count(rows, Outcome(tuple(votes), int(overvotes), int(undervotes)), ballots)
 
     def add_patterns(self, patterns: Iterable[JudgedPattern]) -> None:
@@ -125,6 +143,14 @@ class ContestTotals:
                 )
                 row.ballots = row.overvotes = row.undervotes = 0
                 row.totals.update(dict.fromkeys(row.totals, 0))
+        return taken
+
+    def take_rankings(self) -> dict[str, dict[Entries, int]]:
+        """Each ranked contest's ballots per ranking counted in since the last take (contests
+        with none left out), set back to none: what one batch adds."""
+        taken = {c: dict(found) for c, found in self.rankings.items() if found}
+        for found in self.rankings.values():
+            found.clear()
         return taken
 
     def _row(self, contest: Contest, district_id: str) -> DistrictTotals:

@@ -20,6 +20,8 @@ REJECTED_VOTES_TOPIC = "rejected_votes"
 RACE_CALLS_TOPIC = "race_calls"
 # Every contest's totals, keyed by contest and district.
 CONTEST_RESULTS_TOPIC = "contest_results"
+# A ranked contest's rounds so far (RCTab's summary JSON), keyed by contest and district.
+RCV_ROUNDS_TOPIC = "rcv_rounds"
 
 RESULT_TOPICS = (
     VOTES_PER_CANDIDATE_TOPIC,
@@ -27,9 +29,15 @@ RESULT_TOPICS = (
     VOTES_PER_STATE_TOPIC,
 )
 # Compacted: the latest message per key is the current value.
-COMPACTED_TOPICS = (*RESULT_TOPICS, CONTEST_RESULTS_TOPIC, RACE_CALLS_TOPIC)
-# What the live tally publishes: the results, every rejection, the race calls.
-PUBLISHED_TOPICS = (*RESULT_TOPICS, CONTEST_RESULTS_TOPIC, REJECTED_VOTES_TOPIC, RACE_CALLS_TOPIC)
+COMPACTED_TOPICS = (*RESULT_TOPICS, CONTEST_RESULTS_TOPIC, RCV_ROUNDS_TOPIC, RACE_CALLS_TOPIC)
+# What the live tally publishes: the results, the rounds, every rejection, the race calls.
+PUBLISHED_TOPICS = (
+    *RESULT_TOPICS,
+    CONTEST_RESULTS_TOPIC,
+    RCV_ROUNDS_TOPIC,
+    REJECTED_VOTES_TOPIC,
+    RACE_CALLS_TOPIC,
+)
 
 # --- Topic settings: the one place every creator of a topic takes them from ---------------
 # votes_topic refuses larger record batches at the door (Kafka's max.message.bytes).

@@ -104,6 +104,8 @@ class Count:
     rejections: list[Rejection] = field(default_factory=list)  # in (partition, offset) order
     # (contest_id, district_id) -> its totals (election.contest_totals)
     results: dict[tuple[str, str], DistrictTotals] = field(default_factory=dict)
+    # a ranked contest -> its counted ballots per ranking pattern (what its rounds are of)
+    rankings: dict[str, Counter[Entries]] = field(default_factory=dict)
     counted: int = 0  # ballots counted
 
     def rejected_by_reason(self) -> dict[str, int]:
@@ -141,7 +143,7 @@ def count(
     totals = ContestTotals(contests, homes.values())
     opened = _aware(polls_opened_at) if polls_opened_at is not None else None
     closed = _aware(polls_closed_at) if polls_closed_at is not None else None
-    result = Count(per_candidate={}, results=totals.results)
+    result = Count(per_candidate={}, results=totals.results, rankings=totals.rankings)
     voted: set[str] = set()
     for partition, offset, key, value, received_at in sorted(messages, key=lambda m: (m[0], m[1])):
         received = _aware(received_at)

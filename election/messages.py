@@ -6,12 +6,14 @@ screenshots and the benchmarks, so a field cannot drift between producers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from election import contract
 from election.ballots import utc_iso
 from election.race_call import RaceCall
+from election.rcv import Round
+from election.rcv_summary import summary
 
 Keyed = tuple[str, dict]
 
@@ -78,6 +80,26 @@ def contest_result(
         "overvotes": int(overvotes),
         "undervotes": int(undervotes),
         "totals": {choice: int(votes) for choice, votes in totals.items()},
+        "updated_at": _time(updated_at),
+    }
+
+
+def rcv_rounds(
+    contest_id: str,
+    district_id: str,
+    rounds: Sequence[Round],
+    config: Mapping[str, str],
+    updated_at: datetime | str,
+) -> Keyed:
+    """rcv_rounds: a ranked contest's rounds as they stand, tabulated from the ballots counted
+    so far, as RCTab's summary JSON (election.rcv_summary; config names the contest) with the
+    contest, the district and how many ballots the rounds hold."""
+    document = summary(rounds, config)
+    return contract.contest_key(contest_id, district_id), {
+        **document,
+        "contest_id": contest_id,
+        "district_id": district_id,
+        "ballots": int(document["summary"]["totalNumBallots"]),
         "updated_at": _time(updated_at),
     }
 

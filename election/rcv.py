@@ -145,29 +145,66 @@ def tabulate(
     return _Tabulation(list(names.values()), rules).run(ballots)
 
 
+def ranking(entries: Sequence) -> Entries:
+    """A ranked selection as a pattern: each rank an id, None, or a rank's overvote as a tuple."""
+    if isinstance(entries, str):
+        raise TypeError(f"a ranking is a list of ranks, not the text {entries[:64]!r}")
+    return tuple(e if e is None or isinstance(e, str) else tuple(e) for e in entries)
+
+
 def patterns(contest_id: str, selections: Iterable[Mapping[str, Sequence]]) -> dict[Entries, int]:
     """Ballots per ranking pattern of one contest, from each ballot's selections as votes_topic
     carries them (an overvoted rank a list of ids); a ballot without the contest ranks no one."""
     found: Counter[Entries] = Counter()
     for selection in selections:
-        ranks = selection.get(contest_id, ())
-        found[tuple(e if e is None or isinstance(e, str) else tuple(e) for e in ranks)] += 1
+        found[ranking(selection.get(contest_id, ()))] += 1
     return dict(found)
 
 
 def tabulate_contest(contest: Contest, selections: Iterable[Mapping[str, Sequence]]) -> list[Round]:
-    """The rounds of a ranked contest, by its own rules, from its ballots' selections.
+    """The rounds of a ranked contest, by its own rules, from its ballots' selections."""
+    return contest_rounds(contest, patterns(contest.contest_id, selections))
+
+
+def contest_rounds(contest: Contest, found: Mapping[Entries, int]) -> list[Round]:
+    """The rounds of a ranked contest, by its own rules, from its ballots per ranking pattern.
 
     Its choices are the candidates in their order, but for the one named "Undeclared Write-ins"
-    (an import's choice for every undeclared write-in), which stands for the write-ins.
+    (an import's choice for every undeclared write-in), which stands for the write-ins. The
+    rounds name candidates by their names.
     """
     if contest.kind != RANKED:
         raise ValueError(f"contest {contest.contest_id!r} is {contest.kind}, not ranked")
     write_ins = [c.choice_id for c in contest.choices if c.name == UNDECLARED_WRITE_INS]
     candidates = {c.choice_id: c.name for c in contest.choices if c.name != UNDECLARED_WRITE_INS}
     rules = Rules.from_rctab(contest.rules or {})
-    found = patterns(contest.contest_id, selections)
     return tabulate(found, candidates, rules, write_ins[0] if write_ins else None)
+
+
+def ranked_rounds(
+    contests: Iterable[Contest], rankings: Mapping[str, Mapping[Entries, int]]
+) -> tuple[dict[str, list[Round]], dict[str, str]]:
+    """Every ranked contest's rounds, by contest id, from its ballots per ranking pattern (a
+    contest with no ballot yet has none); and the contests the tabulator refused, with why."""
+    found, failed = {}, {}
+    for contest in contests:
+        patterns = rankings.get(contest.contest_id) or {}
+        if contest.kind != RANKED or not sum(patterns.values()):
+            continue
+        try:
+            found[contest.contest_id] = contest_rounds(contest, patterns)
+        except ValueError as exc:  # rules or names the tabulator cannot follow
+            failed[contest.contest_id] = str(exc)
+    return found, failed
+
+
+def rcv_winner(contest: Contest, rounds: Sequence[Round]) -> str | None:
+    """The choice id the rounds elect (the first elected), None before anyone is."""
+    ids = {c.name: c.choice_id for c in contest.choices}
+    for r in rounds:
+        for name in r.elected:
+            return ids.get(name, name)
+    return None
 
 
 def _ranks(pattern: Entries, names: Mapping[str, str], max_rankings: int | None) -> Marks:

@@ -7,9 +7,12 @@ ballots went in the next round, "exhausted" for those that went nowhere.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from election.rcv import INACTIVE_KINDS, NO_RANKINGS, Round
+from election import contract
+from election.contests import Contest
+from election.rcv import INACTIVE_KINDS, NO_RANKINGS, Round, ranked_rounds
+from election.selections import Entries
 
 GENERATED_BY = "Realtime Voting rcv tabulator"
 CONFIG_FIELDS = ("contest", "date", "jurisdiction", "office")
@@ -33,6 +36,24 @@ def summary(rounds: Sequence[Round], config: Mapping[str, str]) -> dict:
             "undervotes": first.inactive[NO_RANKINGS],
         },
     }
+
+
+def rounds_document(
+    contests: Iterable[Contest], rankings: Mapping[str, Mapping[Entries, int]]
+) -> dict[str, list | dict]:
+    """Each ranked contest's rounds as its summary's `results`, keyed as rcv_rounds (its own
+    district); a contest the tabulator refuses has {"refused": why}. What the recount reports
+    and certification compares with the live tally's rankings."""
+    contests = tuple(contests)
+    districts = {c.contest_id: c.district_id for c in contests}
+    found, failed = ranked_rounds(contests, rankings)
+    document: dict[str, list | dict] = {
+        contract.contest_key(c, districts[c]): [_round(r) for r in rounds]
+        for c, rounds in found.items()
+    }
+    for contest_id, why in failed.items():
+        document[contract.contest_key(contest_id, districts[contest_id])] = {"refused": why}
+    return dict(sorted(document.items()))
 
 
 def _round(r: Round) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 # Raise it with every change to TABLES: registration then applies them again. 4: the ledger
 # and race calls by contest; 5: an imported election's ballots.
-VERSION = 5
+VERSION = 6
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS candidates (
@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS ballots (
     candidate_id  text,          -- the national contest's one vote; null without one
     address_state text NOT NULL,
     county_fips   text,
-    outcomes      jsonb,         -- {contest_id: [[choices voted], overvotes, undervotes]}
+    outcomes      jsonb,  -- {contest_id: [[choices voted], overvotes, undervotes(, a ranking)]}
     cast_at       timestamptz NOT NULL
 );
 -- A ledger made while ballot ids were a sequence gets random ones.
@@ -163,6 +163,16 @@ CREATE TABLE IF NOT EXISTS contest_choice_totals (
     choice_id   text   NOT NULL,
     votes       bigint NOT NULL,
     PRIMARY KEY (contest_id, district_id, choice_id)
+);
+-- A ranked contest's counted ballots per ranking pattern (over the contest's own district),
+-- in the same transaction: its rounds are tabulated from these (election.rcv). ranking is the
+-- entries in rank order as compact JSON (an id, null for a skipped rank, a list for an
+-- overvote); [] is a ballot that ranks no one.
+CREATE TABLE IF NOT EXISTS rcv_rankings (
+    contest_id text   NOT NULL,
+    ranking    text   NOT NULL,
+    ballots    bigint NOT NULL,
+    PRIMARY KEY (contest_id, ranking)
 );
 
 -- Which micro-batches of the live tally are committed: a replayed batch is skipped.
@@ -291,6 +301,7 @@ TALLY_TABLES = (
     "tally_by_state",
     "contest_totals",
     "contest_choice_totals",
+    "rcv_rankings",
     "tally_batches",
 )
 # Everything that belongs to one election's ballots; emptied when a new election starts.

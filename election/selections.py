@@ -10,7 +10,8 @@ null (a skipped rank) or a list of two or more ids (an overvote at that rank). J
 - kind_error (`malformed`, for a contest the definition holds): a plurality contest or a measure
   takes choice ids only (no skipped rank, no rank overvote) and no id twice (a voter marks an oval
   once; an id twice is a producer's error, not a voter's). A ranked contest may repeat an id across
-  ranks: what a repeat means is RCTab's to decide in the rounds. A contest the definition lacks is
+  ranks: what a repeat means is RCTab's to decide in the rounds; it marks no rank past its rules'
+  `maxRankingsAllowed` (no ballot form has that rank). A contest the definition lacks is
   the count's `not_on_ballot`, never judged here.
 - ContestRule.outcome, within a counted ballot, in votes: a plurality contest's k distinct ids are
   k votes and vote_for - k undervotes when k <= vote_for, else vote_for overvotes (none of them
@@ -90,6 +91,13 @@ def quoted(text: str) -> str:
 def kind_error(contest: Contest, entries: Entries) -> str | None:
     """Why a selection is malformed for its contest's kind (see the module), or None."""
     if contest.kind == RANKED:
+        limit = max_rankings(contest.rules or {})
+        marked = max((i for i, e in enumerate(entries, 1) if e is not None), default=0)
+        if limit is not None and marked > limit:
+            return (
+                f"selections[{quoted(contest.contest_id)}] marks rank {marked}: "
+                f"the contest allows {limit} rankings (maxRankingsAllowed)"
+            )
         return None
     for i, entry in enumerate(entries, 1):
         if not isinstance(entry, str):
@@ -157,6 +165,15 @@ class ContestRule:
             last = rank
             if isinstance(entry, str) or not self.skip_overvotes:
                 return entry
+        return None
+
+
+def max_rankings(rules: Mapping) -> int | None:
+    """The rules' maxRankingsAllowed as a number; None when "max", not given or not a number."""
+    value = rules.get("maxRankingsAllowed")
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
         return None
 
 

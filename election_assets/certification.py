@@ -10,13 +10,16 @@ import psycopg
 from election import contract, race_call
 from election.contest_totals import voters_by_district
 from election.contests import NATION, NATIONAL_CONTEST, home_state_name
+from election.rcv import ranked_rounds, rcv_winner
 from election.settings import setting
 from election_assets import lifecycle
 from election_assets.contest_checks import (
     CHECK_CONTEST_VOTES,
     CHECK_RECOUNT_CONTESTS,
+    CHECK_RECOUNT_ROUNDS,
     check_contest_votes,
     check_recount_contests,
+    check_recount_rounds,
 )
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.resources.spark_launcher import ApplicationFailed
@@ -284,6 +287,7 @@ def check_offsets(conn: psycopg.Connection, recount: dict, drained: bool) -> dg.
             CHECK_OFFSETS,
             CHECK_RECOUNT_CONTESTS,
             CHECK_CONTEST_VOTES,
+            CHECK_RECOUNT_ROUNDS,
         )
     ]
 )
@@ -301,6 +305,7 @@ def reconciliation_checks(postgres: PostgresResource, kafka: KafkaResource):
             CHECK_OFFSETS: check_offsets(conn, recount, drained),
             CHECK_RECOUNT_CONTESTS: check_recount_contests(conn, recount),
             CHECK_CONTEST_VOTES: check_contest_votes(conn),
+            CHECK_RECOUNT_ROUNDS: check_recount_rounds(conn, recount),
         }
     yield from named_results("certified_results", results)
 
@@ -338,11 +343,18 @@ def certification(
     """The election certified: runs only when every reconciliation check passed."""
     with postgres.connect() as conn:
         calls = final_race_calls(conn, kafka, context.run.run_id)
-        # each contest's winner where it is decided (its own district), once called
+        # each contest's winner where it is decided (its own district), once called; a ranked
+        # contest's is the one its rounds elect
+        contests = election_contests(conn)
+        rounds, _refused = ranked_rounds(contests, contest_tables.read_rankings(conn))
         winners = {}
-        for contest in election_contests(conn):
+        for contest in contests:
             call = calls.get(contract.contest_key(contest.contest_id, contest.district_id))
-            if call is not None and call.called:
+            if contest.contest_id in rounds:
+                elected = rcv_winner(contest, rounds[contest.contest_id])
+                if elected is not None:
+                    winners[contest.contest_id] = elected
+            elif call is not None and call.called:
                 winners[contest.contest_id] = call.leader
         national = calls.get(contract.contest_key(NATIONAL_CONTEST, NATION))
         winner = national.leader if national else None  # an imported election may have none

@@ -1,17 +1,20 @@
 """Certification's reconciliation per contest and district: the recount equals the live totals,
-and each contest's votes add up to the ballots of the ledger that held it."""
+each contest's votes add up to the ballots of the ledger that held it, and each ranked
+contest's rounds are the same from the recount, the live rankings and the ballots ledger."""
 
 import dagster as dg
 import psycopg
 
 from election import contract
 from election.contest_totals import DistrictTotals, judged_totals, results_document
+from election.rcv_summary import rounds_document
 from election_assets.shared import differences
-from election_io.contest_tables import ledger_patterns, read_totals
+from election_io.contest_tables import ledger_patterns, read_rankings, read_totals
 from election_io.definitions import election_contests
 
 CHECK_RECOUNT_CONTESTS = "recount_equals_live_totals_per_contest"
 CHECK_CONTEST_VOTES = "contest_votes_add_up_per_district"
+CHECK_RECOUNT_ROUNDS = "recount_equals_live_rounds"
 
 
 def flat(document: dict[str, dict]) -> dict[str, int]:
@@ -74,3 +77,42 @@ def check_contest_votes(conn: psycopg.Connection) -> dg.AssetCheckResult:
         passed=not wrong,
         metadata={"keys": len(keys), "wrong": dg.MetadataValue.json(wrong)},
     )
+
+
+def check_recount_rounds(conn: psycopg.Connection, recount: dict) -> dg.AssetCheckResult:
+    """Every ranked contest's rounds (tallies, transfers, inactive ballots, winner) are the same
+    tabulated from the recount, from the live tally's rankings (rcv_rankings) and from the
+    ballots ledger's whole rankings."""
+    if "rounds" not in recount:
+        return dg.AssetCheckResult(
+            passed=False,
+            metadata={"problem": "the recount has no rounds: run certify_results_job again"},
+        )
+    contests = election_contests(conn)
+    live = rounds_document(contests, read_rankings(conn))
+    try:
+        ledger = rounds_document(contests, judged_totals(contests, ledger_patterns(conn)).rankings)
+    except (KeyError, TypeError, ValueError) as exc:  # outcomes the definition does not match
+        problem = f"the ballots ledger's rankings do not fit the election's contests ({exc!r})"
+        return dg.AssetCheckResult(passed=False, metadata={"problem": problem})
+    wrong = {}
+    for key in sorted(set(live) | set(recount["rounds"]) | set(ledger)):
+        found = {"recount": recount["rounds"].get(key), "live": live.get(key)}
+        found["ledger"] = ledger.get(key)
+        if not found["recount"] == found["live"] == found["ledger"]:
+            wrong[key] = {name: _last_round(rounds) for name, rounds in found.items()}
+    return dg.AssetCheckResult(
+        passed=not wrong,
+        metadata={
+            "contests": len(live),
+            "rounds": sum(len(r) for r in live.values() if isinstance(r, list)),
+            "differences": dg.MetadataValue.json(wrong),
+        },
+    )
+
+
+def _last_round(rounds) -> object:
+    """What a difference shows of a contest's rounds: how many, and the last one."""
+    if not isinstance(rounds, list) or not rounds:
+        return rounds
+    return {"rounds": len(rounds), "last": rounds[-1]}

@@ -3,6 +3,7 @@ contest_choice_totals): read by the live tally's publisher and by certification.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -11,6 +12,8 @@ import psycopg
 from election import messages
 from election.contest_totals import ContestTotals, DistrictTotals, Home, JudgedPattern
 from election.contests import Contest
+from election.rcv import ranked_rounds, ranking
+from election.selections import Entries
 
 Key = tuple[str, str]  # (contest_id, district_id)
 
@@ -54,6 +57,21 @@ def ledger_patterns(conn: psycopg.Connection) -> list[JudgedPattern]:
         "SELECT address_state, county_fips, outcomes::text, count(*) FROM ballots "
         "WHERE outcomes IS NOT NULL GROUP BY address_state, county_fips, outcomes"
     ).fetchall()
+
+
+def read_rankings(
+    conn: psycopg.Connection, contest_ids: Iterable[str] | None = None
+) -> dict[str, dict[Entries, int]]:
+    """Ranked contests' counted ballots per ranking pattern (rcv_rankings; all when None)."""
+    sql = "SELECT contest_id, ranking, ballots FROM rcv_rankings"
+    if contest_ids is None:
+        rows = conn.execute(sql)
+    else:
+        rows = conn.execute(sql + " WHERE contest_id = ANY(%s)", (list(contest_ids),))
+    found: dict[str, dict[Entries, int]] = {}
+    for contest_id, text, ballots in rows:
+        found.setdefault(contest_id, {})[ranking(json.loads(text))] = int(ballots)
+    return found
 
 
 def registered_homes(conn: psycopg.Connection) -> dict[Home, int]:
@@ -110,3 +128,23 @@ def contest_results(
             )
         )
     return out
+
+
+def rcv_rounds(
+    contests: Iterable[Contest], rankings: dict[str, dict[Entries, int]], updated_at: datetime
+) -> tuple[list[messages.Keyed], dict[str, str]]:
+    """rcv_rounds messages of each ranked contest in rankings (read_rankings), its rounds over
+    its own district; and the contests whose rankings could not be tabulated, with why."""
+    by_id = {c.contest_id: c for c in contests}
+    found, failed = ranked_rounds(by_id.values(), rankings)
+    out = [
+        messages.rcv_rounds(
+            contest_id,
+            by_id[contest_id].district_id,
+            rounds,
+            {"contest": by_id[contest_id].name},
+            updated_at,
+        )
+        for contest_id, rounds in sorted(found.items())
+    ]
+    return out, failed

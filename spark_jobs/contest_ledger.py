@@ -3,12 +3,15 @@
 A batch's counted ballots are grouped by pattern (state, county, outcomes) in Arrow, each pattern
 is added once by the domain (election.contest_totals: a contest rolls up to every district
 inside its own, by ballot styles kept from batch to batch), and the deltas go in with one COPY
-and one upsert per table.
+and one upsert per table; a ranked contest's ballots per ranking pattern go into rcv_rankings
+the same way, what its rounds are tabulated from after the commit.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import psycopg
 import pyarrow as pa
@@ -16,6 +19,7 @@ import pyarrow.compute as pc
 
 from election.contest_totals import ContestTotals, DistrictTotals
 from election.contests import Contest
+from election.selections import Entries
 
 PATTERN_COLUMNS = ("address_state", "county_fips", "outcomes")
 
@@ -28,6 +32,11 @@ CREATE TEMP TABLE IF NOT EXISTS staged_contest_totals (
     overvotes   bigint NOT NULL,
     undervotes  bigint NOT NULL,
     votes       bigint NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS staged_rcv_rankings (
+    contest_id text NOT NULL,
+    ranking    text NOT NULL,
+    ballots    bigint NOT NULL
 ) ON COMMIT DELETE ROWS;
 """
 _STAGED_COLUMNS = "contest_id, district_id, choice_id, ballots, overvotes, undervotes, votes"
@@ -48,9 +57,30 @@ SELECT contest_id, district_id, choice_id, votes
 FROM staged_contest_totals WHERE choice_id IS NOT NULL
 ON CONFLICT (contest_id, district_id, choice_id) DO UPDATE SET votes = t.votes + excluded.votes
 """
-
+_ADD_RANKINGS = """
+INSERT INTO rcv_rankings AS t (contest_id, ranking, ballots)
+SELECT contest_id, ranking, ballots FROM staged_rcv_rankings
+ON CONFLICT (contest_id, ranking) DO UPDATE SET ballots = t.ballots + excluded.ballots
+"""
 
 Deltas = Mapping[tuple[str, str], DistrictTotals]  # (contest_id, district_id) -> what it gains
+Rankings = Mapping[str, Mapping[Entries, int]]  # ranked contest -> ballots per ranking pattern
+
+
+@dataclass(frozen=True)
+class BatchDeltas:
+    """What a batch adds: totals per contest and district, ranked contests' rankings."""
+
+    totals: Deltas = field(default_factory=dict)
+    rankings: Rankings = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.totals) or bool(self.rankings)
+
+
+def ranking_text(pattern: Entries) -> str:
+    """A ranking pattern as rcv_rankings keys it: compact JSON, ids as they are."""
+    return json.dumps(pattern, ensure_ascii=False, separators=(",", ":"))
 
 
 class BatchTotals:
@@ -59,7 +89,7 @@ class BatchTotals:
     def __init__(self, contests: tuple[Contest, ...]):
         self._totals = ContestTotals(contests, ())
 
-    def of(self, counted: pa.Table) -> Deltas:
+    def of(self, counted: pa.Table) -> BatchDeltas:
         """What a batch's counted ballots (as staged) add, each pattern once; a ballot without
         outcomes (nothing judged its contests) adds to none."""
         judged = counted.select(list(PATTERN_COLUMNS)).filter(pc.is_valid(counted["outcomes"]))
@@ -69,20 +99,26 @@ class BatchTotals:
                 columns = [grouped[name].to_pylist() for name in (*PATTERN_COLUMNS, "count_all")]
                 self._totals.add_patterns(zip(*columns, strict=True))
         finally:  # a batch that fails leaves nothing behind for the next
-            deltas = self._totals.take_counted()
+            deltas = BatchDeltas(self._totals.take_counted(), self._totals.take_rankings())
         return deltas
 
 
-def add_totals(conn: psycopg.Connection, deltas: Deltas) -> tuple[tuple[str, str], ...]:
+def add_totals(conn: psycopg.Connection, deltas: BatchDeltas) -> tuple[tuple[str, str], ...]:
     """Add a batch's deltas inside the caller's transaction; the (contest, district) keys touched.
 
     A choice's row is staged only when it gained votes: the contest_choice_totals table holds
     no zeros (the publisher fills them in from the definition).
     """
-    if not deltas:
+    if deltas.rankings:
+        with conn.cursor().copy("COPY staged_rcv_rankings FROM STDIN") as copy:
+            for contest_id, found in deltas.rankings.items():
+                for pattern, ballots in found.items():
+                    copy.write_row((contest_id, ranking_text(pattern), ballots))
+        conn.execute(_ADD_RANKINGS)
+    if not deltas.totals:
         return ()
     with conn.cursor().copy(f"COPY staged_contest_totals ({_STAGED_COLUMNS}) FROM STDIN") as copy:
-        for (contest_id, district_id), row in deltas.items():
+        for (contest_id, district_id), row in deltas.totals.items():
             copy.write_row(
                 (contest_id, district_id, None, row.ballots, row.overvotes, row.undervotes, 0)
             )

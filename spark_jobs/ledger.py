@@ -187,7 +187,7 @@ def commit_batch(
     messages: int,
     rejections: Sequence[pa.Table],
     ranges: dict[int, tuple[int, int]],
-    contest_deltas: contest_ledger.Deltas | None = None,
+    contest_deltas: contest_ledger.BatchDeltas | None = None,
 ) -> tuple[BatchRecord, Touched]:
     """Count the staged ballots and record the rejections, inside the caller's transaction.
 

@@ -12,13 +12,14 @@ import signal
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from election import contract, messages
 from election.contest_totals import DistrictTotals, voters_by_district
-from election.contests import Contest, national_contest
+from election.contests import RANKED, Contest, national_contest
 from election.race_call import RaceCall
 from election.settings import setting
 from election_io import contest_tables, race_calls
@@ -81,6 +82,7 @@ class LedgerWriter:
         self.refreshed_at = 0.0  # time.monotonic() of the last round that sent every change
         self.touched: set[tuple[str, str]] = set()  # races whose totals changed since then
         self.published_all = False
+        self.refused: dict[str, str] = {}  # ranked contests the tabulator refused, and why
         self.batches = 0  # published in this run
         self.last_progress: dict = {}
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-writer")
@@ -253,6 +255,7 @@ class LedgerWriter:
             opt.result_topic(contract.CONTEST_RESULTS_TOPIC),
             contest_tables.contest_results(self.contests, found, since if everything else None),
         )
+        sent += self.publish_rounds(None if everything else {c for c, _ in touched.contests})
         sent += self.publisher.send(
             opt.result_topic(contract.REJECTED_VOTES_TOPIC),
             (
@@ -262,6 +265,22 @@ class LedgerWriter:
         )
         self.publisher.flush()
         return sent
+
+    def publish_rounds(self, contest_ids: set[str] | None) -> int:
+        """Tabulate the ranked contests among contest_ids (all when None) from the committed
+        rankings and send their rounds; a contest the tabulator refuses is reported once."""
+        ranked = [c for c in self.contests if c.kind == RANKED]
+        if contest_ids is not None:
+            ranked = [c for c in ranked if c.contest_id in contest_ids]
+        if not ranked:
+            return 0
+        rankings = contest_tables.read_rankings(self.conn, [c.contest_id for c in ranked])
+        rounds, failed = contest_tables.rcv_rounds(ranked, rankings, datetime.now(UTC))
+        for contest_id, why in failed.items():
+            if self.refused.get(contest_id) != why:
+                drain.emit({"event": "rounds_refused", "contest_id": contest_id, "why": why})
+        self.refused.update(failed)
+        return self.publisher.send(self.options.result_topic(contract.RCV_ROUNDS_TOPIC), rounds)
 
     def call_races(self, window: ElectionNow, lag: int | None) -> int:
         """Call the races from the committed totals, record and publish the calls that changed.

@@ -22,6 +22,7 @@ from election import contract
 from election.ballots import utc_iso
 from election.contest_totals import judged_totals, results_document
 from election.contests import national_contest
+from election.rcv_summary import rounds_document
 from election.settings import setting
 from election_io.ballot_log import committed_offsets
 from election_io.elections import read_election_now
@@ -44,6 +45,8 @@ class RecountResult:
     rejected_by_reason: dict[str, int]  # every reason, zeros included
     # contest_results' key -> ballots, overvotes, undervotes, totals (results_document)
     contests: dict[str, dict] = field(default_factory=dict)
+    # a ranked contest's key (its own district) -> its rounds' results, as rcv_rounds has them
+    rounds: dict[str, list] = field(default_factory=dict)
     seconds: float = 0.0
     polls: dict[str, str | None] = field(default_factory=dict)
 
@@ -75,6 +78,7 @@ class RecountResult:
             "registered_by_state": dict(sorted(self.registered_by_state.items())),
             "rejected_by_reason": dict(self.rejected_by_reason),
             "contests": self.contests,
+            "rounds": self.rounds,
             "messages_by_partition": {
                 str(p): n for p, n in sorted(self.messages_by_partition.items())
             },
@@ -149,6 +153,7 @@ def recount(
             per_candidate[row.candidate_id] = per_candidate.get(row.candidate_id, 0) + n
             key = (row.address_state, row.candidate_id)
             per_state[key] = per_state.get(key, 0) + n
+    totals = judged_totals(contests, ((*p, n) for p, n in patterns.items()))
     return RecountResult(
         topic=topic,
         offsets=offsets,
@@ -158,9 +163,8 @@ def recount(
         turnout_by_state=turnout,
         registered_by_state=registered,
         rejected_by_reason=rejected,
-        contests=results_document(
-            judged_totals(contests, ((*p, n) for p, n in patterns.items())).results
-        ),
+        contests=results_document(totals.results),
+        rounds=rounds_document(contests, totals.rankings),
         seconds=time.monotonic() - started,
         polls={
             "opened_at": utc_iso(polls_opened_at) if polls_opened_at else None,

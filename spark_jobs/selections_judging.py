@@ -22,7 +22,8 @@ malformed selection only; the unknown_voter detail names the voter, so the JVM w
 compact JSON text {contest_id: [[choice ids voted], overvotes, undervotes]}: the domain's
 Outcome (election.selections), counted in votes as the contract counts them, so a later step
 totals each contest and district by summing, without judging again (a contest left out is
-[[], 0, vote_for]). candidate_id is the national contest's choice when it holds exactly one
+[[], 0, vote_for]); a ranked contest's carries its whole ranking as a fourth item (its entries
+in rank order, [] when left out), what its rounds are tabulated from. candidate_id is the national contest's choice when it holds exactly one
 vote (the seed's aggregated topics), else null.
 """
 
@@ -83,6 +84,8 @@ class PatternJudge:
             contest_id = rule.contest.contest_id
             outcome = rule.outcome(selections.get(contest_id))
             outcomes[contest_id] = [outcome.votes, outcome.overvotes, outcome.undervotes]
+            if rule.ranked:
+                outcomes[contest_id].append(selections.get(contest_id, ()))
             if contest_id == NATIONAL_CONTEST and len(outcome.votes) == 1:
                 national = outcome.votes[0]
         return None, None, selections_text(outcomes), national

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -9,10 +10,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from rcvformats.schemas.universaltabulator import SchemaV0
+
+from election.contests import NATION
+from election.contract import RCV_ROUNDS_TOPIC, contest_key
+from tests.election.test_rcv import universal_view
+from tests.spark_jobs.stack import latest_values
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADING = "### From the command line"
 REPLAY_HEADING = "### Replaying a real election"
+REPLAY_SET = ROOT / "tests/election/rcv_fixtures/test_set_1_exhaust_at_overvote"  # the block's
 
 
 def readme_block(heading: str = HEADING) -> str:
@@ -91,3 +99,18 @@ def test_the_readme_replays_and_certifies_a_real_election(
     run_block(REPLAY_HEADING, scratch_database, tmp_path)
     # RCTab's test_set_1_exhaust_at_overvote: 15 records, each one voter who voted
     assert last_election(scratch_database) == ("certified", True, 15, 15)
+    # the live tally's rounds, as published after its last batch, are RCTab's expected report
+    expected = json.loads((REPLAY_SET / "expected_summary.json").read_text())
+    with psycopg.connect(scratch_database) as conn:
+        (contest_id,) = conn.execute(
+            "SELECT contest_id FROM contests WHERE kind = 'ranked'"
+        ).fetchone()
+        (document,) = conn.execute("SELECT document FROM certified_recounts").fetchone()
+    key = contest_key(contest_id, NATION)
+    published = latest_values(bootstrap_servers, RCV_ROUNDS_TOPIC)[key]
+    assert published["results"] == expected["results"]
+    assert published["summary"] == expected["summary"]
+    assert published["ballots"] == 15
+    schema = SchemaV0()
+    assert schema.validate(universal_view(published)), schema.last_error()
+    assert document["rounds"][key] == expected["results"]  # the recount's, which certified

@@ -315,18 +315,18 @@ def test_totals_of_judged_patterns_equal_totals_of_the_ballots(contests, log):
         ballot = parse_ballot(message.value, message.key)
         home = counting.home_of(ROLL[ballot["voter_id"]])
         selections = ballot["selections"]
-        outcomes = tuple(
-            (rule.contest.contest_id, rule.outcome(selections.get(rule.contest.contest_id)))
-            for rule, _rows in judged.style(home).adds
-        )
-        key = (
-            home,
-            json.dumps([(c, list(o.votes), o.overvotes, o.undervotes) for c, o in outcomes]),
-        )
+        outcomes = []
+        for rule, _rows in judged.style(home).adds:
+            entries = selections.get(rule.contest.contest_id)
+            o = rule.outcome(entries)
+            ranking = [list(entries or ())] if rule.ranked else []  # a ranked one's whole ranking
+            outcomes.append((rule.contest.contest_id, [list(o.votes), o.overvotes, o.undervotes]))
+            outcomes[-1][1].extend(ranking)
+        key = (home, json.dumps(outcomes))
         patterns[key] = patterns.get(key, 0) + 1
     for (home, text), ballots in patterns.items():
-        outcomes = {c: (votes, over, under) for c, votes, over, under in json.loads(text)}
-        judged.add_judged(home, outcomes, ballots)
+        judged.add_judged(home, dict(json.loads(text)), ballots)
+    assert judged.rankings == result.rankings  # every ranked contest's rankings, to the ballot
     for key, found in result.results.items():
         mine = judged.results.get(key)
         if found.ballots == 0:

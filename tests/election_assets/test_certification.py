@@ -85,7 +85,7 @@ def test_certified_results_equal_the_truth(
         results_document(truth.results)
     )
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 8 and all(c.passed for c in checks), [
+    assert len(checks) == 9 and all(c.passed for c in checks), [
         (c.check_name, c.metadata) for c in checks if not c.passed
     ]
     logged = [entry.user_message for entry in instance.all_logs(result.run_id)]

@@ -60,7 +60,8 @@ def books(scratch_database):
             messages.append((0, offset, selections_ballot(f"b{offset}", voter, chosen)))
         conn.execute(contest_ledger.STAGING)
         with conn.transaction():  # the staging table empties at each commit
-            deltas = judged_totals(SELECTIONS_CONTESTS, patterns).take_counted()
+            judged = judged_totals(SELECTIONS_CONTESTS, patterns)
+            deltas = contest_ledger.BatchDeltas(judged.take_counted(), judged.take_rankings())
             contest_ledger.add_totals(conn, deltas)
         truth = selections_truth(messages)
         assert truth.counted == len(BALLOTS)

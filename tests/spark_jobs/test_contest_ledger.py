@@ -9,22 +9,27 @@ import json
 
 import psycopg
 import pytest
+from rcvformats.schemas.universaltabulator import SchemaV0
 
-from election import contract
+from election import contract, counting
 from election.contest_totals import results_document
-from election.contests import District
+from election.contests import RANKED, Choice, Contest, District
 from election.definition import Definition
+from election.rcv import contest_rounds
+from election.rcv_summary import summary
 from election.schema import TABLES
 from election_assets import contest_checks
-from election_io.contest_tables import read_totals
+from election_io.contest_tables import read_rankings, read_totals
 from election_io.definitions import write_definition
 from spark_jobs import recount, sources
 from spark_jobs.ledger_writer import LedgerWriter
+from tests.election.test_rcv import universal_view
 from tests.spark_jobs import batches, stack
 from tests.spark_jobs.helpers import (
     CANDIDATES,
     SELECTIONS_CONTESTS,
     SELECTIONS_ROLL,
+    keyed,
     selections_truth,
 )
 
@@ -165,3 +170,96 @@ def test_the_ledger_by_contest_equals_the_oracle(election, spark):
     assert {contract.contest_key(c.contest_id, c.district_id) for c in SELECTIONS_CONTESTS} <= set(
         published
     )
+
+
+# --- a ranked contest: its rankings kept as they arrive, its rounds live and recounted ----------
+
+MAYOR = Contest(
+    "rcv-OH",
+    "Mayor of Ohio",
+    "state:OH",
+    RANKED,
+    (Choice("p", "Pat"), Choice("q", "Quinn"), Choice("r", "Robin")),
+    position=4,
+    rules={"overvoteRule": "exhaustImmediately", "maxSkippedRanksAllowed": "1"},
+)
+RANKED_CONTESTS = (*SELECTIONS_CONTESTS, MAYOR)
+OHIO = sorted(v for v, (state, _county) in SELECTIONS_ROLL.items() if state == "Ohio")
+RANKINGS = [
+    ["p", "q"],
+    ["q", "p"],
+    ["r", "q"],  # Robin goes first: this ballot moves to Quinn
+    ["r", None, "p"],  # a skipped rank, then Pat
+    ["p"],
+    [["p", "q"], "r"],  # an overvote at the first rank: out at once
+    [],  # ranks no one
+    ["q"],
+    ["r", "r", "q"],  # a repeat: RCTab's to read
+]
+
+
+def test_a_ranked_contests_rounds_are_tabulated_live_and_recounted_equal(election, spark):
+    opts, _judge = election
+    with psycopg.connect(opts.database_url, autocommit=True) as conn:
+        nation = District("nation", "nation", "Nation", None)
+        write_definition(conn, Definition(RANKED_CONTESTS, (nation,)))
+    judge = batches.Judge(spark, opts.database_url, partitions=2)
+    assert MAYOR in judge.contests
+    ballots = [
+        selections(voter, {"national": ["c1"], "rcv-OH": ranks} if ranks is not None else {})
+        for voter, ranks in zip(OHIO, [*RANKINGS, None, ["q", "r"]], strict=False)
+    ]
+    first, second = ballots[:5], [*ballots[5:], selections(OHIO[0], {"rcv-OH": ["r"]})]
+    sent = [stack.produce(opts.bootstrap, opts.topic, part) for part in (first, second)]
+    writer = LedgerWriter(opts, None)
+    writer.roll_loaded(judge.candidates, judge.contests)
+    try:
+        for batch_id, part in enumerate(sent):
+            offsets = batches.split(part, len(part))[0]
+            writer.commit_and_publish(judge.batch(opts, writer.conn, batch_id, offsets))
+    finally:
+        writer.close()
+    stack.close_polls(opts.database_url)
+    opened, closed = stack.polls(opts.database_url)
+    truth = counting.count(
+        keyed(sent[0] + sent[1]),
+        SELECTIONS_ROLL,
+        None,
+        opened,
+        closed,
+        partitions=2,
+        contests=RANKED_CONTESTS,
+    )
+    expected_rankings = dict(truth.rankings["rcv-OH"])
+    assert sum(expected_rankings.values()) == len(ballots)  # the duplicate counts nowhere
+    rounds = contest_rounds(MAYOR, expected_rankings)
+    key = contract.contest_key("rcv-OH", "state:OH")
+
+    with psycopg.connect(opts.database_url) as conn:
+        assert read_rankings(conn) == {"rcv-OH": expected_rankings}
+        recounted = recount.recount(
+            spark,
+            opts.bootstrap,
+            sources.read_roll(spark, opts.database_url),
+            sources.read_candidates(spark, opts.database_url),
+            opened,
+            closed,
+            opts.topic,
+            contests=judge.contests,
+        ).to_dict()
+        assert recounted["rounds"] == {key: summary(rounds, {})["results"]}
+        assert contest_checks.check_recount_rounds(conn, recounted).passed
+        # a ranking the live books lost is a difference certification names
+        conn.execute("DELETE FROM rcv_rankings WHERE ranking = '[\"q\"]'")
+        check = contest_checks.check_recount_rounds(conn, recounted)
+        assert not check.passed and key in check.metadata["differences"].data
+        conn.rollback()
+
+    published = stack.latest_values(opts.bootstrap, opts.result_topic(contract.RCV_ROUNDS_TOPIC))
+    value = published[key]
+    assert value["results"] == summary(rounds, {})["results"]
+    assert (value["contest_id"], value["district_id"]) == ("rcv-OH", "state:OH")
+    assert value["ballots"] == len(ballots) and value["config"]["contest"] == "Mayor of Ohio"
+    assert [r.elected for r in rounds if r.elected] and len(rounds) >= 2  # a transfer decided it
+    schema = SchemaV0()
+    assert schema.validate(universal_view(value)), schema.last_error()

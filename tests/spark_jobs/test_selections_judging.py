@@ -7,6 +7,7 @@ vote-for-2 senate race, a measure and a county race, Texas with a ranked county 
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +17,7 @@ from election import contract, counting
 from election.ballots import BallotError, parse_ballot
 from election.contest_totals import home_of
 from election.contests import NATIONAL_CONTEST
+from election.rcv import ranking
 from spark_jobs.selections_judging import PatternJudge, selections_text
 from tests.election.test_contest_counting import CLOSE, CONTESTS, NOON, OPEN, ROLL
 from tests.election.test_selections import selection_messages
@@ -77,6 +79,7 @@ def test_each_pattern_gets_the_oracles_verdict_and_outcomes(log):
     found = verdicts(judge, log)
     assert found == verdicts(judge, log)  # remembered verdicts are the same
     sums: dict[str, list] = {}
+    rankings = {contest_id: Counter() for contest_id in truth.rankings}
     for offset, verdict in enumerate(found):
         oracle = rejected.get(offset)
         if oracle is not None and oracle.reason == contract.MALFORMED and verdict["reason"] is None:
@@ -95,7 +98,9 @@ def test_each_pattern_gets_the_oracles_verdict_and_outcomes(log):
         if oracle is not None:  # a duplicate: judged as a pattern like the first ballot
             continue
         national = None
-        for contest_id, (votes, over, under) in json.loads(verdict["outcomes"]).items():
+        for contest_id, (votes, over, under, *ranks) in json.loads(verdict["outcomes"]).items():
+            if ranks:  # a ranked contest's whole ranking
+                rankings[contest_id][ranking(ranks[0])] += 1
             row = sums.setdefault(contest_id, [0, 0, 0, {}])
             row[0], row[1], row[2] = row[0] + 1, row[1] + over, row[2] + under
             for choice in votes:
@@ -112,3 +117,4 @@ def test_each_pattern_gets_the_oracles_verdict_and_outcomes(log):
             expected.undervotes,
         )
         assert {c: n for c, n in expected.totals.items() if n} == totals
+    assert rankings == {c: Counter(found) for c, found in truth.rankings.items()}
