@@ -21,7 +21,7 @@ COUNTS = ("Ballots", "Overvotes", "Undervotes")
 _TAKEN = ("Area", *COUNTS)  # the table's own columns, which no choice's label may take
 
 
-def _count(value: object) -> int:
+def vote_count(value: object) -> int:
     """A count from a message; anything that is not a number of votes is none."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
@@ -75,10 +75,12 @@ def areas(snapshot: ResultSnapshot, contest: Contest, definition: Definition) ->
                 district_id,
                 area_name(district_id, districts),
                 district.kind if district else "",
-                _count(value.get("ballots")),
-                _count(value.get("overvotes")),
-                _count(value.get("undervotes")),
-                {str(k): _count(v) for k, v in totals.items()} if isinstance(totals, dict) else {},
+                vote_count(value.get("ballots")),
+                vote_count(value.get("overvotes")),
+                vote_count(value.get("undervotes")),
+                {str(k): vote_count(v) for k, v in totals.items()}
+                if isinstance(totals, dict)
+                else {},
             )
         )
     return sorted(
@@ -198,8 +200,8 @@ def contest_calls(
             {
                 "Area": area_name(district_id, districts),
                 "Called for": winner,
-                "Margin": f"{_count(call.get('margin')):,}",
-                "Votes outstanding": f"{_count(call.get('outstanding')):,}",
+                "Margin": f"{vote_count(call.get('margin')):,}",
+                "Votes outstanding": f"{vote_count(call.get('outstanding')):,}",
                 "Called at": f"{moment:%H:%M:%S} UTC" if moment else "",
                 "moment": moment.timestamp() if moment else 0.0,
             }

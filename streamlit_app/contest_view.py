@@ -1,4 +1,5 @@
-"""A contest on the page: the picker, and for a contest its bars, county map, table and calls."""
+"""A contest on the page: the picker, and for a contest its bars, rounds, county map, table and
+calls."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from election.contests import (
 )
 from election.definition import Definition
 from election.result_status import human_count
-from streamlit_app import charts, contest_tables
+from streamlit_app import charts, contest_tables, runoff
 from streamlit_app.charts import PLOTLY_CONFIG
 from streamlit_app.contest_tables import Area
 from streamlit_app.county_maps import county_leader_map, county_share_map, with_backdrop
@@ -103,6 +104,38 @@ def render_national_counties(
         render_county_map(national[0], definition, snapshot, colors, names)
 
 
+def render_rounds(contest: Contest, snapshot: ResultSnapshot, colors: Mapping[str, str]) -> None:
+    """A ranked contest's instant-runoff rounds as they stand: votes per round against the
+    threshold, each round's inactive ballots and decisions, and where the ballots went."""
+    st.subheader("Instant-runoff rounds")
+    found = runoff.contest_runoff(snapshot, contest)
+    if found is None:
+        st.caption("The rounds appear once ballots in this contest are counted.")
+        return
+    moment = f", as of {found.updated_at:%H:%M:%S} UTC" if found.updated_at else ""
+    st.caption(
+        f"Tabulated from the {human_count(found.ballots)} ballots counted so far{moment}; "
+        "the rounds change as the count goes on and are not final until certified."
+    )
+    elected = found.elected()
+    if elected is not None:
+        name, number = elected
+        st.markdown(f"On the ballots counted so far, **{name}** wins in round {number}.")
+    by_name = runoff.name_colors(contest, colors)
+    st.plotly_chart(charts.runoff_bars(found, by_name), config=PLOTLY_CONFIG)
+    table = runoff.rounds_table(found)
+    st.dataframe(table, hide_index=True, width="stretch")
+    flows = runoff.flows(found)
+    if flows:
+        st.plotly_chart(charts.transfers_sankey(flows, by_name), config=PLOTLY_CONFIG)
+        st.caption(
+            "A column per round: coloured bands are a decided candidate's ballots going to "
+            "their next continuing choice (or exhausted), grey bands the ballots that stayed."
+        )
+    elif len(found.rounds) == 1:
+        st.caption("Decided in the first round: no ballot was transferred.")
+
+
 def render_contest(contest: Contest, definition: Definition, snapshot: ResultSnapshot) -> None:
     """One contest of the election: its count where it is decided, by county, by area, calls."""
     districts = {d.district_id: d for d in definition.districts}
@@ -113,6 +146,9 @@ def render_contest(contest: Contest, definition: Definition, snapshot: ResultSna
     found = contest_tables.areas(snapshot, contest, definition)
     if not found:
         st.info("No results for this contest yet.")
+        if contest.kind == RANKED:
+            colors = charts.candidate_colors(contest_tables.choice_labels(contest, found))
+            render_rounds(contest, snapshot, colors)
         return
     own = found[0]
     ballots, overvotes, undervotes = st.columns(3)
@@ -128,6 +164,7 @@ def render_contest(contest: Contest, definition: Definition, snapshot: ResultSna
         st.plotly_chart(charts.candidate_bars(ranked, colors), config=PLOTLY_CONFIG)
     if contest.kind == RANKED:
         st.caption("Votes are first choices; the rounds decide the contest.")
+        render_rounds(contest, snapshot, colors)
     render_county_map(contest, definition, snapshot, colors, names, found)
     st.caption(
         "Over- and undervotes are counted in votes, as election offices report them: "

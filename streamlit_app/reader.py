@@ -30,7 +30,10 @@ FOLLOWED_TOPICS = (
     contract.REJECTED_VOTES_TOPIC,
     contract.RACE_CALLS_TOPIC,
     contract.CONTEST_RESULTS_TOPIC,
+    contract.RCV_ROUNDS_TOPIC,
 )
+# Topics keyed by contest and district, what one of their messages is called in the log.
+_CONTEST_KEYED = {contract.RACE_CALLS_TOPIC: "race call", contract.RCV_ROUNDS_TOPIC: "rounds"}
 EMPTY = MappingProxyType({})
 
 
@@ -54,6 +57,16 @@ def parse_time(text: object) -> datetime | None:
         return None
 
 
+def _contest_problem(kind: str, key: str, value: Mapping) -> str | None:
+    """Why a message of a topic keyed by contest and district is skipped, in a line; None to
+    keep it. Rounds hold a list of them besides."""
+    problem = contract.contest_key_problem(key, value)
+    rounds = value.get("results")
+    if problem is None and kind == contract.RCV_ROUNDS_TOPIC and not isinstance(rounds, list):
+        problem = f"keyed {key[:80]!r} without a results list"
+    return problem
+
+
 def _second(moment: datetime) -> datetime:
     # a second is fine enough for a voting day of minutes; the page buckets it to the span
     return moment.replace(microsecond=0)
@@ -68,6 +81,8 @@ class ResultSnapshot:
     states: Mapping[str, Mapping] = _empty()  # "state|candidate_id" -> latest result
     race_calls: Mapping[str, Mapping] = _empty()  # "contest_id|district_id" -> latest call
     contest_results: Mapping[str, Mapping] = _empty()  # "contest_id|district_id" -> latest
+    # a ranked contest's rounds so far (RCTab's summary JSON): "contest_id|district_id" -> latest
+    rcv_rounds: Mapping[str, Mapping] = _empty()
     rejected_by_reason: Mapping[str, int] = _empty()
     # Per second of tally time, every candidate's running total (carried forward).
     history: tuple[tuple[datetime, Mapping[str, int]], ...] = ()
@@ -104,7 +119,13 @@ class ResultSnapshot:
     @property
     def has_results(self) -> bool:
         """Whether any result message has been read."""
-        results = (self.candidates, self.turnout, self.states, self.contest_results)
+        results = (
+            self.candidates,
+            self.turnout,
+            self.states,
+            self.contest_results,
+            self.rcv_rounds,
+        )
         return any(results) or bool(self.rejected_by_reason)
 
 
@@ -339,10 +360,9 @@ class ResultReader:
             # Only the reason is kept: `raw` carries the ballot, which must not reach the page.
             self._rejections.add(key, str(value.get("reason") or "unknown"))
             moment = parse_time(value.get("detected_at"))
-        elif kind == contract.RACE_CALLS_TOPIC and (
-            problem := contract.contest_key_problem(key, value)
-        ):
-            log.warning("skipping a race call on %s: %s", self._topic_of[kind], problem)
+        elif kind in _CONTEST_KEYED and (problem := _contest_problem(kind, key, value)):
+            what = _CONTEST_KEYED[kind]
+            log.warning("skipping a %s message on %s: %s", what, self._topic_of[kind], problem)
             return
         else:
             self._latest[kind][key] = MappingProxyType(value)
@@ -378,6 +398,7 @@ class ResultReader:
             states=MappingProxyType(dict(latest[contract.VOTES_PER_STATE_TOPIC])),
             race_calls=MappingProxyType(dict(latest[contract.RACE_CALLS_TOPIC])),
             contest_results=MappingProxyType(dict(latest[contract.CONTEST_RESULTS_TOPIC])),
+            rcv_rounds=MappingProxyType(dict(latest[contract.RCV_ROUNDS_TOPIC])),
             rejected_by_reason=MappingProxyType(dict(self._rejections.by_reason)),
             history=self._build_history(),
             newest_result_at=self._newest_result_at,

@@ -10,8 +10,11 @@ from benchmarks import _sample_results as sample_results
 from election import contract
 from streamlit_app.reader import ResultReader, ResultSnapshot, parse_time, topic_names_from_env
 
+from .ranked_contest import MAJORITY, TRANSFER, rounds_message
+
 CANDIDATES = contract.VOTES_PER_CANDIDATE_TOPIC
 REJECTED = contract.REJECTED_VOTES_TOPIC
+ROUNDS = contract.RCV_ROUNDS_TOPIC
 
 
 def candidate(candidate_id: str, votes: int, minute: int = 0) -> tuple[str, str, dict]:
@@ -134,6 +137,42 @@ def test_keeps_each_races_latest_call_by_contest_and_district_and_skips_misnamed
 
 
 @pytest.mark.services
+def test_keeps_each_ranked_contest_s_latest_rounds_and_skips_misnamed_ones(
+    bootstrap_servers, result_topics, reader_for, caplog
+):
+    def rounds(rankings: dict, district_id: str = "state:OH") -> tuple[str, str, dict]:
+        return (ROUNDS, *rounds_message(rankings, district_id))
+
+    _, _, good = rounds(MAJORITY)
+    hostile = [
+        ("mayor-OH|state:OH", [good]),  # not an object
+        ("mayor-OH|state:OH", {**good, "results": {"round": 1}}),  # no list of rounds
+        ("mayor-OH|state:OH", {key: v for key, v in good.items() if key != "results"}),
+        ("mayor-OH|state:UT", good),  # another district's key
+        ("mayor-OH|state:OH", {**good, "district_id": None}),
+    ]
+    sample_results.publish(
+        bootstrap_servers,
+        result_topics,
+        [
+            rounds(TRANSFER),
+            rounds(MAJORITY),  # the latest rounds replace the earlier ones
+            rounds(TRANSFER, "county:39035"),
+            (ROUNDS, "mayor-OH|county:39035", None),  # and a tombstone deletes them
+            *((ROUNDS, key, value) for key, value in hostile),
+        ],
+    )
+    reader = reader_for(result_topics)
+    count = 4 + len(hostile)
+    snapshot = reader.wait_for(lambda s: s.messages_read >= count and s.caught_up, timeout=20)
+
+    assert dict(snapshot.rcv_rounds) == {"mayor-OH|state:OH": good}
+    assert snapshot.has_results
+    skipped = [r.getMessage() for r in caplog.records if "skipping a rounds" in r.getMessage()]
+    assert len(skipped) == len(hostile) - 1, "a value that is no object is dropped quietly"
+
+
+@pytest.mark.services
 def test_follows_a_topic_that_appears_later(bootstrap_servers, topic_names, reader_for):
     reader = reader_for(topic_names, metadata_interval_s=0.3)
     assert reader.wait_for_first_read(timeout=20)
@@ -144,6 +183,7 @@ def test_follows_a_topic_that_appears_later(bootstrap_servers, topic_names, read
         topic_names[contract.VOTES_PER_STATE_TOPIC],
         topic_names[contract.RACE_CALLS_TOPIC],
         topic_names[contract.CONTEST_RESULTS_TOPIC],
+        topic_names[contract.RCV_ROUNDS_TOPIC],
     }
     assert not reader.snapshot().has_results
 
