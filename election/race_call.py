@@ -104,6 +104,7 @@ def call_contests(
     registered: Mapping[str, int],
     polls_open: bool = True,
     untallied: int = 0,
+    latest_rounds: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict[str, RaceCall]:
     """Call every contest in every district of its results, by the same rule as the seed's race.
 
@@ -111,9 +112,12 @@ def call_contests(
     per district. Keyed by contract.contest_key, each call naming its contest and district. A
     district's outstanding ballots are its non-voters while the polls are open, then at most the
     untallied ballots. A plurality contest has vote_for seats, a measure is yes against no. A
-    ranked contest's leader is its first choices' (its rounds are not in the totals): it is
-    called only with a majority of every ballot that could count, which wins round 1 whatever
-    the rules, since no later ballot or transfer can take it away.
+    ranked contest is called with a majority of every ballot that could count, which wins
+    round 1 whatever the rules, since no later ballot or transfer can take it away; or, once
+    nothing is outstanding, for the leader of its rounds' latest round. latest_rounds holds that
+    round's tally by choice id for each ranked contest tabulated (election.rcv.latest_tally):
+    in its own district the leader, runner-up and margin are that round's; elsewhere (a county
+    of a state's ranked race, or before any rounds) they are the first choices'.
     """
     by_id = {contest.contest_id: contest for contest in contests}
     calls = {}
@@ -127,8 +131,14 @@ def call_contests(
         )
         call = call_race(row.totals, outstanding, contest.vote_for)
         if contest.kind == RANKED:
-            majority = 2 * call.leader_votes > row.ballots + outstanding
-            call = replace(call, called=call.called and majority)
+            majority = call.called and 2 * call.leader_votes > row.ballots + outstanding
+            call = replace(call, called=majority)
+            latest = (latest_rounds or {}).get(contest_id)
+            if latest is not None and district_id == contest.district_id:
+                by_rounds = call_race(latest, outstanding)
+                alone = by_rounds.leader is not None and by_rounds.runner_up is None
+                decided = majority or (outstanding == 0 and (by_rounds.called or alone))
+                call = replace(by_rounds, called=decided)
         calls[contract.contest_key(contest_id, district_id)] = replace(
             call, contest_id=contest_id, district_id=district_id
         )

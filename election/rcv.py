@@ -198,6 +198,12 @@ def ranked_rounds(
     return found, failed
 
 
+def latest_tally(contest: Contest, rounds: Sequence[Round]) -> dict[str, int]:
+    """The latest round's votes by choice id (the rounds name candidates by name)."""
+    ids = {c.name: c.choice_id for c in contest.choices}
+    return {ids.get(name, name): votes for name, votes in rounds[-1].tally.items()}
+
+
 def rcv_winner(contest: Contest, rounds: Sequence[Round]) -> str | None:
     """The choice id the rounds elect (the first elected), None before anyone is."""
     ids = {c.name: c.choice_id for c in contest.choices}

@@ -10,7 +10,7 @@ import psycopg
 from election import contract, race_call
 from election.contest_totals import voters_by_district
 from election.contests import NATION, NATIONAL_CONTEST, home_state_name
-from election.rcv import ranked_rounds, rcv_winner
+from election.rcv import latest_tally, ranked_rounds, rcv_winner
 from election.settings import setting
 from election_assets import lifecycle
 from election_assets.contest_checks import (
@@ -321,6 +321,8 @@ def final_race_calls(conn: psycopg.Connection, kafka: KafkaResource, actor: str)
     homes = contest_tables.registered_homes(conn)
     election = read_election(conn)
     publisher = ResultPublisher(kafka.bootstrap_servers)
+    by_id = {c.contest_id: c for c in contests}
+    rounds, _refused = ranked_rounds(contests, contest_tables.read_rankings(conn))
     return race_calls.call_record_publish(
         conn,
         publisher,
@@ -333,6 +335,7 @@ def final_race_calls(conn: psycopg.Connection, kafka: KafkaResource, actor: str)
         election_id=election.election_id if election else None,
         actor=actor,
         final=True,
+        latest_rounds={c: latest_tally(by_id[c], found) for c, found in rounds.items()},
     )
 
 

@@ -12,7 +12,7 @@ import psycopg
 from election import messages
 from election.contest_totals import ContestTotals, DistrictTotals, Home, JudgedPattern
 from election.contests import Contest
-from election.rcv import ranked_rounds, ranking
+from election.rcv import Round, ranking
 from election.selections import Entries
 
 Key = tuple[str, str]  # (contest_id, district_id)
@@ -131,20 +131,18 @@ def contest_results(
 
 
 def rcv_rounds(
-    contests: Iterable[Contest], rankings: dict[str, dict[Entries, int]], updated_at: datetime
-) -> tuple[list[messages.Keyed], dict[str, str]]:
-    """rcv_rounds messages of each ranked contest in rankings (read_rankings), its rounds over
-    its own district; and the contests whose rankings could not be tabulated, with why."""
+    contests: Iterable[Contest], rounds: dict[str, list[Round]], updated_at: datetime
+) -> list[messages.Keyed]:
+    """rcv_rounds messages of the ranked contests tabulated (election.rcv.ranked_rounds), each
+    over its own district."""
     by_id = {c.contest_id: c for c in contests}
-    found, failed = ranked_rounds(by_id.values(), rankings)
-    out = [
+    return [
         messages.rcv_rounds(
             contest_id,
             by_id[contest_id].district_id,
-            rounds,
+            found,
             {"contest": by_id[contest_id].name},
             updated_at,
         )
-        for contest_id, rounds in sorted(found.items())
+        for contest_id, found in sorted(rounds.items())
     ]
-    return out, failed

@@ -58,6 +58,7 @@ def call_record_publish(
     final: bool = False,
     previous: Mapping[str, RaceCall] | None = None,
     decision_only: bool = False,
+    latest_rounds: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict[str, RaceCall]:
     """Call every contest in every district of its totals, record the calls and publish them.
 
@@ -65,10 +66,12 @@ def call_record_publish(
     calls recorded and sent, by contest|district. A message names the leader as its contest's
     choices do. Given the `previous` calls (as last recorded), only a call that moved from its
     previous one is recorded and sent (race_call.moved: any change, or with decision_only its
-    decision).
+    decision). latest_rounds: each ranked contest's latest round (race_call.call_contests).
     """
     contests = tuple(contests)
-    calls = race_call.call_contests(results, contests, registered, polls_open, untallied)
+    calls = race_call.call_contests(
+        results, contests, registered, polls_open, untallied, latest_rounds
+    )
     if previous is not None:
         calls = {
             key: call

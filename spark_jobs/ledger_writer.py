@@ -21,6 +21,7 @@ from election import contract, messages
 from election.contest_totals import DistrictTotals, voters_by_district
 from election.contests import RANKED, Contest, national_contest
 from election.race_call import RaceCall
+from election.rcv import latest_tally, ranked_rounds
 from election.settings import setting
 from election_io import contest_tables, race_calls
 from election_io.ballot_log import BallotLog
@@ -83,6 +84,7 @@ class LedgerWriter:
         self.touched: set[tuple[str, str]] = set()  # races whose totals changed since then
         self.published_all = False
         self.refused: dict[str, str] = {}  # ranked contests the tabulator refused, and why
+        self.latest_rounds: dict[str, dict[str, int]] = {}  # ranked contest -> latest round
         self.batches = 0  # published in this run
         self.last_progress: dict = {}
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-writer")
@@ -105,6 +107,7 @@ class LedgerWriter:
         self.voters = voters_by_district(homes)
         self.standing = contest_tables.every_race(self.conn, self.contests, homes)
         self.calls, self.called_on, self.touched = {}, None, set()
+        self.latest_rounds = {}
         self.refreshed_at = 0.0
         self.published_all = False
 
@@ -275,12 +278,20 @@ class LedgerWriter:
         if not ranked:
             return 0
         rankings = contest_tables.read_rankings(self.conn, [c.contest_id for c in ranked])
-        rounds, failed = contest_tables.rcv_rounds(ranked, rankings, datetime.now(UTC))
+        rounds, failed = ranked_rounds(ranked, rankings)
         for contest_id, why in failed.items():
             if self.refused.get(contest_id) != why:
                 drain.emit({"event": "rounds_refused", "contest_id": contest_id, "why": why})
         self.refused.update(failed)
-        return self.publisher.send(self.options.result_topic(contract.RCV_ROUNDS_TOPIC), rounds)
+        for contest in ranked:  # what the race calls read of the rounds
+            if contest.contest_id in rounds:
+                self.latest_rounds[contest.contest_id] = latest_tally(
+                    contest, rounds[contest.contest_id]
+                )
+        return self.publisher.send(
+            self.options.result_topic(contract.RCV_ROUNDS_TOPIC),
+            contest_tables.rcv_rounds(ranked, rounds, datetime.now(UTC)),
+        )
 
     def call_races(self, window: ElectionNow, lag: int | None) -> int:
         """Call the races from the committed totals, record and publish the calls that changed.
@@ -313,6 +324,7 @@ class LedgerWriter:
             actor=f"live_tally:{self.options.query_name}",
             previous=self.calls,
             decision_only=decision_only,
+            latest_rounds=self.latest_rounds,
         )
         self.calls.update(calls)
         if not decision_only:  # else the touched races are called again at the next refresh

@@ -13,6 +13,7 @@ from election import contract
 from election.contest_totals import ContestTotals, DistrictTotals, voters_by_district
 from election.contests import MEASURE, PLURALITY, RANKED, Choice, Contest
 from election.race_call import RaceCall, call_contests, call_race, moved, outstanding_votes
+from election.rcv import contest_rounds, latest_tally, rcv_winner
 
 
 def test_called_when_margin_exceeds_outstanding():
@@ -209,6 +210,61 @@ def test_a_called_ranked_contest_is_won_in_round_one_whatever_comes(
     if call.called:
         leader, other = (first, second) if call.leader == "p" else (second, first)
         assert 2 * leader > leader + other + outstanding
+
+
+MAYOR_PQR = Contest(
+    "rcv",
+    "Mayor",
+    "nation",
+    RANKED,
+    (Choice("p", "Pat"), Choice("q", "Quinn"), Choice("r", "Robin")),
+)
+
+
+def ranked_call(patterns: dict, outstanding: int, district: str = "nation") -> RaceCall:
+    """The call of MAYOR_PQR from its ballots' rankings, its first choices as the totals."""
+    rounds = contest_rounds(MAYOR_PQR, patterns)
+    ballots = sum(patterns.values())
+    first = {c: n for c, n in latest_tally(MAYOR_PQR, rounds[:1]).items()}
+    row = DistrictTotals(ballots, undervotes=ballots - sum(first.values()), totals=first)
+    registered = {district: ballots + outstanding}
+    latest = {"rcv": latest_tally(MAYOR_PQR, rounds)}
+    key = f"rcv|{district}"
+    return call_contests({("rcv", district): row}, [MAYOR_PQR], registered, True, 0, latest)[key]
+
+
+def test_a_ranked_contest_is_called_for_the_leader_of_its_latest_round_once_nothing_is_out():
+    # Pat leads the first choices 4 to 3 to 2; Robin's two go to Quinn, who wins round 2 5 to 4
+    patterns = {("p",): 4, ("q",): 3, ("r", "q"): 2}
+    done = ranked_call(patterns, outstanding=0)
+    assert (done.leader, done.runner_up, done.margin, done.called) == ("q", "p", 1, True)
+    # while a ballot could still come, no majority of every ballot: Quinn leads, not called
+    waiting = ranked_call(patterns, outstanding=1)
+    assert (waiting.leader, waiting.called) == ("q", False)
+    # a first-round majority of every ballot that could count is called at once
+    assert ranked_call({("p",): 6, ("q", "p"): 1}, outstanding=2).called
+    # and in a district other than its own, the first choices lead
+    county = ranked_call(patterns, outstanding=0, district="state:OH")
+    assert (county.leader, county.called) == ("p", False)
+
+
+rankings = st.dictionaries(
+    st.lists(st.sampled_from("pqr"), max_size=3, unique=True).map(tuple),
+    st.integers(1, 30),
+    min_size=1,
+    max_size=8,
+)
+
+
+@given(patterns=rankings, outstanding=st.integers(0, 5))
+def test_a_called_ranked_contest_is_called_for_the_winner_of_its_rounds(patterns, outstanding):
+    rounds = contest_rounds(MAYOR_PQR, patterns)
+    call = ranked_call(patterns, outstanding)
+    if call.called:
+        assert call.leader == rcv_winner(MAYOR_PQR, rounds)
+    final = sorted(rounds[-1].tally.values(), reverse=True)
+    if outstanding == 0 and final[0] > 0 and (len(final) == 1 or final[0] > final[1]):
+        assert call.called and call.leader == rcv_winner(MAYOR_PQR, rounds)
 
 
 calls = st.builds(
