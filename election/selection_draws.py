@@ -2,11 +2,15 @@
 
 The national contest takes the plan's candidate (today's preference model); a down-ballot
 plurality contest leans on the voter's national choice by party (with a per-contest loyalty and
-a per-county swing); a measure is yes or no with its state's yes share. Every contest has its
-roll-off (more blank ballots down the ballot: NATIONAL_ROLL_OFF, STATE_ROLL_OFF, DOWN_ROLL_OFF)
-and a few overvotes. A ballot's marks are codes into a SelectionBook, one per contest of its
-style in ballot order, so a million ballots are a small integer matrix and the messages are
-built from the book's JSON fragments in bulk (election.ballots.encode_selection_ballots).
+a per-county swing); a measure is yes or no with its state's yes share. A ranked contest's first
+choice is drawn as a plurality contest's mark; then the voter ranks 1, 2, 3 or every candidate
+the rules allow (RANKS_SHARE), each later rank a candidate not ranked yet, mostly of the first
+choice's party (RANK_AFFINITY): a ranking of distinct ids, no skipped rank, no rank overvoted,
+so a ballot whose candidates are all eliminated exhausts. Every contest has its roll-off (more
+blank ballots down the ballot: NATIONAL_ROLL_OFF, STATE_ROLL_OFF, DOWN_ROLL_OFF) and all but
+ranked ones a few overvotes. A ballot's marks are codes into a SelectionBook, one per contest
+of its style in ballot order, so a million ballots are a small integer matrix and the messages
+are built from the book's JSON fragments in bulk (election.ballots.encode_selection_ballots).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from election.contests import (
     county_district,
     home_state_district,
 )
+from election.selections import max_rankings
 
 # Roll-off by where a contest sits on the ballot: (lowest, highest) undervote share.
 NATIONAL_ROLL_OFF, STATE_ROLL_OFF, DOWN_ROLL_OFF = (0.01, 0.02), (0.04, 0.06), (0.08, 0.12)
@@ -39,6 +44,10 @@ LOYALTY, LOYALTY_SPREAD, COUNTY_SWING = 0.8, 0.05, 0.04  # voting the national c
 PARTIAL_SHARE = 0.08  # of a vote-for-N contest's voters who mark fewer than N
 YES_SHARE, YES_SPREAD = 0.55, 0.08  # a measure's yes share, by state
 MOST_MARKS = 20_000  # distinct selections of one contest a book holds (its combinations)
+# Of a ranked contest's voters: how many rank 1, 2 and 3 candidates; the rest rank every one the
+# rules allow (at most MOST_RANKS). A later rank is RANK_AFFINITY times likelier to go to a
+# candidate of the first choice's party than its popularity alone would make it.
+RANKS_SHARE, RANK_AFFINITY, MOST_RANKS = (0.35, 0.25, 0.2), 8.0, 10
 NO_MARK = -1
 # Candidates no roll registers: the national contest's unknown choices (the seed's too).
 UNKNOWN_CANDIDATE_IDS = ("cand-unknown-1", "cand-unknown-2", "cand-unknown-3")
@@ -180,15 +189,15 @@ def draw_selections(
     national_slot = filled
     for contest in contests:
         members = homes.members(contest.district_id)
-        masks, start, unknown = _book_entries(contest, book)
-        starts.append(start)
-        unknown_at.append(unknown)
-        first_at.append(start + 1)  # mask 1: its first choice alone
         if contest.contest_id == NATIONAL_CONTEST:
             national_slot = filled.copy()
             picked = _national_marks(rng, contest, national_index)
         else:
             picked = _contest_marks(rng, contest, voter_party[members], swing[members], parties)
+        masks, start, unknown = _book_entries(contest, book, picked)
+        starts.append(start)
+        unknown_at.append(unknown)
+        first_at.append(start + 1)  # mask (or ranking key) 1: its first choice alone
         codes[members, filled[members]] = start + np.searchsorted(masks, picked)
         filled[members] += 1
 
@@ -267,16 +276,27 @@ def _off_style(rng, homes: _Homes, contests, first_at, rows) -> tuple[np.ndarray
     return rows[~own], np.array(first_at)[foreign][pick[~own]]
 
 
-def _book_entries(contest: Contest, book: list) -> tuple[np.ndarray, int, int]:
+def _book_entries(contest: Contest, book: list, picked: np.ndarray) -> tuple[np.ndarray, int, int]:
     """Add a contest's selections to the book: every set of up to vote_for choices, and of one
     more where it has more choices (as bit masks of choice positions, ascending; 0 is blank),
-    then its unknown choices. Returns the masks, the first code and the first unknown's code."""
+    or a ranked contest's rankings (blank, each choice alone, and the others picked holds, by
+    their keys, ascending); then its unknown choices. Returns the masks (or keys), the first
+    code and the first unknown's code."""
     ids = [c.choice_id for c in _ordered(contest)]
+    if len(ids) > 62:
+        raise ValueError(f"contest {contest.contest_id!r} has too many choices to plan ballots")
+    if contest.kind == RANKED:
+        keys = np.union1d(np.arange(len(ids) + 1), picked)
+        start = len(book)
+        book.extend((contest.contest_id, r) for r in _rankings_of(keys, ids))
+        unknown = len(book)
+        book.extend((contest.contest_id, (u,)) for u in unknown_choice_ids(contest))
+        return keys, start, unknown
     most = min(_vote_for(contest) + 1, len(ids))
     sets = [()] + [
         s for m in range(1, most + 1) for s in itertools.combinations(range(len(ids)), m)
     ]
-    if len(sets) > MOST_MARKS or len(ids) > 62:
+    if len(sets) > MOST_MARKS:
         raise ValueError(f"contest {contest.contest_id!r} has too many choices to plan ballots")
     masks = np.array([sum(1 << i for i in s) for s in sets], dtype=np.int64)
     order = np.argsort(masks)
@@ -285,6 +305,30 @@ def _book_entries(contest: Contest, book: list) -> tuple[np.ndarray, int, int]:
     unknown = len(book)
     book.extend((contest.contest_id, (u,)) for u in unknown_choice_ids(contest))
     return masks[order], start, unknown
+
+
+def _rankings_of(keys: np.ndarray, ids: list[str]) -> list[tuple[str, ...]]:
+    """The rankings keys stand for: rank j's choice position + 1 is digit j in base len(ids) + 1
+    (the lowest digit first), a zero digit ending the ranking."""
+    base = len(ids) + 1
+    found = []
+    for key in keys.tolist():
+        ranking = []
+        while key:
+            key, digit = divmod(key, base)
+            ranking.append(ids[digit - 1])
+        found.append(tuple(ranking))
+    return found
+
+
+def _most_ranks(contest: Contest) -> int:
+    """How many candidates a voter of a ranked contest ranks at most: all of them, but no more
+    than the rules allow, MOST_RANKS, or a key (base choices + 1) holds in 62 bits."""
+    k = len(contest.choices)
+    most = min(k, MOST_RANKS, max_rankings(contest.rules or {}) or k)
+    while most > 1 and (k + 1) ** most >= 1 << 62:
+        most -= 1
+    return max(most, 1)
 
 
 def _vote_for(contest: Contest) -> int:
@@ -320,26 +364,54 @@ def _contest_marks(rng, contest: Contest, party, swing, parties) -> np.ndarray:
     loyalty = np.clip(LOYALTY + LOYALTY_SPREAD * rng.standard_normal() + swing, 0.5, 0.97)
     loyal = rng.random(n) < loyalty
     same = choice_party[None, :] == party[:, None]
+    roll_off = STATE_ROLL_OFF if contest.district_id.startswith("state:") else DOWN_ROLL_OFF
+    if contest.kind == RANKED:
+        first = _weighted(rng, _leaning(np.broadcast_to(share, (n, k)), same, loyal))
+        keys = _rankings(rng, first, share, choice_party, _most_ranks(contest))
+        return _blanks(rng, contest, keys, roll_off)
     wanted = min(_vote_for(contest), k)
     marking = np.where(rng.random(n) < PARTIAL_SHARE, 1, wanted) if wanted > 1 else 1
     mask = np.zeros(n, dtype=np.int64)
     taken = np.zeros((n, k), dtype=bool)
     for mark in range(wanted):
-        weights = np.where(taken, 0.0, share[None, :])
-        lean = weights * same
-        weights = np.where((loyal & (lean.sum(axis=1) > 0))[:, None], lean, weights)
-        pick = _weighted(rng, weights)
+        pick = _weighted(rng, _leaning(np.where(taken, 0.0, share[None, :]), same, loyal))
         marks = mark < marking
         mask |= np.where(marks, np.left_shift(1, pick), 0)
         taken[np.arange(n), pick] |= marks
         if mark == 0:  # the later marks follow the first mark's party
             same = choice_party[None, :] == choice_party[pick][:, None]
-    roll_off = STATE_ROLL_OFF if contest.district_id.startswith("state:") else DOWN_ROLL_OFF
     return _blanks(rng, contest, mask, roll_off)
 
 
+def _leaning(weights: np.ndarray, same: np.ndarray, loyal: np.ndarray) -> np.ndarray:
+    """A loyal voter's weights kept to the candidates of their party, where any is left."""
+    lean = weights * same
+    return np.where((loyal & (lean.sum(axis=1) > 0))[:, None], lean, weights)
+
+
+def _rankings(rng, first: np.ndarray, share, choice_party, most: int) -> np.ndarray:
+    """Each voter's ranking as a key (_rankings_of): first, then up to most - 1 distinct more."""
+    n, k = len(first), len(share)
+    cut = np.searchsorted(np.cumsum(RANKS_SHARE), rng.random(n), side="right")
+    length = np.minimum(np.where(cut < len(RANKS_SHARE), cut + 1, most), most)
+    first_party = choice_party[first]
+    same = (choice_party[None, :] == first_party[:, None]) & (first_party >= 0)[:, None]
+    weights = share[None, :] * np.where(same, RANK_AFFINITY, 1.0)
+    weights[np.arange(n), first] = 0.0
+    keys = first.astype(np.int64) + 1
+    for rank in range(1, most):
+        rows = np.flatnonzero(length > rank)
+        if not len(rows):
+            break
+        pick = _weighted(rng, weights[rows])
+        keys[rows] += (pick + 1).astype(np.int64) * (k + 1) ** rank
+        weights[rows, pick] = 0.0
+    return keys
+
+
 def _blanks(rng, contest: Contest, mask: np.ndarray, roll_off) -> np.ndarray:
-    """Leave a roll_off share blank; overvote a few (the voter's marks and more, vote_for + 1)."""
+    """Leave a roll_off share blank; overvote a few (the voter's marks and more, vote_for + 1),
+    but for a ranked contest (its marks are ranking keys, never overvoted)."""
     n, k, most = len(mask), len(contest.choices), _vote_for(contest) + 1
     mask = np.where(rng.random(n) < rng.uniform(*roll_off), 0, mask)
     if k >= most and contest.kind != RANKED:

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from election import counties, geography
+from election.candidates import PARTIES
 from election.contests import MEASURE, NATIONAL_CONTEST, RANKED, ballot_style
 from election.default_election import COUNTY_RACE_STATES, default_election
 from election.definition import (
@@ -21,6 +22,7 @@ from election.definition import (
     us_districts,
     with_national_choices,
 )
+from election.rcv import Rules
 
 NATIONAL = "  - {id: national, name: President, district: nation}\n"
 
@@ -89,6 +91,56 @@ def test_the_default_is_sound(default):
             assert contest.choice_ids == {"yes", "no"}
         elif contest.vote_for > 1:
             assert len(contest.choices) > contest.vote_for
+
+
+RANKED_RACES = {  # contest id -> its district, in the default election
+    "senate-ME": "state:ME",
+    "senate-AK": "state:AK",
+    "house-AK": "state:AK",
+    "mayor-27053": "county:27053",  # Minneapolis, in Hennepin County
+    "mayor-41051": "county:41051",  # Portland, in Multnomah County
+    "mayor-06075": "county:06075",  # San Francisco, a city and county
+}
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**16))
+def test_the_races_ranked_in_life_are_ranked(seed):
+    found = default_election(seed=seed)
+    ranked = {c.contest_id: c for c in found.contests if c.kind == RANKED}
+    governed = {c.contest_id for c in found.contests} & {"governor-AK"}
+    assert set(ranked) == set(RANKED_RACES) | governed
+    parties = [p for p in PARTIES[:2] for _ in range(2)]
+    for contest_id, contest in ranked.items():
+        assert contest.district_id == RANKED_RACES.get(contest_id, "state:AK")
+        assert contest.vote_for == 1 and 4 <= len(contest.choices) <= 6
+        assert len({c.name for c in contest.choices}) == len(contest.choices)
+        # two candidates of each big party: a first round rarely has a majority
+        assert sorted(c.party for c in contest.choices[:4]) == sorted(parties)
+        rules = Rules.from_rctab(contest.rules)  # rules the tabulator follows
+        assert rules.max_rankings is not None and rules.max_rankings >= 3
+        assert rules.seed == seed
+        assert isinstance(contest.rules["maxRankingsAllowed"], str)  # as RCTab writes them
+    assert parse_definition(dump_definition(found)) == found
+
+
+def test_ranking_leaves_the_other_races_as_they_were(default):
+    """Who runs for every other race is as it was before any race was ranked (pinned here
+    from the unranked default of seed 42)."""
+    names = {c.contest_id: [x.name for x in c.choices] for c in default.contests}
+    assert names["senate-AL"] == ["John Berry", "Noah Turner"]
+    assert names["senate-MA"] == ["Frances Knight", "Nicholas Hill", "David Torres"]
+    assert names["governor-ME"] == ["Joan Schmidt", "Samantha Gibson"]
+    assert names["attorney-general-WY"] == ["Carlos Lopez", "Deborah Turner"]
+    assert names["commission-32510"] == [
+        "Eric Crawford",
+        "Isabella Ward",
+        "Eric Hart",
+        "Sara Duncan",
+    ]
+    assert default.contest("measure-WY-1").name.endswith("An independent redistricting commission")
+    assert default.contest("governor-ME").kind == "plurality"  # Maine elects governors so
+    assert "governor-AK" not in names
 
 
 def test_the_default_is_the_same_for_a_seed(default):

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from election import ballots, contract, counting, roll, selection_draws, turnout
-from election.contests import MEASURE, NATION, NATIONAL_CONTEST
+from election import ballots, contract, counting, rcv, roll, selection_draws, selections, turnout
+from election.contests import MEASURE, NATION, NATIONAL_CONTEST, RANKED, Choice, Contest
 from election.default_election import default_election
 from election.definition import with_national_choices
 
@@ -154,8 +154,9 @@ def blank_shares(plan) -> dict[str, list[float]]:
         if ballots_ < 2000:
             continue
         blank = int((on & (entries_of == 0)).sum()) / ballots_
-        vote_for = 1 if contest.kind == MEASURE else contest.vote_for
-        found["over"].append(int((on & (entries_of > vote_for)).sum()) / ballots_)
+        if contest.kind != RANKED:  # a ranking's ranks are not an overvote
+            vote_for = 1 if contest.kind == MEASURE else contest.vote_for
+            found["over"].append(int((on & (entries_of > vote_for)).sum()) / ballots_)
         if contest.contest_id == NATIONAL_CONTEST:
             found["national"].append(blank)
         elif contest.kind == MEASURE or not contest.district_id.startswith("state:"):
@@ -291,3 +292,196 @@ def test_with_no_contest_off_the_style_the_troubled_name_unknown_candidates():
     assert result.results == selection_draws.planned_results(
         plan.selections, ohio, plan.address_state, counted
     )
+
+
+# --- ranked contests ------------------------------------------------------------------------
+
+# Where the default election's ranked races are: (state as the roll names it, county FIPS).
+RANKED_PLACES = (
+    ("Maine", None),
+    ("Alaska", None),
+    ("Minnesota", "27053"),
+    ("Oregon", "41051"),
+    ("California", "06075"),
+)
+
+
+def ranked_plan(per_place: int, seed: int, problem_share: float = 0.0):
+    """A plan of voters who all live where a ranked race is, every one voting, and their homes."""
+    places = [place for place in RANKED_PLACES for _ in range(per_place)]
+    voter_ids = [f"voter-{k}" for k in range(len(places))]
+    definition, candidates = election()
+    plan = turnout.plan_election(
+        voter_ids,
+        [state for state, _ in places],
+        candidates,
+        seed=seed,
+        turnout=1.0,
+        problem_share=problem_share,
+        contests=definition.contests,
+        voter_counties=[county for _, county in places],
+    )
+    return plan, dict(zip(voter_ids, places, strict=True))
+
+
+def ranked_contests():
+    definition, _ = election()
+    return [c for c in definition.contests if c.kind == RANKED]
+
+
+def counted_rankings(plan) -> dict[str, dict]:
+    """Each ranked contest's ballots per ranking pattern, over the plan's counted ballots that
+    hold it (every ballot of a voter of its district: a blank one as an empty ranking)."""
+    counted = np.flatnonzero(turnout.counted_ballots(plan)).tolist()
+    found = [plan.selections.ballot(i) for i in counted]
+    return {
+        c.contest_id: rcv.patterns(c.contest_id, [b for b in found if c.contest_id in b])
+        for c in ranked_contests()
+    }
+
+
+@pytest.fixture(scope="module")
+def ranked_ballots():
+    plan, _ = ranked_plan(4000, 5)
+    return plan
+
+
+def test_the_default_election_has_its_ranked_races():
+    assert {c.contest_id for c in ranked_contests()} >= {
+        "senate-ME",
+        "senate-AK",
+        "house-AK",
+        "mayor-27053",
+        "mayor-41051",
+        "mayor-06075",
+    }
+
+
+def test_a_ranking_is_distinct_choices_of_its_contest_in_rank_order(ranked_ballots):
+    lengths: dict[str, Counter] = {c.contest_id: Counter() for c in ranked_contests()}
+    for position in range(len(ranked_ballots)):
+        for contest_id, entries in ranked_ballots.selections.ballot(position).items():
+            if contest_id in lengths:
+                contest = election()[0].contest(contest_id)
+                assert all(isinstance(e, str) for e in entries)
+                assert len(set(entries)) == len(entries)
+                assert set(entries) <= contest.choice_ids
+                assert len(entries) <= int(contest.rules["maxRankingsAllowed"])
+                assert selections.kind_error(contest, entries) is None
+                lengths[contest_id][len(entries)] += 1
+    for contest_id, found in lengths.items():
+        marked = sum(v for k, v in found.items() if k)
+        assert marked > 3000, contest_id
+        # many rank one candidate, many two or three, some every one they may
+        assert 0.25 < found[1] / marked < 0.45, (contest_id, found)
+        assert sum(v for k, v in found.items() if k >= 3) / marked > 0.3, (contest_id, found)
+        contest = election()[0].contest(contest_id)
+        longest = min(len(contest.choices), int(contest.rules["maxRankingsAllowed"]))
+        assert max(found) == longest, contest_id
+
+
+def test_later_ranks_follow_the_first_choice_by_party(ranked_ballots):
+    definition, _ = election()
+    party_of = {c.choice_id: c.party for c in definition.contests for c in c.choices}
+    same = total = 0
+    for position in range(len(ranked_ballots)):
+        for contest_id, entries in ranked_ballots.selections.ballot(position).items():
+            contest = definition.contest(contest_id)
+            if len(entries) < 2 or contest.kind != RANKED:
+                continue
+            party = party_of[entries[0]]
+            if sum(c.party == party for c in contest.choices) == 2:  # a big party's pair
+                total += 1
+                same += party_of[entries[1]] == party
+    # by popularity alone a second rank would go to the first's running mate about 1 in 4
+    assert total > 5000 and same / total > 0.6
+
+
+def test_the_rounds_of_a_drawn_ranked_contest_transfer_and_exhaust(ranked_ballots):
+    rankings = counted_rankings(ranked_ballots)
+    for contest in ranked_contests():
+        rounds = rcv.contest_rounds(contest, rankings[contest.contest_id])
+        assert len(rounds) > 1 and rounds[-1].elected, contest.contest_id
+        # every elimination hands ballots on to a continuing candidate, and exhausts some
+        for r in rounds[:-1]:
+            for source in r.eliminated:
+                to = r.transfers[source]
+                assert sum(n for c, n in to.items() if c != "exhausted") > 0, contest.contest_id
+                assert to.get("exhausted", 0) > 0, contest.contest_id
+        last = rounds[-1].inactive
+        assert last[rcv.EXHAUSTED] > 0, contest.contest_id
+        assert last[rcv.OVERVOTES] == last[rcv.SKIPPED] == last[rcv.REPEATED] == 0
+
+
+@PROPERTY
+@given(
+    per_place=st.integers(0, 60),
+    seed=st.integers(0, 2**16),
+    problem_share=st.sampled_from([0.0, 0.1, 0.5]),
+)
+def test_the_oracle_counts_the_rankings_that_were_planned(per_place, seed, problem_share):
+    plan, homes_ = ranked_plan(per_place, seed, problem_share)
+    definition, _ = election()
+    result = counting.count(
+        messages_of(plan),
+        homes_,
+        None,
+        POLLS_OPEN,
+        POLLS_OPEN + VOTING_DAY,
+        partitions=None,
+        contests=definition.contests,
+    )
+    counted = turnout.counted_ballots(plan)
+    assert result.results == selection_draws.planned_results(
+        plan.selections, definition.contests, plan.address_state, counted, homes_.values()
+    )
+    for position in range(len(plan)):  # no ranking is malformed, counted or not
+        for contest_id, entries in plan.selections.ballot(position).items():
+            contest = definition.contest(contest_id)
+            if contest is not None and contest.kind == RANKED:
+                assert selections.kind_error(contest, entries) is None
+    planned = counted_rankings(plan)
+    for contest in ranked_contests():
+        drawn = planned[contest.contest_id]
+        assert dict(result.rankings.get(contest.contest_id, {})) == drawn
+        ballots_ = sum(drawn.values())
+        for entries in drawn:
+            assert len(set(entries)) == len(entries) and set(entries) <= contest.choice_ids
+        if ballots_:
+            for r in rcv.contest_rounds(contest, drawn):  # every ballot in every round
+                assert sum(r.tally.values()) + sum(r.inactive.values()) == ballots_
+
+
+@PROPERTY
+@given(
+    choices=st.integers(1, 40),
+    limit=st.sampled_from([None, "max", "1", "2", "3", "6", "15"]),
+    n=st.integers(1, 300),
+    seed=st.integers(0, 2**16),
+)
+def test_any_ranked_contest_draws_distinct_rankings_within_its_limit(choices, limit, n, seed):
+    definition, candidates = election()
+    rules = {} if limit is None else {"maxRankingsAllowed": limit}
+    ranked = Contest(
+        "rcv",
+        "Ranked",
+        NATION,
+        RANKED,
+        tuple(Choice(f"c{k}", f"C {k}", None, k + 1) for k in range(choices)),
+        position=2,
+        rules=rules,
+    )
+    plan = turnout.plan_election(
+        [f"voter-{k}" for k in range(n)],
+        ["Ohio"] * n,
+        candidates,
+        seed=seed,
+        turnout=1.0,
+        contests=[definition.contest(NATIONAL_CONTEST), ranked],
+    )
+    most = min(choices, selection_draws.MOST_RANKS, selections.max_rankings(rules) or choices)
+    for position in range(len(plan)):
+        entries = plan.selections.ballot(position)["rcv"]
+        assert len(set(entries)) == len(entries) <= most
+        assert set(entries) <= ranked.choice_ids
+        assert selections.kind_error(ranked, entries) is None
