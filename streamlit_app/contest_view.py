@@ -36,10 +36,13 @@ def load_definition(database_url: str) -> Definition | None:
 
 
 def pick_contest(definition: Definition | None) -> Contest | None:
-    """The contest the reader picked, the national race first and picked at first; None when
-    there is nothing to pick (no definition, or one contest)."""
-    if definition is None or len(definition.contests) < 2:
+    """The contest the reader picked, the national race first and picked at first; an election
+    of one contest (an imported one) shows that contest, without a picker; None when there is
+    no definition."""
+    if definition is None or not definition.contests:
         return None
+    if len(definition.contests) == 1:
+        return definition.contests[0]
     ordered = sorted(
         definition.contests, key=lambda c: (c.contest_id != NATIONAL_CONTEST, c.position)
     )

@@ -10,10 +10,11 @@ import pytest
 
 from benchmarks import _sample_results as sample_results
 from election import contract, messages
+from election.definition import Definition
 from election_io.definitions import write_definition
 
 from .conftest import set_election
-from .ranked_contest import AT, DEFINITION, TRANSFER, rounds_message
+from .ranked_contest import AT, DEFINITION, MAYOR, TRANSFER, rounds_message
 from .test_contest_page import titled
 from .test_dashboard_page import fresh_caches, page, prefix_of, texts  # noqa: F401 (fixture)
 
@@ -88,3 +89,20 @@ def test_a_ranked_contest_shows_its_rounds_once_they_are_published(
     ]
     (sankey,) = titled(app, "Where each eliminated candidate's ballots went")
     assert sankey["data"][0]["type"] == "sankey"
+
+
+def test_an_election_of_one_ranked_contest_shows_it_and_its_rounds_without_a_picker(
+    monkeypatch, bootstrap_servers, result_topics, election_database
+):
+    """An imported election (one contest, no national race): its page is that contest."""
+    alone = Definition((MAYOR,), DEFINITION.districts)
+    with psycopg.connect(election_database) as conn:
+        write_definition(conn, alone)
+    rounds = [(contract.RCV_ROUNDS_TOPIC, *rounds_message(TRANSFER))]
+    sample_results.publish(bootstrap_servers, result_topics, rounds)
+    set_election(election_database, contract.OPEN)
+    app = page(monkeypatch, bootstrap_servers, election_database, prefix_of(result_topics))
+    rerun_until(app, lambda app: titled(app, "Votes per round"))
+    assert not app.selectbox  # nothing to pick
+    assert "Mayor of Ohio" in [h.value for h in app.subheader]
+    assert "On the ballots counted so far, **Ben Bell** wins in round 2." in texts(app)
