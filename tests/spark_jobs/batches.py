@@ -8,6 +8,7 @@ from election import contract
 from election_io import topics
 from election_io.elections import read_election_now
 from spark_jobs import judging, live_tally, sources
+from spark_jobs.ledger_writer import LedgerWriter
 from spark_jobs.tally_options import Options
 
 
@@ -56,6 +57,18 @@ class Judge:
         """Judge the messages between offsets ({partition: (first, end)}) as micro-batch batch_id."""
         messages = sources.kafka_batch(self.spark, opts.bootstrap, opts.topic, offsets)
         return self(messages, batch_id, read_election_now(conn), time.monotonic())
+
+    def commit_each(self, opts: Options, sent) -> None:
+        """Each list of produced messages judged as one micro-batch, in order, and committed and
+        published by the live tally's ledger writer."""
+        writer = LedgerWriter(opts, None)
+        writer.roll_loaded(self.candidates, self.contests)
+        try:
+            for batch_id, part in enumerate(sent):
+                offsets = split(part, len(part))[0]
+                writer.commit_and_publish(self.batch(opts, writer.conn, batch_id, offsets))
+        finally:
+            writer.close()
 
 
 def split(placed, at: int) -> tuple[dict, dict]:

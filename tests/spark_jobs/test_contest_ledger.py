@@ -22,7 +22,6 @@ from election_assets import contest_checks
 from election_io.contest_tables import read_rankings, read_totals
 from election_io.definitions import write_definition
 from spark_jobs import recount, sources
-from spark_jobs.ledger_writer import LedgerWriter
 from tests.election.test_rcv import universal_view
 from tests.spark_jobs import batches, stack
 from tests.spark_jobs.helpers import (
@@ -102,6 +101,15 @@ def election(scratch_database, bootstrap_servers, unique_name, spark):
     stack.delete_topics(bootstrap_servers, [unique_name, *batches.result_topics(opts)])
 
 
+def recount_of(spark, opts, judge, opened, closed) -> recount.RecountResult:
+    """Certification's recount of the election's ballot log."""
+    roll = sources.read_roll(spark, opts.database_url)
+    candidates = sources.read_candidates(spark, opts.database_url)
+    return recount.recount(
+        spark, opts.bootstrap, roll, candidates, opened, closed, opts.topic, contests=judge.contests
+    )
+
+
 def test_the_ledger_by_contest_equals_the_oracle(election, spark):
     opts, judge = election
     sent = [
@@ -109,14 +117,7 @@ def test_the_ledger_by_contest_equals_the_oracle(election, spark):
         for ballots in (FIRST_BATCH, SECOND_BATCH)
     ]
     placed = sent[0] + sent[1]
-    first, second = (batches.split(part, len(part))[0] for part in sent)
-    writer = LedgerWriter(opts, None)
-    writer.roll_loaded(judge.candidates, judge.contests)
-    try:
-        for batch_id, offsets in enumerate((first, second)):
-            writer.commit_and_publish(judge.batch(opts, writer.conn, batch_id, offsets))
-    finally:
-        writer.close()
+    judge.commit_each(opts, sent)
     stack.close_polls(opts.database_url)
     opened, closed = stack.polls(opts.database_url)
     truth = selections_truth(placed, opened, closed, partitions=2)
@@ -142,16 +143,7 @@ def test_the_ledger_by_contest_equals_the_oracle(election, spark):
         )  # the ballots with one national vote
 
         # certification's reconciliation per contest passes on these books
-        recounted = recount.recount(
-            spark,
-            opts.bootstrap,
-            sources.read_roll(spark, opts.database_url),
-            sources.read_candidates(spark, opts.database_url),
-            opened,
-            closed,
-            opts.topic,
-            contests=judge.contests,
-        )
+        recounted = recount_of(spark, opts, judge, opened, closed)
         assert stack.counted_contests(recounted.contests) == expected
         assert contest_checks.check_recount_contests(conn, recounted.to_dict()).passed
         assert contest_checks.check_contest_votes(conn).passed
@@ -211,14 +203,7 @@ def test_a_ranked_contests_rounds_are_tabulated_live_and_recounted_equal(electio
     ]
     first, second = ballots[:5], [*ballots[5:], selections(OHIO[0], {"rcv-OH": ["r"]})]
     sent = [stack.produce(opts.bootstrap, opts.topic, part) for part in (first, second)]
-    writer = LedgerWriter(opts, None)
-    writer.roll_loaded(judge.candidates, judge.contests)
-    try:
-        for batch_id, part in enumerate(sent):
-            offsets = batches.split(part, len(part))[0]
-            writer.commit_and_publish(judge.batch(opts, writer.conn, batch_id, offsets))
-    finally:
-        writer.close()
+    judge.commit_each(opts, sent)
     stack.close_polls(opts.database_url)
     opened, closed = stack.polls(opts.database_url)
     truth = counting.count(
@@ -237,16 +222,7 @@ def test_a_ranked_contests_rounds_are_tabulated_live_and_recounted_equal(electio
 
     with psycopg.connect(opts.database_url) as conn:
         assert read_rankings(conn) == {"rcv-OH": expected_rankings}
-        recounted = recount.recount(
-            spark,
-            opts.bootstrap,
-            sources.read_roll(spark, opts.database_url),
-            sources.read_candidates(spark, opts.database_url),
-            opened,
-            closed,
-            opts.topic,
-            contests=judge.contests,
-        ).to_dict()
+        recounted = recount_of(spark, opts, judge, opened, closed).to_dict()
         assert recounted["rounds"] == {key: summary(rounds, {})["results"]}
         assert contest_checks.check_recount_rounds(conn, recounted).passed
         # a ranking the live books lost is a difference certification names

@@ -16,7 +16,6 @@ import pytest
 from election import contract
 from election_io import migrations
 from election_io.cvr_import import read_import, write_import
-from spark_jobs.ledger_writer import LedgerWriter
 from tests.spark_jobs import batches, stack
 
 pytestmark = [pytest.mark.services, pytest.mark.spark]
@@ -70,14 +69,7 @@ def test_a_replayed_rctab_test_set_gives_rctabs_rounds_live(
             stack.produce(bootstrap_servers, unique_name, part)
             for part in (ballots[:half], ballots[half:])
         ]
-        writer = LedgerWriter(opts, None)
-        writer.roll_loaded(judge.candidates, judge.contests)
-        try:
-            for batch_id, part in enumerate(sent):
-                offsets = batches.split(part, len(part))[0]
-                writer.commit_and_publish(judge.batch(opts, writer.conn, batch_id, offsets))
-        finally:
-            writer.close()
+        judge.commit_each(opts, sent)
         (contest,) = judge.contests
         published = stack.latest_values(
             bootstrap_servers, opts.result_topic(contract.RCV_ROUNDS_TOPIC)
