@@ -271,7 +271,8 @@ def render_live_sections(
     definition = contest_view.load_definition(config.database_url)
     contest = contest_view.pick_contest(definition)
     if contest is not None and contest.contest_id != NATIONAL_CONTEST:
-        contest_view.render_contest(contest, definition, snapshot)
+        certified = status == result_status.CERTIFIED
+        contest_view.render_contest(contest, definition, snapshot, certified)
         return
     ranked = standings.standings(snapshot)
     if not ranked:

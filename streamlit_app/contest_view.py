@@ -107,23 +107,30 @@ def render_national_counties(
         render_county_map(national[0], definition, snapshot, colors, names)
 
 
-def render_rounds(contest: Contest, snapshot: ResultSnapshot, colors: Mapping[str, str]) -> None:
+def render_rounds(
+    contest: Contest, snapshot: ResultSnapshot, colors: Mapping[str, str], certified: bool = False
+) -> None:
     """A ranked contest's instant-runoff rounds as they stand: votes per round against the
-    threshold, each round's inactive ballots and decisions, and where the ballots went."""
+    threshold, each round's inactive ballots and decisions, and where the ballots went (once
+    the election is certified, as final)."""
     st.subheader("Instant-runoff rounds")
     found = runoff.contest_runoff(snapshot, contest)
     if found is None:
         st.caption("The rounds appear once ballots in this contest are counted.")
         return
     moment = f", as of {found.updated_at:%H:%M:%S} UTC" if found.updated_at else ""
-    st.caption(
-        f"Tabulated from the {human_count(found.ballots)} ballots counted so far{moment}; "
-        "the rounds change as the count goes on and are not final until certified."
-    )
+    if certified:
+        st.caption(f"Tabulated from all {human_count(found.ballots)} ballots counted; certified.")
+    else:
+        st.caption(
+            f"Tabulated from the {human_count(found.ballots)} ballots counted so far{moment}; "
+            "the rounds change as the count goes on and are not final until certified."
+        )
     elected = found.elected()
     if elected is not None:
         name, number = elected
-        st.markdown(f"On the ballots counted so far, **{name}** wins in round {number}.")
+        so_far = "" if certified else "On the ballots counted so far, "
+        st.markdown(f"{so_far}**{name}** wins in round {number}.")
     by_name = runoff.name_colors(contest, colors)
     st.plotly_chart(charts.runoff_bars(found, by_name), config=PLOTLY_CONFIG)
     table = runoff.rounds_table(found)
@@ -139,8 +146,11 @@ def render_rounds(contest: Contest, snapshot: ResultSnapshot, colors: Mapping[st
         st.caption("Decided in the first round: no ballot was transferred.")
 
 
-def render_contest(contest: Contest, definition: Definition, snapshot: ResultSnapshot) -> None:
-    """One contest of the election: its count where it is decided, by county, by area, calls."""
+def render_contest(
+    contest: Contest, definition: Definition, snapshot: ResultSnapshot, certified: bool = False
+) -> None:
+    """One contest of the election: its count where it is decided, by county, by area, calls
+    (certified: the election's results are certified)."""
     districts = {d.district_id: d for d in definition.districts}
     where = contest_tables.area_name(contest.district_id, districts)
     kind = KIND_WORDS.get(contest.kind, f"vote for {contest.vote_for}")
@@ -151,7 +161,7 @@ def render_contest(contest: Contest, definition: Definition, snapshot: ResultSna
         st.info("No results for this contest yet.")
         if contest.kind == RANKED:
             colors = charts.candidate_colors(contest_tables.choice_labels(contest, found))
-            render_rounds(contest, snapshot, colors)
+            render_rounds(contest, snapshot, colors, certified)
         return
     own = found[0]
     ballots, overvotes, undervotes = st.columns(3)
@@ -167,7 +177,7 @@ def render_contest(contest: Contest, definition: Definition, snapshot: ResultSna
         st.plotly_chart(charts.candidate_bars(ranked, colors), config=PLOTLY_CONFIG)
     if contest.kind == RANKED:
         st.caption("Votes are first choices; the rounds decide the contest.")
-        render_rounds(contest, snapshot, colors)
+        render_rounds(contest, snapshot, colors, certified)
     render_county_map(contest, definition, snapshot, colors, names, found)
     st.caption(
         "Over- and undervotes are counted in votes, as election offices report them: "

@@ -106,3 +106,8 @@ def test_an_election_of_one_ranked_contest_shows_it_and_its_rounds_without_a_pic
     assert not app.selectbox  # nothing to pick
     assert "Mayor of Ohio" in [h.value for h in app.subheader]
     assert "On the ballots counted so far, **Ben Bell** wins in round 2." in texts(app)
+    # certified: the same rounds, said to be final
+    set_election(election_database, contract.CERTIFIED)
+    final = "Tabulated from all 13 ballots counted; certified."
+    rerun_until(app, lambda app: final in texts(app), timeout=30)
+    assert "**Ben Bell** wins in round 2." in texts(app)
