@@ -115,7 +115,7 @@ def call_contests(
     ranked contest is called with a majority of every ballot that could count, which wins
     round 1 whatever the rules, since no later ballot or transfer can take it away; or, once
     nothing is outstanding, for the leader of its rounds' latest round. latest_rounds holds that
-    round's tally by choice id for each ranked contest tabulated (election.rcv.latest_tally):
+    round's tally by choice id for each ranked contest tabulated (election.rcv.latest_tallies):
     in its own district the leader, runner-up and margin are that round's; elsewhere (a county
     of a state's ranked race, or before any rounds) they are the first choices'.
     """

@@ -198,10 +198,18 @@ def ranked_rounds(
     return found, failed
 
 
-def latest_tally(contest: Contest, rounds: Sequence[Round]) -> dict[str, int]:
-    """The latest round's votes by choice id (the rounds name candidates by name)."""
-    ids = {c.name: c.choice_id for c in contest.choices}
-    return {ids.get(name, name): votes for name, votes in rounds[-1].tally.items()}
+def latest_tallies(
+    contests: Iterable[Contest], rounds: Mapping[str, Sequence[Round]]
+) -> dict[str, dict[str, int]]:
+    """Each tabulated contest's latest round, its votes by choice id (the rounds name candidates
+    by name): what a ranked contest's race call reads (election.race_call.call_contests)."""
+    found = {}
+    for contest in contests:
+        if contest.contest_id in rounds:
+            ids = {c.name: c.choice_id for c in contest.choices}
+            latest = rounds[contest.contest_id][-1].tally
+            found[contest.contest_id] = {ids.get(n, n): votes for n, votes in latest.items()}
+    return found
 
 
 def rcv_winner(contest: Contest, rounds: Sequence[Round]) -> str | None:

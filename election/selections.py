@@ -170,17 +170,18 @@ class ContestRule:
 
 def max_rankings(rules: Mapping) -> int | None:
     """The rules' maxRankingsAllowed as a number; None when "max", not given or not a number."""
-    value = rules.get("maxRankingsAllowed")
-    try:
-        return int(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        return None
+    return _number(rules, "maxRankingsAllowed")
 
 
 def max_skipped_ranks(rules: Mapping) -> int | None:
     """The rules' maxSkippedRanksAllowed as a number; None when unlimited or not given."""
-    value = rules.get("maxSkippedRanksAllowed")
+    return _number(rules, "maxSkippedRanksAllowed")
+
+
+def _number(rules: Mapping, name: str) -> int | None:
+    """A whole-number rule; None when not given or a word ("max", "unlimited")."""
+    value = rules.get(name)
     try:
         return int(value) if value is not None and not isinstance(value, bool) else None
     except (TypeError, ValueError):
-        return None  # "unlimited"
+        return None

@@ -10,7 +10,7 @@ import psycopg
 from election import contract, race_call
 from election.contest_totals import voters_by_district
 from election.contests import NATION, NATIONAL_CONTEST, home_state_name
-from election.rcv import latest_tally, ranked_rounds, rcv_winner
+from election.rcv import latest_tallies, ranked_rounds, rcv_winner
 from election.settings import setting
 from election_assets import lifecycle
 from election_assets.contest_checks import (
@@ -20,6 +20,7 @@ from election_assets.contest_checks import (
     check_contest_votes,
     check_recount_contests,
     check_recount_rounds,
+    read_ledger,
 )
 from election_assets.resources import KafkaResource, PostgresResource, SparkLauncher
 from election_assets.resources.spark_launcher import ApplicationFailed
@@ -296,6 +297,7 @@ def reconciliation_checks(postgres: PostgresResource, kafka: KafkaResource):
     drained = tally_backlog(postgres, kafka).tallied
     with postgres.connect() as conn:
         recount = latest_recount(conn)
+        ledger = read_ledger(conn)  # the ballots ledger, read once for the checks per contest
         results = {
             CHECK_RECOUNT_CANDIDATES: check_recount_candidates(conn, recount),
             CHECK_RECOUNT_STATES: check_recount_states(conn, recount),
@@ -304,25 +306,28 @@ def reconciliation_checks(postgres: PostgresResource, kafka: KafkaResource):
             CHECK_TURNOUT_BOUND: check_turnout_bound(conn),
             CHECK_OFFSETS: check_offsets(conn, recount, drained),
             CHECK_RECOUNT_CONTESTS: check_recount_contests(conn, recount),
-            CHECK_CONTEST_VOTES: check_contest_votes(conn),
-            CHECK_RECOUNT_ROUNDS: check_recount_rounds(conn, recount),
+            CHECK_CONTEST_VOTES: check_contest_votes(conn, ledger),
+            CHECK_RECOUNT_ROUNDS: check_recount_rounds(conn, recount, ledger),
         }
     yield from named_results("certified_results", results)
 
 
-def final_race_calls(conn: psycopg.Connection, kafka: KafkaResource, actor: str) -> dict:
+def final_race_calls(
+    conn: psycopg.Connection, kafka: KafkaResource, actor: str, rounds=None
+) -> dict:
     """The certified count's race calls, by contest|district: nothing is outstanding, so every
     untied race is called, in every contest and district.
 
     The live calls are the tally's own (spark_jobs.ledger_writer); these are the last word,
-    from the same committed totals, recorded (final) and published the same way.
+    from the same committed totals, recorded (final) and published the same way. rounds: the
+    ranked contests' (committed_rounds), read here when not given.
     """
     contests = election_contests(conn)
     homes = contest_tables.registered_homes(conn)
     election = read_election(conn)
     publisher = ResultPublisher(kafka.bootstrap_servers)
-    by_id = {c.contest_id: c for c in contests}
-    rounds, _refused = ranked_rounds(contests, contest_tables.read_rankings(conn))
+    if rounds is None:
+        rounds = committed_rounds(conn, contests)
     return race_calls.call_record_publish(
         conn,
         publisher,
@@ -335,8 +340,14 @@ def final_race_calls(conn: psycopg.Connection, kafka: KafkaResource, actor: str)
         election_id=election.election_id if election else None,
         actor=actor,
         final=True,
-        latest_rounds={c: latest_tally(by_id[c], found) for c, found in rounds.items()},
+        latest_rounds=latest_tallies(contests, rounds),
     )
+
+
+def committed_rounds(conn: psycopg.Connection, contests) -> dict:
+    """Each ranked contest's rounds tabulated from the live tally's committed rankings."""
+    rounds, _refused = ranked_rounds(contests, contest_tables.read_rankings(conn))
+    return rounds
 
 
 @dg.asset(group_name="certification", kinds={"postgres"}, deps=[certified_results])
@@ -345,11 +356,11 @@ def certification(
 ) -> dg.MaterializeResult:
     """The election certified: runs only when every reconciliation check passed."""
     with postgres.connect() as conn:
-        calls = final_race_calls(conn, kafka, context.run.run_id)
         # each contest's winner where it is decided (its own district), once called; a ranked
         # contest's is the one its rounds elect
         contests = election_contests(conn)
-        rounds, _refused = ranked_rounds(contests, contest_tables.read_rankings(conn))
+        rounds = committed_rounds(conn, contests)
+        calls = final_race_calls(conn, kafka, context.run.run_id, rounds)
         winners = {}
         for contest in contests:
             call = calls.get(contract.contest_key(contest.contest_id, contest.district_id))

@@ -2,11 +2,14 @@
 each contest's votes add up to the ballots of the ledger that held it, and each ranked
 contest's rounds are the same from the recount, the live rankings and the ballots ledger."""
 
+from typing import NamedTuple
+
 import dagster as dg
 import psycopg
 
 from election import contract
-from election.contest_totals import DistrictTotals, judged_totals, results_document
+from election.contest_totals import ContestTotals, DistrictTotals, judged_totals, results_document
+from election.contests import Contest
 from election.rcv_summary import rounds_document
 from election_assets.shared import differences
 from election_io.contest_tables import ledger_patterns, read_rankings, read_totals
@@ -46,15 +49,36 @@ def check_recount_contests(conn: psycopg.Connection, recount: dict) -> dg.AssetC
     )
 
 
-def check_contest_votes(conn: psycopg.Connection) -> dg.AssetCheckResult:
-    """For every contest and district: the ballots of the ledger whose voter's style holds the
-    contest are the live ballots, and ballots x vote_for = votes + overvotes + undervotes."""
-    contests = {c.contest_id: c for c in election_contests(conn)}
+class Ledger(NamedTuple):
+    """The ballots ledger totalled by the election's contests, read once for every check that
+    needs it; problem says why its outcomes cannot be (totals None)."""
+
+    contests: tuple[Contest, ...]
+    totals: ContestTotals | None
+    problem: str | None
+
+
+def read_ledger(conn: psycopg.Connection) -> Ledger:
+    """The election's contests and what the ballots ledger's outcomes come to in them."""
+    contests = tuple(election_contests(conn))
     try:
-        with_style = judged_totals(contests.values(), ledger_patterns(conn)).results
+        return Ledger(contests, judged_totals(contests, ledger_patterns(conn)), None)
     except (KeyError, TypeError, ValueError) as exc:  # outcomes the definition does not match
         problem = f"the ballots ledger's outcomes do not fit the election's contests ({exc!r})"
-        return dg.AssetCheckResult(passed=False, metadata={"problem": problem})
+        return Ledger(contests, None, problem)
+
+
+def check_contest_votes(
+    conn: psycopg.Connection, ledger: Ledger | None = None
+) -> dg.AssetCheckResult:
+    """For every contest and district: the ballots of the ledger whose voter's style holds the
+    contest are the live ballots, and ballots x vote_for = votes + overvotes + undervotes.
+    ledger: read_ledger's, read here when not given."""
+    ledger = ledger or read_ledger(conn)
+    if ledger.totals is None:
+        return dg.AssetCheckResult(passed=False, metadata={"problem": ledger.problem})
+    contests = {c.contest_id: c for c in ledger.contests}
+    with_style = ledger.totals.results
     live = {key: row for key, (row, _at) in read_totals(conn).items()}
     keys = set(live) | {key for key, row in with_style.items() if row.ballots}
     wrong = {}
@@ -79,26 +103,26 @@ def check_contest_votes(conn: psycopg.Connection) -> dg.AssetCheckResult:
     )
 
 
-def check_recount_rounds(conn: psycopg.Connection, recount: dict) -> dg.AssetCheckResult:
+def check_recount_rounds(
+    conn: psycopg.Connection, recount: dict, ledger: Ledger | None = None
+) -> dg.AssetCheckResult:
     """Every ranked contest's rounds (tallies, transfers, inactive ballots, winner) are the same
     tabulated from the recount, from the live tally's rankings (rcv_rankings) and from the
-    ballots ledger's whole rankings."""
+    ballots ledger's whole rankings. ledger: read_ledger's, read here when not given."""
     if "rounds" not in recount:
         return dg.AssetCheckResult(
             passed=False,
             metadata={"problem": "the recount has no rounds: run certify_results_job again"},
         )
-    contests = election_contests(conn)
-    live = rounds_document(contests, read_rankings(conn))
-    try:
-        ledger = rounds_document(contests, judged_totals(contests, ledger_patterns(conn)).rankings)
-    except (KeyError, TypeError, ValueError) as exc:  # outcomes the definition does not match
-        problem = f"the ballots ledger's rankings do not fit the election's contests ({exc!r})"
-        return dg.AssetCheckResult(passed=False, metadata={"problem": problem})
+    ledger = ledger or read_ledger(conn)
+    if ledger.totals is None:
+        return dg.AssetCheckResult(passed=False, metadata={"problem": ledger.problem})
+    live = rounds_document(ledger.contests, read_rankings(conn))
+    in_ledger = rounds_document(ledger.contests, ledger.totals.rankings)
     wrong = {}
-    for key in sorted(set(live) | set(recount["rounds"]) | set(ledger)):
+    for key in sorted(set(live) | set(recount["rounds"]) | set(in_ledger)):
         found = {"recount": recount["rounds"].get(key), "live": live.get(key)}
-        found["ledger"] = ledger.get(key)
+        found["ledger"] = in_ledger.get(key)
         if not found["recount"] == found["live"] == found["ledger"]:
             wrong[key] = {name: _last_round(rounds) for name, rounds in found.items()}
     return dg.AssetCheckResult(

@@ -21,7 +21,7 @@ from election import contract, messages
 from election.contest_totals import DistrictTotals, voters_by_district
 from election.contests import RANKED, Contest, national_contest
 from election.race_call import RaceCall
-from election.rcv import latest_tally, ranked_rounds
+from election.rcv import latest_tallies, ranked_rounds
 from election.settings import setting
 from election_io import contest_tables, race_calls
 from election_io.ballot_log import BallotLog
@@ -283,11 +283,7 @@ class LedgerWriter:
             if self.refused.get(contest_id) != why:
                 drain.emit({"event": "rounds_refused", "contest_id": contest_id, "why": why})
         self.refused.update(failed)
-        for contest in ranked:  # what the race calls read of the rounds
-            if contest.contest_id in rounds:
-                self.latest_rounds[contest.contest_id] = latest_tally(
-                    contest, rounds[contest.contest_id]
-                )
+        self.latest_rounds.update(latest_tallies(ranked, rounds))  # what the race calls read
         return self.publisher.send(
             self.options.result_topic(contract.RCV_ROUNDS_TOPIC),
             contest_tables.rcv_rounds(ranked, rounds, datetime.now(UTC)),

@@ -13,7 +13,7 @@ from election import contract
 from election.contest_totals import ContestTotals, DistrictTotals, voters_by_district
 from election.contests import MEASURE, PLURALITY, RANKED, Choice, Contest
 from election.race_call import RaceCall, call_contests, call_race, moved, outstanding_votes
-from election.rcv import contest_rounds, latest_tally, rcv_winner
+from election.rcv import contest_rounds, latest_tallies, rcv_winner
 
 
 def test_called_when_margin_exceeds_outstanding():
@@ -225,10 +225,10 @@ def ranked_call(patterns: dict, outstanding: int, district: str = "nation") -> R
     """The call of MAYOR_PQR from its ballots' rankings, its first choices as the totals."""
     rounds = contest_rounds(MAYOR_PQR, patterns)
     ballots = sum(patterns.values())
-    first = {c: n for c, n in latest_tally(MAYOR_PQR, rounds[:1]).items()}
+    first = latest_tallies([MAYOR_PQR], {"rcv": rounds[:1]})["rcv"]
     row = DistrictTotals(ballots, undervotes=ballots - sum(first.values()), totals=first)
     registered = {district: ballots + outstanding}
-    latest = {"rcv": latest_tally(MAYOR_PQR, rounds)}
+    latest = latest_tallies([MAYOR_PQR], {"rcv": rounds})
     key = f"rcv|{district}"
     return call_contests({("rcv", district): row}, [MAYOR_PQR], registered, True, 0, latest)[key]
 
