@@ -8,7 +8,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from election.result_status import human_count
-from streamlit_app.runoff import EXHAUSTED_LABEL, Flow, Runoff
 from streamlit_app.standings import Standing
 
 # Colour-blind-safe palette; candidates keep their colour on every chart.
@@ -38,7 +37,7 @@ def candidate_colors(candidate_ids: Iterable[str]) -> dict[str, str]:
     return {cid: PALETTE[i % len(PALETTE)] for i, cid in enumerate(sorted(set(candidate_ids)))}
 
 
-def _layout(figure: go.Figure, height: int, **extra) -> go.Figure:
+def layout(figure: go.Figure, height: int, **extra) -> go.Figure:
     figure.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
@@ -63,7 +62,7 @@ def candidate_bars(ranked: list[Standing], colors: Mapping[str, str]) -> go.Figu
             hovertemplate="%{y}: %{x:,} votes<extra></extra>",
         )
     )
-    return _layout(figure, 60 + 45 * len(rows), title="Votes per candidate", xaxis_title="votes")
+    return layout(figure, 60 + 45 * len(rows), title="Votes per candidate", xaxis_title="votes")
 
 
 def measure_bars(areas: pd.DataFrame) -> go.Figure:
@@ -88,7 +87,7 @@ def measure_bars(areas: pd.DataFrame) -> go.Figure:
     ]
     figure = go.Figure(bars)
     figure.add_vline(x=50, line_dash="dot", line_color="#444")
-    return _layout(
+    return layout(
         figure,
         90 + 36 * len(rows),
         title="Yes and no",
@@ -113,14 +112,14 @@ def candidate_donut(ranked: list[Standing], colors: Mapping[str, str]) -> go.Fig
             hovertemplate="%{label}: %{value:,} votes (%{percent})<extra></extra>",
         )
     )
-    return _layout(figure, 300, title="Share of ballots counted", showlegend=True)
+    return layout(figure, 300, title="Share of ballots counted", showlegend=True)
 
 
 def us_geo(figure: go.Figure, height: int, title: str, **geo) -> go.Figure:
     """A map of the United States (Alaska and Hawaii inset) in the page's look."""
     figure.update_geos(scope="usa", projection_type="albers usa", showlakes=False)
     figure.update_geos(**geo)
-    return _layout(figure, height, title=title)
+    return layout(figure, height, title=title)
 
 
 def turnout_map(turnout: pd.DataFrame) -> go.Figure:
@@ -216,7 +215,7 @@ def turnout_bars(turnout: pd.DataFrame) -> go.Figure:
             ),
         )
     )
-    return _layout(figure, 80 + 22 * len(rows), title="Turnout by state", xaxis_title="turnout %")
+    return layout(figure, 80 + 22 * len(rows), title="Turnout by state", xaxis_title="turnout %")
 
 
 def ballots_over_time_chart(per_bucket: pd.DataFrame, seconds: int, bucket: str) -> go.Figure:
@@ -231,7 +230,7 @@ def ballots_over_time_chart(per_bucket: pd.DataFrame, seconds: int, bucket: str)
         )
     )
     figure.update_xaxes(tickformatstops=TIME_TICKS)
-    return _layout(figure, 300, title=f"Ballots counted per {bucket}", yaxis_title="ballots")
+    return layout(figure, 300, title=f"Ballots counted per {bucket}", yaxis_title="ballots")
 
 
 # Time axis labels at any zoom: seconds for a short day, hours for a long one, never sub-second.
@@ -266,7 +265,7 @@ def projection_chart(projected: pd.DataFrame, colors: Mapping[str, str]) -> go.F
             ),
         )
     )
-    return _layout(
+    return layout(
         figure,
         60 + 45 * len(rows),
         title="Projected final share, with a 90% band",
@@ -292,7 +291,7 @@ def share_over_time_chart(
             )
         )
     figure.update_xaxes(tickformatstops=TIME_TICKS)
-    return _layout(figure, 300, title="Cumulative share", yaxis_title="share %", showlegend=True)
+    return layout(figure, 300, title="Cumulative share", yaxis_title="share %", showlegend=True)
 
 
 def rejections_chart(rejected: pd.DataFrame) -> go.Figure:
@@ -307,124 +306,4 @@ def rejections_chart(rejected: pd.DataFrame) -> go.Figure:
             hovertemplate="%{x}: %{y:,} ballots<extra></extra>",
         )
     )
-    return _layout(figure, 300, title="Rejected ballots by reason", yaxis_title="ballots")
-
-
-def runoff_bars(runoff: Runoff, colors: Mapping[str, str]) -> go.Figure:
-    """Each candidate's votes in each round, grouped by round, with the round's inactive ballots
-    and its threshold; `colors` are by candidate name, as the rounds name candidates."""
-    rounds = [f"Round {r.number}" for r in runoff.rounds]
-    bars = [
-        go.Bar(
-            name=name,
-            x=rounds,
-            y=[r.tally.get(name) for r in runoff.rounds],  # None: out of the count by then
-            marker_color=colors.get(name, OTHER),
-            hovertemplate="%{fullData.name}, %{x}: %{y:,} votes<extra></extra>",
-        )
-        for name in runoff.candidates
-    ]
-    inactive = [sum(r.inactive.values()) for r in runoff.rounds]
-    if any(inactive):
-        bars.append(
-            go.Bar(
-                name="Inactive ballots",
-                x=rounds,
-                y=inactive,
-                marker_color=INACTIVE,
-                hovertemplate="%{x}: %{y:,} inactive ballots<extra></extra>",
-            )
-        )
-    figure = go.Figure(bars)
-    figure.add_trace(
-        go.Scatter(
-            name="Threshold",
-            x=rounds,
-            y=[r.threshold for r in runoff.rounds],
-            mode="lines+markers",
-            line={"dash": "dash", "color": "#444"},
-            hovertemplate="%{x}: threshold %{y:,} votes<extra></extra>",
-        )
-    )
-    return _layout(
-        figure,
-        380,
-        title="Votes per round, with the threshold to win",
-        yaxis_title="votes",
-        barmode="group",
-        showlegend=True,
-    )
-
-
-def _translucent(color: str, alpha: float) -> str:
-    red, green, blue = (int(color.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({red},{green},{blue},{alpha})"
-
-
-def _columns(
-    flows: list[Flow], nodes: Mapping[tuple[int, str], int]
-) -> tuple[list[float], list[float]]:
-    """Where a Sankey's nodes go: a column per round, each stacked top down by its ballots, so
-    the ballots exhausted in a round stay in that round's column (Plotly would move them last).
-    Positions stay inside (0, 1): Plotly ignores one at an edge."""
-    if not nodes:
-        return [], []
-    ballots = dict.fromkeys(nodes, 0)
-    out = dict.fromkeys(nodes, 0)
-    for flow in flows:
-        ballots[flow.round + 1, flow.target] += flow.ballots
-        out[flow.round, flow.source] += flow.ballots
-    ballots = {node: max(n, out[node]) for node, n in ballots.items()}
-    first, last = min(at for at, _ in nodes), max(at for at, _ in nodes)
-    x, y, stacked = [], [], dict.fromkeys(range(first, last + 1), 0)
-    column = {at: sum(n for (a, _), n in ballots.items() if a == at) or 1 for at in stacked}
-    for at, name in nodes:
-        x.append(0.01 + 0.98 * (at - first) / max(1, last - first))
-        y.append(0.01 + 0.98 * (stacked[at] + ballots[at, name] / 2) / column[at])
-        stacked[at] += ballots[at, name]
-    return x, y
-
-
-def transfers_sankey(flows: list[Flow], colors: Mapping[str, str]) -> go.Figure:
-    """The ballots of each round flowing into the next: a decided candidate's to whom they went
-    next (or exhausted) in its colour, each continuing candidate's own ones in grey."""
-    nodes: dict[tuple[int, str], int] = {}
-    for flow in flows:
-        for at, name in ((flow.round, flow.source), (flow.round + 1, flow.target)):
-            nodes.setdefault((at, name), len(nodes))
-    x, y = _columns(flows, nodes)
-    labels = ["Exhausted" if name == EXHAUSTED_LABEL else name for _, name in nodes]
-    node_colors = [
-        colors.get(name, INACTIVE if name == EXHAUSTED_LABEL else OTHER) for _, name in nodes
-    ]
-    figure = go.Figure(
-        go.Sankey(
-            arrangement="snap",
-            node={
-                "label": labels,
-                "color": node_colors,
-                "customdata": [f"round {at}" for at, _ in nodes],
-                "hovertemplate": "%{label}, %{customdata}: %{value:,} ballots<extra></extra>",
-                "pad": 12,
-                "x": x,
-                "y": y,
-            },
-            link={
-                "source": [nodes[flow.round, flow.source] for flow in flows],
-                "target": [nodes[flow.round + 1, flow.target] for flow in flows],
-                "value": [flow.ballots for flow in flows],
-                "color": [
-                    _translucent(colors.get(flow.source, OTHER), 0.55)
-                    if flow.transfer
-                    else _translucent(INACTIVE, 0.35)
-                    for flow in flows
-                ],
-                "customdata": ["transferred" if flow.transfer else "kept" for flow in flows],
-                "hovertemplate": (
-                    "%{source.label} to %{target.label}: %{value:,} ballots %{customdata}"
-                    "<extra></extra>"
-                ),
-            },
-        )
-    )
-    return _layout(figure, 380, title="Where each eliminated candidate's ballots went")
+    return layout(figure, 300, title="Rejected ballots by reason", yaxis_title="ballots")

@@ -19,7 +19,7 @@ from election.contests import (
 )
 from election.definition import Definition
 from election.result_status import human_count
-from streamlit_app import charts, contest_tables, runoff
+from streamlit_app import charts, contest_tables, runoff, runoff_charts
 from streamlit_app.charts import PLOTLY_CONFIG
 from streamlit_app.contest_tables import Area
 from streamlit_app.county_maps import county_leader_map, county_share_map, with_backdrop
@@ -132,12 +132,12 @@ def render_rounds(
         so_far = "" if certified else "On the ballots counted so far, "
         st.markdown(f"{so_far}**{name}** wins in round {number}.")
     by_name = runoff.name_colors(contest, colors)
-    st.plotly_chart(charts.runoff_bars(found, by_name), config=PLOTLY_CONFIG)
+    st.plotly_chart(runoff_charts.runoff_bars(found, by_name), config=PLOTLY_CONFIG)
     table = runoff.rounds_table(found)
     st.dataframe(table, hide_index=True, width="stretch")
     flows = runoff.flows(found)
     if flows:
-        st.plotly_chart(charts.transfers_sankey(flows, by_name), config=PLOTLY_CONFIG)
+        st.plotly_chart(runoff_charts.transfers_sankey(flows, by_name), config=PLOTLY_CONFIG)
         st.caption(
             "A column per round: coloured bands are a decided candidate's ballots going to "
             "their next continuing choice (or exhausted), grey bands the ballots that stayed."

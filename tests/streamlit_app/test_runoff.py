@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from election import contract
 from election.rcv import contest_rounds
-from streamlit_app import charts, runoff
+from streamlit_app import runoff, runoff_charts
 from streamlit_app.reader import ResultSnapshot, parse_time
 from streamlit_app.runoff import Flow
 
@@ -74,7 +74,9 @@ def test_the_table_has_each_round_s_threshold_inactive_ballots_and_decisions():
 
 
 def test_the_bars_group_each_candidate_s_votes_by_round_against_the_threshold():
-    figure = charts.runoff_bars(runoff.read_runoff(message(TRANSFER)), COLORS).to_plotly_json()
+    figure = runoff_charts.runoff_bars(
+        runoff.read_runoff(message(TRANSFER)), COLORS
+    ).to_plotly_json()
 
     traces = {trace["name"]: trace for trace in figure["data"]}
     assert list(traces) == ["Ann Ames", "Ben Bell", "Cal Cole", "Inactive ballots", "Threshold"]
@@ -96,7 +98,7 @@ def test_the_sankey_shows_where_the_eliminated_candidate_s_ballots_went():
         Flow(1, "Cal Cole", "Ben Bell", 2, transfer=True),
         Flow(1, "Cal Cole", "exhausted", 1, transfer=True),
     ]
-    (sankey,) = charts.transfers_sankey(flows, COLORS).to_plotly_json()["data"]
+    (sankey,) = runoff_charts.transfers_sankey(flows, COLORS).to_plotly_json()["data"]
     labels = list(sankey["node"]["label"])
     assert labels == ["Ann Ames", "Ann Ames", "Ben Bell", "Ben Bell", "Cal Cole", "Exhausted"]
     link = sankey["link"]
@@ -116,7 +118,7 @@ def test_a_first_round_majority_has_one_round_and_nothing_transferred():
     assert runoff.rounds_table(found)[["Round", "Threshold", "Elected"]].to_dict("records") == [
         {"Round": 1, "Threshold": 5, "Elected": "Ann Ames"}
     ]
-    bars = charts.runoff_bars(found, COLORS).to_plotly_json()["data"]
+    bars = runoff_charts.runoff_bars(found, COLORS).to_plotly_json()["data"]
     assert [trace["name"] for trace in bars] == ["Ann Ames", "Ben Bell", "Cal Cole", "Threshold"]
 
 
@@ -152,6 +154,6 @@ def test_a_hostile_rounds_message_changes_what_is_shown_but_never_breaks_it():
     assert (second.tally, second.elected) == ({}, ())
     assert (found.ballots, found.updated_at) == (0, None)
     assert found.elected() == ("E", 1)
-    charts.runoff_bars(found, COLORS)
-    charts.transfers_sankey(runoff.flows(found), COLORS)
+    runoff_charts.runoff_bars(found, COLORS)
+    runoff_charts.transfers_sankey(runoff.flows(found), COLORS)
     runoff.rounds_table(found)
