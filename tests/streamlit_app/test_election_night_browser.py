@@ -30,9 +30,9 @@ from tests.election_assets.dagster_dev import free_port
 from .browser import Network, browser_page, counted_on_page
 
 ROOT = Path(__file__).resolve().parents[2]
-# A whole voting day in 30 seconds (the shortest the demo takes), the turnout curve squeezed
-# into it; the demo starts the tally first, so it counts while the ballots come in.
-VOTING_DAY_MINUTES = 0.5
+# A whole voting day in 40 seconds, the turnout curve squeezed into it; the demo starts the
+# tally first, so it counts while the ballots come in.
+VOTING_DAY_MINUTES = 0.67
 VOTERS = 2000
 
 
