@@ -51,7 +51,7 @@ def collect_outcome(judged):
         judging.record_vote_id(F.col("vote_id")).alias("vote_id"),
         "reason",
         judging.record_detail(F.col("detail")).alias("detail"),
-        judging.secret_raw(F.col("raw"), F.col("reason")).alias("raw"),
+        judging.secret_raw(F.col("raw"), F.col("reason"), F.col("form")).alias("raw"),
     ).toArrow()
 
 

@@ -130,7 +130,8 @@ def parse_ballots(kafka_df: DataFrame, partitions: int | None) -> DataFrame:
     murmur2 gives the key among votes_topic's `partitions` (None judges no placement: logs a
     test lays out by hand); this only decides the generator's plain forms faster, and the
     property test holds the two equal. selections is a well-formed ballot's selections_text
-    (a seed ballot's: its one selection in the national contest), null for a malformed one.
+    (a seed ballot's: its one selection in the national contest), null for a malformed one;
+    form is the message's plain form (SEED_FORM, SELECTIONS_FORM) or 0.
     """
     raw = F.col("value").cast("string")
     parts = F.split(raw, '"')
@@ -191,6 +192,7 @@ def parse_ballots(kafka_df: DataFrame, partitions: int | None) -> DataFrame:
         F.when(seed, parts.getItem(11)).otherwise(F.col("_v.candidate_id")).alias("candidate_id"),
         selections.alias("selections"),
         F.col("_v.error").alias("parse_error"),
+        F.col("_form").alias("form"),
     )
 
 
@@ -213,7 +215,8 @@ def classify(
     contests are the election's (sources.read_contests). Rules are checked in the contract's
     order; outcomes (selections_judging) is set for a ballot valid so far. roll_join
     "broadcast" suits one large batch (the recount); "shuffle_hash" suits many small
-    micro-batches against a roll from prepare_roll, which is then never re-broadcast.
+    micro-batches against a roll from prepare_roll, which is then never re-broadcast. form
+    (parse_ballots') is carried on for the record's mask (secret_raw).
     """
     if roll_join not in ROLL_JOINS:
         raise ValueError(f"roll_join must be one of {ROLL_JOINS}, not {roll_join!r}")
@@ -270,6 +273,7 @@ def classify(
         "raw",
         "vote_id",
         "voter_id",
+        "form",
         F.coalesce(F.col("_p.candidate_id"), F.col("candidate_id")).alias("candidate_id"),
         F.col("_state").alias("address_state"),
         F.col("_county").alias("county_fips"),
@@ -324,17 +328,37 @@ def record_detail(detail: Column) -> Column:
     return first_bytes(storable(detail), DETAIL_LIMIT)
 
 
-def secret_raw(raw: Column, reason: Column) -> Column:
+def secret_raw(raw: Column, reason: Column, form: Column | None = None) -> Column:
     """The raw message kept for the record: storable, bounded, the choices masked.
 
     A seed ballot keeps its shape with "<secret>" for the candidate; a selections ballot keeps
     its fields up to "selections", whose value is masked with all that follows it. Only a voter
     who is not on the roll keeps the choices (they are nobody's secret ballot); a valid ballot
-    (reason null) is masked too, in case the poll book finds it a duplicate.
+    (reason null) is masked too, in case the poll book finds it a duplicate. form (parse_ballots'
+    column) lets a plain message be masked by its known layout, as the pattern masks it, without
+    running the pattern.
     """
-    raw = storable(raw)
     unregistered = F.coalesce(reason == contract.UNKNOWN_VOTER, F.lit(False))
-    masked = F.when(unregistered, raw).otherwise(
-        F.regexp_replace(raw, _CHOICE_PATTERN, "$1" + SECRET)
+    masked = F.when(unregistered, storable(raw)).otherwise(
+        F.regexp_replace(storable(raw), _CHOICE_PATTERN, "$1" + SECRET)
     )
+    if form is not None:  # plain text is storable already: valid UTF-8, no control character
+        parts = F.split(raw, '"')
+        seed = F.concat(
+            F.lit('{"vote_id":"'),
+            F.get(parts, 3),
+            F.lit('","voter_id":"'),
+            F.get(parts, 7),
+            F.lit(f'","candidate_id":{SECRET},"voting_time":"'),
+            F.get(parts, 15),
+            F.lit('"}'),
+        )
+        field = '"selections":'
+        selections = F.concat(F.substring_index(raw, field, 1), F.lit(field + SECRET))
+        masked = (
+            F.when(unregistered, masked)
+            .when(form == SEED_FORM, seed)
+            .when(form == SELECTIONS_FORM, selections)
+            .otherwise(masked)
+        )
     return first_bytes(masked, RAW_LIMIT)  # masked first: a cut value would not match

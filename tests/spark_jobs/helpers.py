@@ -183,7 +183,7 @@ def rejections(judged: DataFrame) -> DataFrame:
         judging.record_vote_id(F.col("vote_id")).alias("vote_id"),
         "reason",
         judging.record_detail(F.col("detail")).alias("detail"),
-        judging.secret_raw(F.col("raw"), F.col("reason")).alias("raw"),
+        judging.secret_raw(F.col("raw"), F.col("reason"), F.col("form")).alias("raw"),
     )
 
 
