@@ -208,11 +208,14 @@ def test_an_election_through_a_killed_broker_is_counted_exactly(
         caster = threading.Thread(
             target=lambda: placed.extend(stack.produce(BOOTSTRAP, unique_name, ballots, rate=40))
         )
-        caster.start()
         where = (election["url"], unique_name, election["prefix"], election["checkpoint"])
         tally = stack.start_tally(*where, "--max-offsets-per-trigger", "40")
         try:
-            time.sleep(4)
+            # ballots are cast, and the broker dies, once the tally reads the log (a tally still
+            # starting up when its broker dies stops with one line; its supervisor restarts it)
+            stack.wait_until_started(tally, election["checkpoint"])
+            caster.start()
+            time.sleep(3)
             leader = partitions_of(admin, unique_name)[1].leader
             pid = int((quorum / "kafka" / f"broker-{leader}" / "kafka.pid").read_text())
             os.killpg(pid, signal.SIGKILL)  # mid-election, with the tally reading

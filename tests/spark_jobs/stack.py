@@ -267,6 +267,15 @@ def progress_lines(checkpoint: Path) -> list[dict]:
     return events
 
 
+def wait_until_started(process: subprocess.Popen, checkpoint: Path, timeout: float = 120) -> None:
+    """Wait until the tally says it has started: its checks are done and its query reads."""
+    deadline = time.monotonic() + timeout
+    while '{"event":"started"' not in tally_log(checkpoint):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError("the tally never started:\n" + tally_log(checkpoint)[-4000:])
+        time.sleep(0.5)
+
+
 def tally_log(checkpoint: Path) -> str:
     path = checkpoint.parent / f"{checkpoint.name}.log"
     return path.read_text() if path.exists() else ""
