@@ -343,15 +343,12 @@ def secret_raw(raw: Column, reason: Column, form: Column | None = None) -> Colum
         F.regexp_replace(storable(raw), _CHOICE_PATTERN, "$1" + SECRET)
     )
     if form is not None:  # plain text is storable already: valid UTF-8, no control character
-        parts = F.split(raw, '"')
+        # in a plain form no id holds a quote: each field's name is met once, where it stands
+        candidate, after = '"candidate_id":', ',"voting_time":'
         seed = F.concat(
-            F.lit('{"vote_id":"'),
-            F.get(parts, 3),
-            F.lit('","voter_id":"'),
-            F.get(parts, 7),
-            F.lit(f'","candidate_id":{SECRET},"voting_time":"'),
-            F.get(parts, 15),
-            F.lit('"}'),
+            F.substring_index(raw, candidate, 1),
+            F.lit(candidate + SECRET + after),
+            F.substring_index(raw, after, -1),
         )
         field = '"selections":'
         selections = F.concat(F.substring_index(raw, field, 1), F.lit(field + SECRET))
