@@ -87,9 +87,12 @@ def murmur2_partitions(keys: pa.Array, partitions: int) -> np.ndarray:
     return np.where(valid, placed, -1)
 
 
+MISPLACED_DETAIL = (
+    "sits on partition {partition}, but murmur2 places its key on partition {expected} "
+    "of {partitions}"
+)
+
+
 def misplaced_detail(partition: int, expected: int, partitions: int) -> str:
     """Why a ballot on the wrong partition is malformed, in the tally's and the oracle's words."""
-    return (
-        f"sits on partition {partition}, but murmur2 places its key on partition {expected} "
-        f"of {partitions}"
-    )
+    return MISPLACED_DETAIL.format(partition=partition, expected=expected, partitions=partitions)

@@ -12,6 +12,7 @@ A judged row carries its voter's address_state and county_fips, the national cho
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
@@ -24,33 +25,19 @@ from pyspark.sql import types as T
 from election import contract, counting
 from election.ballots import BallotError, parse_ballot, utc_iso
 from election.contests import Contest
-from election.partitioning import misplaced_detail, murmur2_partitions
+from election.partitioning import MISPLACED_DETAIL, misplaced_detail, murmur2_partitions
+from spark_jobs.jvm_judging import (
+    SEED_FORM,
+    SELECTIONS_FORM,
+    plain_message,
+    plain_verdict,
+    roll_homes,
+)
 from spark_jobs.selections_judging import pattern_verdict, seed_selections, selections_text
 
-# The vote generator's own compact forms, the seed's and the selections', judged in the JVM
-# when plainly well-formed (ids without quotes, backslashes or control characters, a strict UTC
-# time, no contest twice, nothing after the object). Every other message is judged by
-# election.ballots.parse_ballot itself, in a Python worker, so the live tally, the recount and
-# the oracle share one definition.
-_ID = r'[^"\\\x00-\x1f]++'
-_PLAIN_ID = "(" + _ID + ")"
-_TIME = (
-    r"[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?Z"
-)
-CANONICAL_BALLOT = (
-    r'\A\{"vote_id":"' + _PLAIN_ID + r'","voter_id":"' + _PLAIN_ID + r'","candidate_id":"'
-    r"" + _PLAIN_ID + r'","voting_time":"(' + _TIME + r')"\}\z'
-)
-_SELECTION = '"' + _ID + r'":\[(?:"' + _ID + r'"(?:,"' + _ID + r'")*+)?+\]'
-# {"vote_id":"V","voter_id":"K","voting_time":"T","selections":{"c1":["a"],"c2":[]}}: the
-# selections object is already selections_text's form
-CANONICAL_SELECTIONS_BALLOT = (
-    r'\A\{"vote_id":"' + _ID + r'","voter_id":"' + _ID + r'","voting_time":"' + _TIME + '"'
-    r',"selections":\{(?:' + _SELECTION + "(?:," + _SELECTION + r")*+)?+\}\}\z"
-)
-_SELECTIONS_START = '"selections":{'  # once in the plain form: no id holds a quote
-SEED_FORM, SELECTIONS_FORM = 1, 2  # a plain message's form; 0: parse_ballot judges it
+# The vote generator's own plain forms are read in the JVM (jvm_judging.plain_message); every
+# other message is judged by election.ballots.parse_ballot itself, in a Python worker, so the
+# live tally, the recount and the oracle share one definition.
 _VERDICT = T.StructType(
     [
         T.StructField(name, T.StringType())
@@ -85,16 +72,15 @@ def storable(text: Column) -> Column:
 def _judge_in_python(
     slow: pa.Array, keys: pa.Array, values: pa.Array, places: pa.Array, partitions: pa.Array
 ) -> pa.Array:
-    """parse_ballot's verdict for the messages marked slow, and every message's placement.
+    """parse_ballot's verdict and the placement of the messages marked slow (nulls elsewhere).
 
-    A plain message's fields stay null (the JVM reads them); its error is set only when it sits
-    off its key's murmur2 partition, as it is for a parsed message.
+    A message off its key's murmur2 partition is malformed, unless malformed already.
     """
     n = len(slow)
     columns = {name: [None] * n for name in _VERDICT.fieldNames()}
     count = partitions[0].as_py() if n else None  # None: hand-laid test logs, not placed
-    marked = pc.fill_null(slow, False)
-    for i in pc.indices_nonzero(marked).to_pylist():
+    marked = pc.indices_nonzero(pc.fill_null(slow, False))
+    for i in marked.to_pylist():
         try:
             ballot = parse_ballot(values[i].as_py(), keys[i].as_py())
         except BallotError as error:
@@ -105,13 +91,15 @@ def _judge_in_python(
         columns["voter_id"][i] = ballot["voter_id"]
         columns["candidate_id"][i] = ballot["candidate_id"]
         columns["selections"][i] = selections_text(ballot["selections"])
-    if count is None:
+    if count is None or not len(marked):
         return _struct(columns)
-    expected = murmur2_partitions(keys, count)
-    actual = places.to_numpy(zero_copy_only=False)
-    for i in np.flatnonzero(actual != expected).tolist():
+    expected = murmur2_partitions(keys.take(marked), count)
+    actual = places.take(marked).to_numpy(zero_copy_only=False)
+    rows = marked.to_numpy(zero_copy_only=False)
+    for j in np.flatnonzero(actual != expected).tolist():
+        i = int(rows[j])
         if columns["error"][i] is None:  # a message malformed already keeps its first reason
-            columns["error"][i] = misplaced_detail(int(actual[i]), int(expected[i]), count)
+            columns["error"][i] = misplaced_detail(int(actual[j]), int(expected[j]), count)
     return _struct(columns)
 
 
@@ -128,30 +116,13 @@ def parse_ballots(kafka_df: DataFrame, partitions: int | None) -> DataFrame:
 
     Well-formed is election.ballots.parse_ballot's definition, key included, on the partition
     murmur2 gives the key among votes_topic's `partitions` (None judges no placement: logs a
-    test lays out by hand); this only decides the generator's plain forms faster, and the
+    test lays out by hand); the JVM reads the generator's plain forms (jvm_judging), and the
     property test holds the two equal. selections is a well-formed ballot's selections_text
     (a seed ballot's: its one selection in the national contest), null for a malformed one;
     form is the message's plain form (SEED_FORM, SELECTIONS_FORM) or 0.
     """
-    raw = F.col("value").cast("string")
-    parts = F.split(raw, '"')
-
-    def plainly(form: str, time_at: int) -> Column:
-        # get, not getItem: Spark may evaluate an item shared by both forms before the match
-        return (
-            F.is_valid_utf8(raw)
-            & raw.rlike(form)
-            & (F.col("key") == F.get(parts, 7).cast("binary"))
-            & F.get(parts, time_at).try_cast("timestamp").isNotNull()
-        )
-
-    # in the plain selections form only a contest's id is followed by ":["
-    contest_ids = F.regexp_extract_all(raw, F.lit('"([^"]*)":\\['), 1)
-    form = F.when(plainly(CANONICAL_BALLOT, 15), F.lit(SEED_FORM)).when(
-        plainly(CANONICAL_SELECTIONS_BALLOT, 11)
-        & (F.size(F.array_distinct(contest_ids)) == F.size(contest_ids)),
-        F.lit(SELECTIONS_FORM),
-    )
+    count = F.lit(partitions).cast("int")
+    plain = plain_message(kafka_df.sparkSession)(F.col("value"), F.col("key"), count)
     # only what the Python judging needs passes through it: Spark queues every row meanwhile
     flagged = kafka_df.select(
         "partition",
@@ -159,40 +130,50 @@ def parse_ballots(kafka_df: DataFrame, partitions: int | None) -> DataFrame:
         F.col("timestamp").alias("kafka_timestamp"),
         "key",
         "value",
-        F.coalesce(form, F.lit(0)).alias("_form"),
+        plain.alias("_m"),
     )
-    slow = F.col("_form") == 0
+    slow = F.col("_m").isNull()
     verdict = _judge_udf(
         slow,
-        F.col("key"),
-        F.when(slow, F.col("value")),
-        F.col("partition"),
-        F.lit(partitions).cast("int"),
+        *(F.when(slow, F.col(name)) for name in ("key", "value", "partition")),
+        count,
     )
     parsed = flagged.select(
-        "partition", "offset", "kafka_timestamp", "value", "_form", verdict.alias("_v")
+        "partition", "offset", "kafka_timestamp", "value", "_m", verdict.alias("_v")
     )
-    seed, plain = F.col("_form") == SEED_FORM, F.col("_form") != 0
-    raw = F.col("value").cast("string")
-    parts = F.split(raw, '"')  # again, past the Python judging
-    start = F.instr(raw, _SELECTIONS_START) + len(_SELECTIONS_START) - 1  # where its object starts
+    placed = F.col("_m.placed")
+    misplaced = F.when(
+        placed != F.col("partition"),
+        filled(
+            MISPLACED_DETAIL,
+            partition=F.col("partition").cast("string"),
+            expected=placed.cast("string"),
+            partitions=str(partitions),
+        ),
+    )
+    error = F.when(slow, F.col("_v.error")).otherwise(misplaced)
+    form = F.coalesce(F.col("_m.form"), F.lit(0))
     selections = (
-        F.when(F.col("_v.error").isNotNull(), F.lit(None))
-        .when(seed, seed_selections(parts.getItem(11)))
-        .when(plain, raw.substr(start, F.length(raw) - start))  # the object, without the last }
+        F.when(error.isNotNull(), F.lit(None))
+        .when(form == SEED_FORM, seed_selections(F.col("_m.candidate_id")))
+        .when(form == SELECTIONS_FORM, F.col("_m.selections"))
         .otherwise(F.col("_v.selections"))
     )
+
+    def field(name: str) -> Column:
+        return F.when(slow, F.col(f"_v.{name}")).otherwise(F.col(f"_m.{name}")).alias(name)
+
     return parsed.select(
         "partition",
         "offset",
         "kafka_timestamp",
-        raw.alias("raw"),
-        F.when(plain, parts.getItem(3)).otherwise(F.col("_v.vote_id")).alias("vote_id"),
-        F.when(plain, parts.getItem(7)).otherwise(F.col("_v.voter_id")).alias("voter_id"),
-        F.when(seed, parts.getItem(11)).otherwise(F.col("_v.candidate_id")).alias("candidate_id"),
+        F.col("value").cast("string").alias("raw"),
+        field("vote_id"),
+        field("voter_id"),
+        field("candidate_id"),
         selections.alias("selections"),
-        F.col("_v.error").alias("parse_error"),
-        F.col("_form").alias("form"),
+        error.alias("parse_error"),
+        form.alias("form"),
     )
 
 
@@ -209,11 +190,14 @@ def classify(
     polls_opened_at: datetime | None,
     polls_closed_at: datetime | None,
     roll_join: str = "broadcast",
+    plain: Callable[[Column, Column, Column], Column] | None = None,
 ) -> DataFrame:
     """Adds address_state, county_fips, reason (null = valid so far), detail and outcomes.
 
     contests are the election's (sources.read_contests). Rules are checked in the contract's
-    order; outcomes (selections_judging) is set for a ballot valid so far. roll_join
+    order; outcomes (selections_judging) is set for a ballot valid so far: by plain (the JVM's
+    verdict on a plainly clean ballot, plain_verdict; built from the roll's homes when not given)
+    and by the domain's pattern judge for every other ballot. roll_join
     "broadcast" suits one large batch (the recount); "shuffle_hash" suits many small
     micro-batches against a roll from prepare_roll, which is then never re-broadcast. form
     (parse_ballots') is carried on for the record's mask (secret_raw).
@@ -227,10 +211,22 @@ def classify(
         with_state = parsed.join(F.broadcast(roll), "voter_id", "left")
     else:
         with_state = parsed.hint("shuffle_hash").join(roll, "voter_id", "left")
-    verdict = pattern_verdict(tuple(contests))
-    df = with_state.withColumn(
-        "_p", verdict(F.col("_state"), F.col("_county"), F.col("selections"))
+    if plain is None:
+        plain = plain_verdict(parsed.sparkSession, tuple(contests), roll_homes(voters_df))
+    clean = with_state.withColumn(
+        "_j", plain(F.col("_state"), F.col("_county"), F.col("selections"))
     )
+    unsure = F.col("_j").isNull()  # the domain's pattern judge is handed only these ballots
+    verdict = pattern_verdict(tuple(contests))(
+        *(F.when(unsure, F.col(name)) for name in ("_state", "_county", "selections"))
+    )
+    judged_plainly = F.struct(
+        F.lit(None).cast("string").alias("reason"),
+        F.lit(None).cast("string").alias("detail"),
+        F.col("_j.outcomes").alias("outcomes"),
+        F.col("_j.candidate_id").alias("candidate_id"),
+    )
+    df = clean.withColumn("_p", F.when(unsure, verdict).otherwise(judged_plainly))
 
     # the broker's receipt time decides (LogAppendTime); the voter's voting_time never does
     received = F.col("kafka_timestamp")

@@ -29,7 +29,17 @@ from election import contract
 from election_io import topics
 from election_io.elections import ElectionNow, read_election_now
 from election_io.tally_exit import BUSY, FAILED, MISSING_SERVICE, OK, STATE_MISMATCH
-from spark_jobs import drain, judging, launch, ledger, pending, pipes, recovery, sources
+from spark_jobs import (
+    drain,
+    judging,
+    jvm_judging,
+    launch,
+    ledger,
+    pending,
+    pipes,
+    recovery,
+    sources,
+)
 from spark_jobs.batch_outcome import collect_outcome
 from spark_jobs.ledger_writer import JudgedBatch, LedgerWriter
 from spark_jobs.recovery import StateMismatch
@@ -60,6 +70,7 @@ class LiveTally:
         self.roll = None
         self.roll_key = None
         self.contests = ()  # the election's (sources.read_contests), read with the roll
+        self.plain = None  # the JVM's verdict on a clean ballot of its roll (jvm_judging)
         self.query = None
         self.stop_requested = False
 
@@ -118,6 +129,8 @@ class LiveTally:
         rows = sources.read_candidates(self.spark, self.options.database_url).collect()
         candidates = {r.candidate_id: r.asDict() for r in rows}
         self.contests = sources.read_contests(self.options.database_url, candidates)
+        homes = jvm_judging.roll_homes(self.roll)
+        self.plain = jvm_judging.plain_verdict(self.spark, self.contests, homes)
         self.writer.roll_loaded(candidates, self.contests)
         self.roll_key = (window.election_id, window.status == contract.REGISTRATION)
         drain.emit(
@@ -186,7 +199,16 @@ class LiveTally:
             self.writer.wait()  # without a pending record, Spark must not move on first
 
     def judge(self, batch_df, batch_id: int, window: ElectionNow, started: float):
-        return judge(batch_df, batch_id, window, started, self.roll, self.contests, self.partitions)
+        return judge(
+            batch_df,
+            batch_id,
+            window,
+            started,
+            self.roll,
+            self.contests,
+            self.partitions,
+            self.plain,
+        )
 
     # --- supervision -------------------------------------------------------------------------
 
@@ -247,12 +269,14 @@ def judge(
     roll,
     contests,
     partitions: int,
+    plain=None,
 ) -> JudgedBatch:
     """Judge a batch in Spark by the shared rules and collect every message with Arrow.
 
     roll comes from judging.prepare_roll: each micro-batch joins it without re-broadcasting it;
     contests are the election's (sources.read_contests); partitions is votes_topic's partition
-    count, which places every ballot.
+    count, which places every ballot; plain is the JVM's verdict built for the roll
+    (jvm_judging.plain_verdict; None builds it from the roll, a Spark job).
     """
     judged = judging.first_ballot_per_voter(
         judging.classify(
@@ -262,6 +286,7 @@ def judge(
             window.polls_opened_at,
             window.polls_closed_at,  # receipt times need no "now": the recount's bound
             roll_join="shuffle_hash",
+            plain=plain,
         )
     )
     outcome = collect_outcome(judged)

@@ -30,6 +30,7 @@ from stack_common import (
     ROOT,
     STACK,
     StackError,
+    build_jar,
     is_loopback,
     rel,
     require_free_port,
@@ -312,6 +313,8 @@ def start() -> None:
         check_external_kafka(kafka)
     # the Spark Kafka connector and JDBC driver, so the first streaming run does not stall
     resolve_jars("stack/spark/pom.xml", SPARK_JARS)
+    # the tally's own JVM side (jvm/): the plain messages and verdicts
+    build_jar("jvm/pom.xml", SPARK_JARS / "realtime-voting-judging.jar")
 
 
 def stop() -> None:

@@ -82,6 +82,34 @@ def maven_binary() -> str:
     return mvn
 
 
+def build_jar(pom: str, jar: Path) -> None:
+    """Build a Maven project of ours (jvm/) into the jar named, when its sources are newer."""
+    project = (ROOT / pom).parent
+    newest = max(p.stat().st_mtime for p in [project / "pom.xml", *project.glob("src/**/*")])
+    if jar.exists() and jar.stat().st_mtime >= newest:
+        return
+    say(f"building {pom} into {rel(jar)} ...")
+    jar.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [
+            maven_binary(),
+            "-q",
+            "-B",
+            "-f",
+            str(ROOT / pom),
+            "package",
+            f"-DjarDirectory={jar.parent}",
+            f"-DjarName={jar.stem}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0 or not jar.exists():
+        lines = (result.stdout + result.stderr).splitlines()
+        tail = " ".join(line for line in lines if "ERROR" in line)[:400]
+        raise StackError(f"Maven could not build {pom}: {tail or 'see mvn -f ' + pom + ' package'}")
+
+
 def resolve_jars(pom: str, target: Path) -> None:
     """Fetch jars from Maven Central once; a marker says the folder is complete."""
     marker = target / ".complete"

@@ -7,7 +7,7 @@ import time
 from election import contract
 from election_io import topics
 from election_io.elections import read_election_now
-from spark_jobs import judging, live_tally, sources
+from spark_jobs import judging, jvm_judging, live_tally, sources
 from spark_jobs.ledger_writer import LedgerWriter
 from spark_jobs.tally_options import Options
 
@@ -47,10 +47,19 @@ class Judge:
         rows = sources.read_candidates(spark, database_url).collect()
         self.candidates = {r.candidate_id: r.asDict() for r in rows}
         self.contests = sources.read_contests(database_url, self.candidates)
+        homes = jvm_judging.roll_homes(self.roll)
+        self.plain = jvm_judging.plain_verdict(spark, self.contests, homes)
 
     def __call__(self, messages, batch_id, window, started):
         return live_tally.judge(
-            messages, batch_id, window, started, self.roll, self.contests, self.partitions
+            messages,
+            batch_id,
+            window,
+            started,
+            self.roll,
+            self.contests,
+            self.partitions,
+            self.plain,
         )
 
     def batch(self, opts: Options, conn, batch_id: int, offsets: dict[int, tuple[int, int]]):

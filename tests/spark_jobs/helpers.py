@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -210,3 +212,57 @@ def totals(counted_df: DataFrame) -> Totals:
             F.sum("total_votes").cast("long").alias("total_votes")
         ),
     )
+
+
+PLAIN_ID = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters='"\\').filter(
+        lambda c: ord(c) >= 0x20
+    ),
+    min_size=1,
+    max_size=12,
+)
+# a plain time is a real one: the JVM reads these, and refuses the others
+PLAIN_TIMES = (
+    "2024-11-05T12:00:00Z",
+    "2024-02-29T23:59:59.999999Z",
+    "2000-02-29T00:00:00.5Z",
+    "1000-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999Z",
+)
+UNREAL_TIMES = (
+    "2023-02-29T00:00:00Z",
+    "1900-02-29T00:00:00Z",
+    "2024-04-31T00:00:00Z",
+    "2024-11-05T24:00:00Z",
+    "0999-12-31T23:59:59Z",
+    "2024-11-05T12:00:00.1234567Z",
+)
+
+
+@st.composite
+def plain_messages(draw, times=None) -> bytes:
+    """The generator's plain forms, ids drawn from all a plain id may hold (any character but
+    quotes, backslashes and control characters), "selections" and "candidate_id" as ids too."""
+    ids = PLAIN_ID | st.sampled_from(["selections", "candidate_id", "<secret>", ":["])
+    vote_id, voter_id = draw(ids), draw(ids)
+    at = draw(st.sampled_from(PLAIN_TIMES) if times is None else times)
+    if draw(st.booleans()):
+        fields = {"vote_id": vote_id, "voter_id": voter_id, "candidate_id": draw(ids)}
+        fields["voting_time"] = at
+    else:
+        chosen = draw(st.dictionaries(ids, st.lists(ids, max_size=3), max_size=4))
+        fields = {"vote_id": vote_id, "voter_id": voter_id, "voting_time": at, "selections": chosen}
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def plain_messages_sample(n: int = 300, times=None) -> list[bytes]:
+    """n plain messages drawn once (one Spark query judges them all)."""
+    found = []
+
+    @settings(max_examples=n, database=None, deadline=None)
+    @given(plain_messages(times))
+    def draw(value):
+        found.append(value)
+
+    draw()
+    return found

@@ -7,8 +7,6 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from election import contract, counting
@@ -306,33 +304,9 @@ def test_rejections_mask_the_choice_of_every_registered_voter(spark):
     assert [r.candidate_id for r in helpers.counted(judged).collect()] == ["c1"]
 
 
-PLAIN_ID = st.text(
-    st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters='"\\').filter(
-        lambda c: ord(c) >= 0x20
-    ),
-    min_size=1,
-    max_size=12,
-)
-
-
-@st.composite
-def plain_messages(draw) -> bytes:
-    """The generator's plain forms, ids drawn from all a plain id may hold (any character but
-    quotes, backslashes and control characters), "selections" and "candidate_id" as ids too."""
-    ids = PLAIN_ID | st.sampled_from(["selections", "candidate_id", "<secret>", ":["])
-    vote_id, voter_id = draw(ids), draw(ids)
-    at = "2024-11-05T12:00:00Z"
-    if draw(st.booleans()):
-        fields = {"vote_id": vote_id, "voter_id": voter_id, "candidate_id": draw(ids)}
-        return helpers._message({**fields, "voting_time": at}, compact=True)
-    chosen = draw(st.dictionaries(ids, st.lists(ids, max_size=3), max_size=4))
-    fields = {"vote_id": vote_id, "voter_id": voter_id, "voting_time": at, "selections": chosen}
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 def test_a_plain_message_is_masked_by_its_layout_as_the_pattern_masks_it(spark):
     # a plain message's record skips the masking pattern: the two must never differ
-    log = [(0, i, value) for i, value in enumerate(plain_messages_sample())]
+    log = [(0, i, value) for i, value in enumerate(helpers.plain_messages_sample())]
     parsed = judging.parse_ballots(kafka_rows(spark, log), None)
     rows = parsed.select(
         "offset",
@@ -346,19 +320,6 @@ def test_a_plain_message_is_masked_by_its_layout_as_the_pattern_masks_it(spark):
     differ = [(r.by_layout, r.by_pattern) for r in rows if r.by_layout != r.by_pattern]
     assert not differ
     assert all("<secret>" in r.by_layout for r in rows)
-
-
-def plain_messages_sample(n: int = 300) -> list[bytes]:
-    """n plain messages drawn once (one Spark query judges them all)."""
-    found = []
-
-    @settings(max_examples=n, database=None, deadline=None)
-    @given(plain_messages())
-    def draw(value):
-        found.append(value)
-
-    draw()
-    return found
 
 
 def test_tally_counts_per_candidate_state_and_both(spark):

@@ -1,0 +1,120 @@
+"""The generator's plain messages judged in the JVM: the classes of jvm/ (io.realtimevoting.judging).
+
+Nearly every message of an election is one of the vote generator's two plain forms, and nearly
+every ballot is clean: every contest on the voter's style, every choice in its contest, no choice
+twice. For those the JVM does what a Python worker would, without handing each message over:
+
+- plain_message reads a plain form (PlainMessage): ids, selections and where Kafka's own
+  partitioner places the key; judging.parse_ballots hands every other message to
+  election.ballots.parse_ballot;
+- plain_verdict gives a clean ballot's outcomes (PlainVerdict), the text
+  selections_judging.PatternJudge gives; judging.classify hands every other ballot to it. The
+  JVM is given the election (spec): each contest with its choices and rules, and each home on the
+  roll with its style as the domain computes it (election.contest_totals.ContestTotals.style), so
+  no rule of the count is written twice. It answers null for anything it is unsure of.
+
+The judging property tests hold both paths equal to the domain's.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from election.contest_totals import ContestTotals, Home
+from election.contests import Contest
+from election.selections import max_rankings, max_skipped_ranks
+from election_io.spark_setup import SetupError
+
+PACKAGE = "io.realtimevoting.judging"
+VERDICT_CLASS, MESSAGE_CLASS = "PlainVerdict", "PlainMessage"
+VERDICT = T.StructType(
+    [T.StructField("outcomes", T.StringType()), T.StructField("candidate_id", T.StringType())]
+)
+MESSAGE = T.StructType(
+    [
+        T.StructField("form", T.IntegerType()),
+        *(
+            T.StructField(name, T.StringType())
+            for name in ("vote_id", "voter_id", "candidate_id", "selections")
+        ),
+        T.StructField("placed", T.IntegerType()),
+    ]
+)
+SEED_FORM, SELECTIONS_FORM = 1, 2  # PlainMessage's forms; 0 (no plain form): parse_ballot's
+# a contest's kind as the JVM reads it: its rules, or the domain's for any selection in it
+PLURALITY_RULES, RANKED_RULES, DOMAIN_RULES = 0, 1, 2
+JAR_HINT = "the tally's jar is missing: run `make services` (it builds jvm/ into .stack/jars/spark)"
+
+
+def _registered(spark, name: str, class_name: str, returns: T.DataType, *args) -> Callable:
+    """A UDF of jvm/ built with args, registered once per session under name."""
+    if not spark.catalog.functionExists(name):
+        jvm = spark._jvm  # the JVM's API, as registerJavaFunction: a UDF built with its election
+        try:
+            made = functools.reduce(getattr, f"{PACKAGE}.{class_name}".split("."), jvm)(*args)
+        except TypeError:  # py4j: no such class on the classpath
+            raise SetupError(JAR_HINT) from None
+        returned = spark._jsparkSession.parseDataType(returns.json())
+        spark._jsparkSession.udf().register(name, made, returned)  # its UDF3 overload
+    return lambda *columns: F.call_udf(name, *columns)
+
+
+def plain_message(spark) -> Callable[[Column, Column, Column], Column]:
+    """(value, key, partitions) -> MESSAGE, or null: not a plain form (PlainMessage)."""
+    return _registered(spark, "plain_message", MESSAGE_CLASS, MESSAGE)
+
+
+def roll_homes(voters_df: DataFrame) -> list[Home]:
+    """The distinct (state, county_fips) homes of a roll."""
+    rows = voters_df.select("address_state", "county_fips").distinct().collect()
+    return [(r.address_state, r.county_fips) for r in rows]
+
+
+def spec(contests: tuple[Contest, ...], homes: Iterable[Home]) -> str:
+    """The election as PlainVerdict reads it: each field "length:text", in its order.
+
+    The contests (id, id as JSON, vote_for, kind, maxRankingsAllowed or -1, choices), then each
+    home (state, county, each as 1 and the text or 0 for none; its style's contest numbers).
+    A length counts UTF-16 units, as Java's strings do.
+    """
+    totals = ContestTotals(contests, ())
+    number = {c.contest_id: i for i, c in enumerate(totals.contests)}
+    fields: list[object] = [len(totals.contests)]
+    for contest in totals.contests:
+        rules = contest.rules or {}
+        limit, skips = max_rankings(rules), max_skipped_ranks(rules)
+        if totals.rules[contest.contest_id].ranked:
+            odd = (limit is not None and limit < 0) or (skips is not None and skips < 0)
+            kind = DOMAIN_RULES if odd else RANKED_RULES
+        else:
+            kind = PLURALITY_RULES
+        fields += [contest.contest_id, json.dumps(contest.contest_id, ensure_ascii=False)]
+        fields += [contest.vote_for, kind, -1 if limit is None else limit]
+        fields += [len(contest.choice_ids), *sorted(contest.choice_ids)]
+    for home in sorted(set(homes), key=repr):
+        for part in home:
+            fields += [0] if part is None else [1, part]
+        adds = totals.style(home).adds
+        fields += [len(adds), *(number[rule.contest.contest_id] for rule, _rows in adds)]
+    return "".join(f"{_java_length(text)}:{text}" for text in map(str, fields))
+
+
+def _java_length(text: str) -> int:
+    """A text's length as Java counts it: in UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def plain_verdict(
+    spark, contests: tuple[Contest, ...], homes: Iterable[Home]
+) -> Callable[[Column, Column, Column], Column]:
+    """(state, county_fips, selections) -> VERDICT (outcomes, candidate_id), or null: unsure."""
+    text = spec(contests, homes)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    return _registered(spark, f"plain_verdict_{digest}", VERDICT_CLASS, VERDICT, text)
