@@ -65,10 +65,15 @@ def voters_by_district(homes: Mapping[Home, int]) -> dict[str, int]:
 
 
 class Style(NamedTuple):
-    """A home's ballot style: each contest's rule with the rows it adds to, and the contest ids."""
+    """A home's ballot style: each contest's rule with the rows it adds to, in ballot order, and
+    the same by contest id."""
 
     adds: tuple[tuple[ContestRule, tuple[DistrictTotals, ...]], ...]
-    contest_ids: frozenset[str]
+    by_contest: Mapping[str, tuple[ContestRule, tuple[DistrictTotals, ...]]]
+
+    @property
+    def contest_ids(self) -> frozenset[str]:
+        return frozenset(self.by_contest)
 
 
 class ContestTotals:
@@ -101,7 +106,8 @@ class ContestTotals:
                 )
                 for c in on_ballot
             )
-            found = self._styles[home] = Style(adds, frozenset(c.contest_id for c in on_ballot))
+            by_contest = {rule.contest.contest_id: (rule, rows) for rule, rows in adds}
+            found = self._styles[home] = Style(adds, by_contest)
         return found
 
     def add(self, home: Home, selections: Mapping[str, Entries]) -> None:
@@ -115,9 +121,11 @@ class ContestTotals:
     def add_judged(self, home: Home, outcomes: Mapping[str, Sequence], ballots: int = 1) -> None:
         """Ballots of one pattern, judged already: {contest_id: (votes, overvotes, undervotes)}
         for every contest on the home's style, a ranked contest's with its ranking as a fourth
-        item (the tally's ledger totals what Spark judged)."""
-        for rule, rows in self.style(home).adds:
-            contest_id = rule.contest.contest_id
+        item (the tally's ledger totals what Spark judged); or for some of them, when the
+        ledger adds a batch contest by contest. A contest off the style is a KeyError."""
+        style = self.style(home)
+        for contest_id in outcomes:
+            rule, rows = style.by_contest[contest_id]
             if rule.ranked:
                 votes, overvotes, undervotes, ranks = outcomes[contest_id]
                 self.rankings[contest_id][ranking(ranks)] += ballots

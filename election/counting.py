@@ -216,7 +216,7 @@ def style_problem(
     totals: ContestTotals, home: Home, selections: Mapping[str, Entries]
 ) -> tuple[str, str] | None:
     """not_on_ballot or unknown_candidate, with its detail, for a registered voter's ballot."""
-    on_style = totals.style(home).contest_ids
+    on_style = totals.style(home).by_contest
     if off_style := [c for c in selections if c not in on_style]:
         return contract.NOT_ON_BALLOT, not_on_ballot_detail(min(off_style))
     if unknown := [

@@ -22,6 +22,7 @@ OUTCOME_COLUMNS = (
     "address_state",
     "county_fips",
     "outcomes",
+    "cells",
     "vote_id",
     "reason",
     "detail",
@@ -34,7 +35,8 @@ def collect_outcome(judged):
 
     Only bounded text reaches the driver (judging.RECORD_BYTES per message beside registered
     ids): the record's vote_id, detail and raw, the raw masked and cut for valid ballots too,
-    as the poll book may find one a duplicate.
+    as the poll book may find one a duplicate. A ballot the JVM judged brings its outcomes as
+    cells only (staged_ballots joins them).
     """
     from pyspark.sql import functions as F
 
@@ -47,7 +49,8 @@ def collect_outcome(judged):
         F.when(valid, F.col("candidate_id")).alias("candidate_id"),
         F.when(valid, F.col("address_state")).alias("address_state"),
         F.when(valid, F.col("county_fips")).alias("county_fips"),
-        F.when(valid, F.col("outcomes")).alias("outcomes"),
+        F.when(valid & F.col("cells").isNull(), F.col("outcomes")).alias("outcomes"),
+        F.when(valid, F.col("cells")).alias("cells"),
         judging.record_vote_id(F.col("vote_id")).alias("vote_id"),
         "reason",
         judging.record_detail(F.col("detail")).alias("detail"),
@@ -60,7 +63,8 @@ def staged_ballots(first: pa.Table) -> pa.Table:
 
     The ledger's time of a ballot is the broker's receipt, the time the counting rules use;
     the voter's own voting_time is not kept. outcomes is each contest's outcome as judged
-    (spark_jobs.selections_judging), null only where nothing judged the contests.
+    (spark_jobs.selections_judging), null only where nothing judged the contests, joined from
+    its cells where the JVM judged it; cells stay for the totals (contest_ledger).
     """
     return pa.table(
         {
@@ -70,12 +74,19 @@ def staged_ballots(first: pa.Table) -> pa.Table:
             "candidate_id": first["candidate_id"],
             "address_state": first["address_state"],
             "county_fips": first["county_fips"].cast(pa.string()),
-            "outcomes": first["outcomes"].cast(pa.string()),
+            "outcomes": outcomes_text(first["outcomes"], first["cells"]),
+            "cells": first["cells"],
             "voting_us": first["kafka_timestamp"]
             .cast(pa.timestamp("us", tz="UTC"))
             .cast(pa.int64()),
         }
     )
+
+
+def outcomes_text(outcomes: pa.ChunkedArray, cells: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Each ballot's outcomes text: as judged, or its cells joined into the JSON object."""
+    joined = pc.binary_join_element_wise("{", pc.binary_join(cells, ","), "}", "")
+    return pc.coalesce(outcomes.cast(pa.string()), joined.cast(pa.string()))
 
 
 def as_staged(table: pa.Table) -> pa.Table:

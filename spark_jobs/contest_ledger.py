@@ -1,16 +1,18 @@
 """The live tally's totals per contest and district: what a batch adds, in the batch's transaction.
 
-A batch's counted ballots are grouped by pattern (state, county, outcomes) in Arrow, each pattern
-is added once by the domain (election.contest_totals: a contest rolls up to every district
-inside its own, by ballot styles kept from batch to batch), and the deltas go in with one COPY
-and one upsert per table; a ranked contest's ballots per ranking pattern go into rcv_rankings
-the same way, what its rounds are tabulated from after the commit.
+A batch's counted ballots are grouped in Arrow, and each group is added once by the domain
+(election.contest_totals: a contest rolls up to every district inside its own, by ballot styles
+kept from batch to batch): a ballot the JVM judged by its cells, one per contest, grouped by
+(state, county, cell), far fewer than whole patterns; any other by its pattern (state, county,
+outcomes). The deltas go in with one COPY and one upsert per table; a ranked contest's ballots
+per ranking pattern go into rcv_rankings the same way, what its rounds are tabulated from after
+the commit.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import psycopg
@@ -90,17 +92,40 @@ class BatchTotals:
         self._totals = ContestTotals(contests, ())
 
     def of(self, counted: pa.Table) -> BatchDeltas:
-        """What a batch's counted ballots (as staged) add, each pattern once; a ballot without
-        outcomes (nothing judged its contests) adds to none."""
-        judged = counted.select(list(PATTERN_COLUMNS)).filter(pc.is_valid(counted["outcomes"]))
+        """What a batch's counted ballots (as staged: outcomes, and cells where the JVM judged)
+        add, each group once; a ballot without outcomes (nothing judged its contests) adds to
+        none."""
+        by_cells = pc.is_valid(counted["cells"])
+        by_pattern = pc.and_(pc.invert(by_cells), pc.is_valid(counted["outcomes"]))
         try:
-            if judged.num_rows:
-                grouped = judged.group_by(list(PATTERN_COLUMNS)).aggregate([([], "count_all")])
-                columns = [grouped[name].to_pylist() for name in (*PATTERN_COLUMNS, "count_all")]
-                self._totals.add_patterns(zip(*columns, strict=True))
+            self._totals.add_patterns(_groups(_cells(counted.filter(by_cells))))
+            self._totals.add_patterns(_groups(counted.filter(by_pattern)))
         finally:  # a batch that fails leaves nothing behind for the next
             deltas = BatchDeltas(self._totals.take_counted(), self._totals.take_rankings())
         return deltas
+
+
+def _cells(ballots: pa.Table) -> pa.Table:
+    """One row per ballot and contest: (state, county, {cell}) in PATTERN_COLUMNS' names."""
+    cells = ballots["cells"].combine_chunks()
+    owner = pc.list_parent_indices(cells)
+    wrapped = pc.binary_join_element_wise("{", pc.list_flatten(cells), "}", "")
+    return pa.table(
+        {
+            "address_state": ballots["address_state"].take(owner),
+            "county_fips": ballots["county_fips"].take(owner),
+            "outcomes": wrapped,
+        }
+    )
+
+
+def _groups(table: pa.Table) -> Iterator[tuple]:
+    """(state, county, outcomes, ballots) of each distinct row."""
+    if not table.num_rows:
+        return iter(())
+    grouped = table.select(list(PATTERN_COLUMNS)).group_by(list(PATTERN_COLUMNS))
+    found = grouped.aggregate([([], "count_all")])
+    return zip(*(found[name].to_pylist() for name in (*PATTERN_COLUMNS, "count_all")), strict=True)
 
 
 def add_totals(conn: psycopg.Connection, deltas: BatchDeltas) -> tuple[tuple[str, str], ...]:

@@ -192,12 +192,13 @@ def classify(
     roll_join: str = "broadcast",
     plain: Callable[[Column, Column, Column], Column] | None = None,
 ) -> DataFrame:
-    """Adds address_state, county_fips, reason (null = valid so far), detail and outcomes.
+    """Adds address_state, county_fips, reason (null = valid so far), detail, outcomes, cells.
 
     contests are the election's (sources.read_contests). Rules are checked in the contract's
     order; outcomes (selections_judging) is set for a ballot valid so far: by plain (the JVM's
     verdict on a plainly clean ballot, plain_verdict; built from the roll's homes when not given)
-    and by the domain's pattern judge for every other ballot. roll_join
+    and by the domain's pattern judge for every other ballot. cells, the outcomes' members one
+    per contest, are set for the JVM's (the ledger totals them contest by contest). roll_join
     "broadcast" suits one large batch (the recount); "shuffle_hash" suits many small
     micro-batches against a roll from prepare_roll, which is then never re-broadcast. form
     (parse_ballots') is carried on for the record's mask (secret_raw).
@@ -276,6 +277,7 @@ def classify(
         reason.alias("reason"),
         detail.alias("detail"),
         F.when(reason.isNull(), F.col("_p.outcomes")).alias("outcomes"),
+        F.when(reason.isNull(), F.col("_j.cells")).alias("cells"),
     )
 
 
@@ -301,10 +303,11 @@ def first_ballot_per_voter(classified: DataFrame) -> DataFrame:
     ranked = classified.withColumn("_rank", F.row_number().over(by_voter))
     later = valid & (F.col("_rank") > 1)
     return ranked.select(
-        *[c for c in classified.columns if c not in ("reason", "detail", "outcomes")],
+        *[c for c in classified.columns if c not in ("reason", "detail", "outcomes", "cells")],
         F.when(later, F.lit(contract.DUPLICATE)).otherwise(F.col("reason")).alias("reason"),
         F.when(later, F.lit(counting.DUPLICATE_DETAIL)).otherwise(F.col("detail")).alias("detail"),
         F.when(~later, F.col("outcomes")).alias("outcomes"),
+        F.when(~later, F.col("cells")).alias("cells"),
     )
 
 

@@ -35,7 +35,11 @@ from election_io.spark_setup import SetupError
 PACKAGE = "io.realtimevoting.judging"
 VERDICT_CLASS, MESSAGE_CLASS = "PlainVerdict", "PlainMessage"
 VERDICT = T.StructType(
-    [T.StructField("outcomes", T.StringType()), T.StructField("candidate_id", T.StringType())]
+    [
+        T.StructField("outcomes", T.StringType()),
+        T.StructField("cells", T.ArrayType(T.StringType())),  # the outcomes' members
+        T.StructField("candidate_id", T.StringType()),
+    ]
 )
 MESSAGE = T.StructType(
     [
@@ -114,7 +118,8 @@ def _java_length(text: str) -> int:
 def plain_verdict(
     spark, contests: tuple[Contest, ...], homes: Iterable[Home]
 ) -> Callable[[Column, Column, Column], Column]:
-    """(state, county_fips, selections) -> VERDICT (outcomes, candidate_id), or null: unsure."""
+    """(state, county_fips, selections) -> VERDICT (outcomes, cells, candidate_id), or null:
+    unsure. cells are the outcomes text's members, one per contest ('"id":[...]')."""
     text = spec(contests, homes)
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
     return _registered(spark, f"plain_verdict_{digest}", VERDICT_CLASS, VERDICT, text)

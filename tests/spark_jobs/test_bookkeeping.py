@@ -86,6 +86,7 @@ def test_the_ledger_keeps_the_brokers_receipt_not_the_voters_claim():
             "address_state": ["Ohio"],
             "county_fips": pa.nulls(1, pa.string()),
             "outcomes": pa.nulls(1, pa.string()),
+            "cells": pa.nulls(1, pa.list_(pa.string())),
         }
     )
     staged = batch_outcome.staged_ballots(first)

@@ -4,6 +4,8 @@ batch never carries an earlier one's ballots."""
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -32,23 +34,31 @@ def counted_ballots(draw) -> tuple[str, dict]:
     return voter, selections
 
 
-def staged(ballots, unjudged: int = 0) -> tuple[pa.Table, dict]:
-    """The batch as staged (the pattern's columns) and the totals of adding it ballot by ballot."""
+def staged(ballots, unjudged: int = 0, by_cells: bool = False) -> tuple[pa.Table, dict]:
+    """The batch as staged (the pattern's columns, and cells) and the totals of adding it ballot
+    by ballot; by_cells: every other ballot comes as the JVM gives it, as cells only."""
     one_by_one = ContestTotals(SELECTIONS_CONTESTS, ())
     rows = []
-    for voter, selections in ballots:
+    for i, (voter, selections) in enumerate(ballots):
         state, county = SELECTIONS_ROLL[voter]
         reason, _detail, outcomes, _national = JUDGE.verdict(
             state, county, selections_text(selections)
         )
         assert reason is None
         one_by_one.add((state, county), selections)
-        rows.append((state, county, outcomes))
-    rows += [("Ohio", "39049", None)] * unjudged  # judged without contests: adds to none
+        cells = None
+        if by_cells and i % 2 == 0:
+            members = json.loads(outcomes).items()
+            outcomes, cells = None, [selections_text({c: o})[1:-1] for c, o in members]
+        rows.append((state, county, outcomes, cells))
+    rows += [("Ohio", "39049", None, None)] * unjudged  # judged without contests: adds to none
     table = pa.table(
         {
-            name: pa.array([row[i] for row in rows], pa.string())
-            for i, name in enumerate(("address_state", "county_fips", "outcomes"))
+            **{
+                name: pa.array([row[i] for row in rows], pa.string())
+                for i, name in enumerate(("address_state", "county_fips", "outcomes"))
+            },
+            "cells": pa.array([row[3] for row in rows], pa.list_(pa.string())),
         }
     )
     return table, {key: row for key, row in one_by_one.results.items() if row.ballots}
@@ -58,11 +68,12 @@ def staged(ballots, unjudged: int = 0) -> tuple[pa.Table, dict]:
 @given(
     batches=st.lists(st.lists(counted_ballots(), max_size=20), min_size=1, max_size=3),
     unjudged=st.integers(0, 3),
+    by_cells=st.booleans(),
 )
-def test_each_batchs_patterns_add_up_to_its_own_ballots(batches, unjudged):
+def test_each_batchs_patterns_add_up_to_its_own_ballots(batches, unjudged, by_cells):
     totals = BatchTotals(SELECTIONS_CONTESTS)
     for ballots in batches:
-        table, expected = staged(ballots, unjudged)
+        table, expected = staged(ballots, unjudged, by_cells)
         assert totals.of(table).totals == expected
 
 

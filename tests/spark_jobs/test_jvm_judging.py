@@ -143,6 +143,7 @@ def test_the_jvm_gives_the_domains_verdict_and_judges_every_clean_ballot(spark, 
         if found[i] is not None:
             assert truth is not None and truth[:2] == (None, None), (home, text, truth)
             assert (found[i].outcomes, found[i].candidate_id) == truth[2:], (home, text)
+            assert "{" + ",".join(found[i].cells) + "}" == found[i].outcomes  # its members
         elif i < len(clean) and '"rcv-odd"' not in text and "\\" not in text:
             # an escape (an id JSON escapes) and a contest with odd rules are the domain's
             raise AssertionError(f"a clean ballot was left to the domain: {home} {text}")

@@ -30,7 +30,8 @@ def first_ballots(voters, start: int = 0, candidate: str = "c1", state: str = "O
             "candidate_id": [candidate] * n,
             "address_state": [state] * n,
             "county_fips": pa.nulls(n, pa.string()),
-            "outcomes": pa.nulls(n, pa.string()),  # as a batch judged without contests
+            "outcomes": pa.nulls(n, pa.string()),
+            "cells": pa.nulls(n, pa.list_(pa.string())),  # as a batch judged without contests
             "voting_us": pa.array(micros, pa.int64()),
         }
     )
