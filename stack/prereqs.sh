@@ -24,7 +24,7 @@ case "$what" in
     python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
     ;;
   services)
-    java_ok || missing+=(default-jdk-headless)
+    { java_ok && have javac; } || missing+=(default-jdk-headless)  # javac: Maven builds jvm/
     have mvn || missing+=(maven)
     pg_ok || missing+=(postgresql)
     ;;
