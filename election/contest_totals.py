@@ -121,24 +121,34 @@ class ContestTotals:
     def add_judged(self, home: Home, outcomes: Mapping[str, Sequence], ballots: int = 1) -> None:
         """Ballots of one pattern, judged already: {contest_id: (votes, overvotes, undervotes)}
         for every contest on the home's style, a ranked contest's with its ranking as a fourth
-        item (the tally's ledger totals what Spark judged); or for some of them, when the
-        ledger adds a batch contest by contest. A contest off the style is a KeyError."""
-        style = self.style(home)
-        for contest_id in outcomes:
-            rule, rows = style.by_contest[contest_id]
-            if rule.ranked:
-                votes, overvotes, undervotes, ranks = outcomes[contest_id]
-                self.rankings[contest_id][ranking(ranks)] += ballots
-            else:
-                votes, overvotes, undervotes = outcomes[contest_id]
-            _count(rows, Outcome(tuple(votes), int(overvotes), int(undervotes)), ballots)
+        item (the tally's ledger totals what Spark judged); a contest left out is a KeyError."""
+        for rule, rows in self.style(home).adds:
+            self._add_outcome(rule, rows, outcomes[rule.contest.contest_id], ballots)
 
-    def add_patterns(self, patterns: Iterable[JudgedPattern]) -> None:
+    def add_cells(self, home: Home, outcomes: Mapping[str, Sequence], ballots: int = 1) -> None:
+        """As add_judged, for some of the contests on the home's style: a batch's ledger adds
+        ballots contest by contest. A contest off the style is a KeyError."""
+        style = self.style(home)
+        for contest_id, outcome in outcomes.items():
+            rule, rows = style.by_contest[contest_id]
+            self._add_outcome(rule, rows, outcome, ballots)
+
+    def _add_outcome(self, rule: ContestRule, rows, outcome: Sequence, ballots: int) -> None:
+        if rule.ranked:
+            votes, overvotes, undervotes, ranks = outcome
+            self.rankings[rule.contest.contest_id][ranking(ranks)] += ballots
+        else:
+            votes, overvotes, undervotes = outcome
+        _count(rows, Outcome(tuple(votes), int(overvotes), int(undervotes)), ballots)
+
+    def add_patterns(self, patterns: Iterable[JudgedPattern], whole: bool = True) -> None:
         """Ballots judged already, each pattern added once (a batch holds far fewer patterns
-        than ballots): the tally's ledger and recount total what Spark judged so."""
+        than ballots): the tally's ledger and recount total what Spark judged so. whole=False:
+        each pattern's outcomes are some contests of its style (add_cells)."""
+        add = self.add_judged if whole else self.add_cells
         for state, county, outcomes, ballots in patterns:
             judged = json.loads(outcomes) if isinstance(outcomes, str) else outcomes
-            self.add_judged((state, county), judged, ballots=int(ballots))
+            add((state, county), judged, ballots=int(ballots))
 
     def take_counted(self) -> dict[tuple[str, str], DistrictTotals]:
         """The rows counted in since the last take, as copies, each set back to zero in place:

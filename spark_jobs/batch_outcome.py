@@ -75,10 +75,10 @@ def staged_ballots(first: pa.Table) -> pa.Table:
             "address_state": first["address_state"],
             "county_fips": first["county_fips"].cast(pa.string()),
             "outcomes": outcomes_text(first["outcomes"], first["cells"]),
-            "cells": first["cells"],
             "voting_us": first["kafka_timestamp"]
             .cast(pa.timestamp("us", tz="UTC"))
             .cast(pa.int64()),
+            "cells": first["cells"],  # for the totals (contest_ledger), not staged
         }
     )
 

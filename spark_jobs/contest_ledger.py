@@ -98,7 +98,7 @@ class BatchTotals:
         by_cells = pc.is_valid(counted["cells"])
         by_pattern = pc.and_(pc.invert(by_cells), pc.is_valid(counted["outcomes"]))
         try:
-            self._totals.add_patterns(_groups(_cells(counted.filter(by_cells))))
+            self._totals.add_patterns(_groups(_cells(counted.filter(by_cells))), whole=False)
             self._totals.add_patterns(_groups(counted.filter(by_pattern)))
         finally:  # a batch that fails leaves nothing behind for the next
             deltas = BatchDeltas(self._totals.take_counted(), self._totals.take_rankings())

@@ -81,6 +81,7 @@ def test_a_failed_commit_is_kept_for_the_query_thread_and_nothing_is_written(ele
     placed = stack.produce(opts.bootstrap, opts.topic, stack.ballot_set(roll, 10))
     everything, _ = batches.split(placed, len(placed))
     writer = LedgerWriter(opts, None)
+    writer.roll_loaded(judge.candidates, judge.contests)
     try:
         judged = judge.batch(opts, writer.conn, 0, everything)
         writer.hand_over(lambda: writer.commit_and_publish(judged))
