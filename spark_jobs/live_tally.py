@@ -24,8 +24,13 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+from pyspark.sql import DataFrame
 
 from election import contract
+from election.contests import Contest
 from election_io import topics
 from election_io.elections import ElectionNow, read_election_now
 from election_io.tally_exit import BUSY, FAILED, MISSING_SERVICE, OK, STATE_MISMATCH
@@ -67,10 +72,8 @@ class LiveTally:
         self.writer = LedgerWriter(options, self.pending)
         self.watch = drain.DrainWatch(options.database_url, options.bootstrap, options.topic)
         self.partitions = 0  # votes_topic's partition count, fixed once the polls open
-        self.roll = None
+        self.judging: BatchJudging | None = None  # read with the roll (load_roll)
         self.roll_key = None
-        self.contests = ()  # the election's (sources.read_contests), read with the roll
-        self.plain = None  # the JVM's verdict on a clean ballot of its roll (jvm_judging)
         self.query = None
         self.stop_requested = False
 
@@ -119,26 +122,21 @@ class LiveTally:
 
     def load_roll(self, window: ElectionNow) -> None:
         """Read the roll, candidates and contests once; again if the election changes or opens."""
-        if self.roll is not None:
-            self.roll.unpersist()
+        if self.judging is not None:
+            self.judging.roll.unpersist()
         started = time.monotonic()
-        voters = sources.read_roll(self.spark, self.options.database_url, partitions=2)
-        partitions = int(self.spark.conf.get("spark.sql.shuffle.partitions"))
-        self.roll = judging.prepare_roll(voters, partitions)
-        registered = self.roll.count()
-        rows = sources.read_candidates(self.spark, self.options.database_url).collect()
-        candidates = {r.candidate_id: r.asDict() for r in rows}
-        self.contests = sources.read_contests(self.options.database_url, candidates)
-        homes = jvm_judging.roll_homes(self.roll)
-        self.plain = jvm_judging.plain_verdict(self.spark, self.contests, homes)
-        self.writer.roll_loaded(candidates, self.contests)
+        self.judging, candidates = BatchJudging.read(
+            self.spark, self.options.database_url, self.partitions
+        )
+        registered = self.judging.roll.count()
+        self.writer.roll_loaded(candidates, self.judging.contests)
         self.roll_key = (window.election_id, window.status == contract.REGISTRATION)
         drain.emit(
             {
                 "event": "roll_loaded",
                 "registered_voters": registered,
                 "candidates": len(candidates),
-                "contests": len(self.contests),
+                "contests": len(self.judging.contests),
                 "election_id": window.election_id,
                 "status": window.status,
                 "seconds": round(time.monotonic() - started, 2),
@@ -199,16 +197,7 @@ class LiveTally:
             self.writer.wait()  # without a pending record, Spark must not move on first
 
     def judge(self, batch_df, batch_id: int, window: ElectionNow, started: float):
-        return judge(
-            batch_df,
-            batch_id,
-            window,
-            started,
-            self.roll,
-            self.contests,
-            self.partitions,
-            self.plain,
-        )
+        return judge(batch_df, batch_id, window, started, self.judging)
 
     # --- supervision -------------------------------------------------------------------------
 
@@ -261,32 +250,39 @@ class LiveTally:
             self.reader.close()
 
 
-def judge(
-    batch_df,
-    batch_id: int,
-    window: ElectionNow,
-    started: float,
-    roll,
-    contests,
-    partitions: int,
-    plain=None,
-) -> JudgedBatch:
-    """Judge a batch in Spark by the shared rules and collect every message with Arrow.
+class BatchJudging(NamedTuple):
+    """What judging a micro-batch needs beside its messages, read once with the roll."""
 
-    roll comes from judging.prepare_roll: each micro-batch joins it without re-broadcasting it;
-    contests are the election's (sources.read_contests); partitions is votes_topic's partition
-    count, which places every ballot; plain is the JVM's verdict built for the roll
-    (jvm_judging.plain_verdict; None builds it from the roll, a Spark job).
-    """
+    roll: DataFrame  # judging.prepare_roll's: each micro-batch joins it, never re-broadcast
+    contests: tuple[Contest, ...]  # the election's (sources.read_contests)
+    plain: Callable  # the JVM's verdict for the roll's homes (jvm_judging.plain_verdict)
+    partitions: int  # votes_topic's partition count, which places every ballot
+
+    @classmethod
+    def read(cls, spark, database_url: str, partitions: int) -> tuple[BatchJudging, dict]:
+        """The roll, contests and verdict of a database, and its candidates by id."""
+        voters = sources.read_roll(spark, database_url, partitions=2)
+        roll = judging.prepare_roll(voters, int(spark.conf.get("spark.sql.shuffle.partitions")))
+        rows = sources.read_candidates(spark, database_url).collect()
+        candidates = {r.candidate_id: r.asDict() for r in rows}
+        contests = sources.read_contests(database_url, candidates)
+        plain = jvm_judging.plain_verdict(spark, contests, jvm_judging.roll_homes(roll))
+        return cls(roll, contests, plain, partitions), candidates
+
+
+def judge(
+    batch_df, batch_id: int, window: ElectionNow, started: float, by: BatchJudging
+) -> JudgedBatch:
+    """Judge a batch in Spark by the shared rules and collect every message with Arrow."""
     judged = judging.first_ballot_per_voter(
         judging.classify(
-            judging.parse_ballots(batch_df, partitions),
-            roll,
-            contests,
+            judging.parse_ballots(batch_df, by.partitions),
+            by.roll,
+            by.contests,
             window.polls_opened_at,
             window.polls_closed_at,  # receipt times need no "now": the recount's bound
             roll_join="shuffle_hash",
-            plain=plain,
+            plain=by.plain,
         )
     )
     outcome = collect_outcome(judged)

@@ -7,7 +7,7 @@ import time
 from election import contract
 from election_io import topics
 from election_io.elections import read_election_now
-from spark_jobs import judging, jvm_judging, live_tally, sources
+from spark_jobs import live_tally, sources
 from spark_jobs.ledger_writer import LedgerWriter
 from spark_jobs.tally_options import Options
 
@@ -42,25 +42,14 @@ class Judge:
 
     def __init__(self, spark, database_url: str, partitions: int):
         self.spark = spark
-        self.partitions = partitions  # the ballot topic's count, which places every ballot
-        self.roll = judging.prepare_roll(sources.read_roll(spark, database_url), 2)
-        rows = sources.read_candidates(spark, database_url).collect()
-        self.candidates = {r.candidate_id: r.asDict() for r in rows}
-        self.contests = sources.read_contests(database_url, self.candidates)
-        homes = jvm_judging.roll_homes(self.roll)
-        self.plain = jvm_judging.plain_verdict(spark, self.contests, homes)
+        # partitions: the ballot topic's count, which places every ballot
+        self.judging, self.candidates = live_tally.BatchJudging.read(
+            spark, database_url, partitions
+        )
+        self.contests = self.judging.contests
 
     def __call__(self, messages, batch_id, window, started):
-        return live_tally.judge(
-            messages,
-            batch_id,
-            window,
-            started,
-            self.roll,
-            self.contests,
-            self.partitions,
-            self.plain,
-        )
+        return live_tally.judge(messages, batch_id, window, started, self.judging)
 
     def batch(self, opts: Options, conn, batch_id: int, offsets: dict[int, tuple[int, int]]):
         """Judge the messages between offsets ({partition: (first, end)}) as micro-batch batch_id."""
