@@ -21,7 +21,7 @@ from election.contests import (
     Contest,
     national_contest,
 )
-from spark_jobs import judging
+from spark_jobs import judging, jvm_judging
 
 OPENED = datetime(2024, 11, 5, 7, 0, tzinfo=UTC)
 CLOSED = datetime(2024, 11, 5, 20, 0, tzinfo=UTC)
@@ -155,15 +155,20 @@ def judge_batch(
     """Messages judged as one batch of the tally: parsed, classified, first ballot per voter.
 
     partitions is the topic's partition count; None judges no placement (hand-laid logs).
-    contests are the election's; None: the national contest of CANDIDATES.
+    contests are the election's; None: the national contest of CANDIDATES. The JVM's verdict
+    is built from the roll's homes as the live tally builds it, without a Spark job for them.
     """
+    roll = ROLL if roll is None else roll
+    contests = (national_contest(CANDIDATES),) if contests is None else contests
+    homes = {home_of(home) for home in roll.values()}
     return judging.first_ballot_per_voter(
         judging.classify(
             judging.parse_ballots(kafka_rows(spark, messages), partitions),
             roll_df(spark, roll),
-            (national_contest(CANDIDATES),) if contests is None else contests,
+            contests,
             OPENED,
             closed,
+            plain=jvm_judging.plain_verdict(spark, contests, homes),
         )
     )
 

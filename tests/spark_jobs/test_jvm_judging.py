@@ -129,7 +129,7 @@ def domain_verdict(judge, home, text):
         return None
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     clean=st.lists(clean_ballots(), min_size=1, max_size=60),
     other=st.lists(any_rows(), max_size=60),
