@@ -71,10 +71,6 @@ class Style(NamedTuple):
     adds: tuple[tuple[ContestRule, tuple[DistrictTotals, ...]], ...]
     by_contest: Mapping[str, tuple[ContestRule, tuple[DistrictTotals, ...]]]
 
-    @property
-    def contest_ids(self) -> frozenset[str]:
-        return frozenset(self.by_contest)
-
 
 class ContestTotals:
     """The running totals of every contest, by district, for one election and its roll."""
