@@ -29,9 +29,9 @@ from election.partitioning import MISPLACED_DETAIL, misplaced_detail, murmur2_pa
 from spark_jobs.jvm_judging import (
     SEED_FORM,
     SELECTIONS_FORM,
+    RollLookup,
     plain_message,
     plain_verdict,
-    roll_homes,
 )
 from spark_jobs.selections_judging import pattern_verdict, seed_selections, selections_text
 
@@ -60,8 +60,6 @@ DETAIL_LIMIT = 512
 VOTE_ID_LIMIT = 128  # a longer vote_id is unusable for the record (it stays in raw)
 # At most this many bytes of text per message reach the driver (a cut character grows by 2).
 RECORD_BYTES = RAW_LIMIT + DETAIL_LIMIT + VOTE_ID_LIMIT + 3 * 2
-
-ROLL_JOINS = ("broadcast", "shuffle_hash")
 
 
 def storable(text: Column) -> Column:
@@ -177,43 +175,32 @@ def parse_ballots(kafka_df: DataFrame, partitions: int | None) -> DataFrame:
     )
 
 
-def prepare_roll(voters_df: DataFrame, partitions: int) -> DataFrame:
-    """The roll hash-partitioned by voter_id and cached, so each micro-batch joins it unshuffled."""
-    roll = voters_df.select("voter_id", "address_state", "county_fips")
-    return roll.repartition(partitions, "voter_id").cache()
-
-
 def classify(
     parsed: DataFrame,
-    voters_df: DataFrame,
+    roll: RollLookup,
     contests: tuple[Contest, ...],
     polls_opened_at: datetime | None,
     polls_closed_at: datetime | None,
-    roll_join: str = "broadcast",
     plain: Callable[[Column, Column, Column], Column] | None = None,
 ) -> DataFrame:
     """Adds address_state, county_fips, reason (null = valid so far), detail, outcomes, cells.
 
-    contests are the election's (sources.read_contests). Rules are checked in the contract's
-    order; outcomes (selections_judging) is set for a ballot valid so far: by plain (the JVM's
-    verdict on a plainly clean ballot, plain_verdict; built from the roll's homes when not given)
-    and by the domain's pattern judge for every other ballot. cells, the outcomes' members one
-    per contest, are set for the JVM's (the ledger totals them contest by contest). roll_join
-    "broadcast" suits one large batch (the recount); "shuffle_hash" suits many small
-    micro-batches against a roll from prepare_roll, which is then never re-broadcast. form
-    (parse_ballots') is carried on for the record's mask (secret_raw).
+    roll is the roll as the JVM's lookup (jvm_judging.roll_lookup): a ballot costs its own
+    lookup, whatever the roll's size. contests are the election's (sources.read_contests). Rules
+    are checked in the contract's order; outcomes (selections_judging) is set for a ballot valid
+    so far: by plain (the JVM's verdict on a plainly clean ballot, plain_verdict; built from the
+    roll's homes when not given) and by the domain's pattern judge for every other ballot.
+    cells, the outcomes' members one per contest, are set for the JVM's (the ledger totals them
+    contest by contest). form (parse_ballots') is carried on for the record's mask (secret_raw).
     """
-    if roll_join not in ROLL_JOINS:
-        raise ValueError(f"roll_join must be one of {ROLL_JOINS}, not {roll_join!r}")
-    roll = voters_df.select(
-        "voter_id", F.col("address_state").alias("_state"), F.col("county_fips").alias("_county")
+    home = roll.home(F.col("voter_id"))
+    with_state = parsed.withColumn("_home", home).select(
+        "*",
+        F.col("_home.address_state").alias("_state"),
+        F.col("_home.county_fips").alias("_county"),
     )
-    if roll_join == "broadcast":
-        with_state = parsed.join(F.broadcast(roll), "voter_id", "left")
-    else:
-        with_state = parsed.hint("shuffle_hash").join(roll, "voter_id", "left")
     if plain is None:
-        plain = plain_verdict(parsed.sparkSession, tuple(contests), roll_homes(voters_df))
+        plain = plain_verdict(parsed.sparkSession, tuple(contests), roll.homes)
     clean = with_state.withColumn(
         "_j", plain(F.col("_state"), F.col("_county"), F.col("selections"))
     )
@@ -296,7 +283,7 @@ def filled(template: str, **values: Column | str) -> Column:
 def first_ballot_per_voter(classified: DataFrame) -> DataFrame:
     """Marks later valid ballots of a voter as duplicates: the first by (partition, offset) counts."""
     valid = F.col("reason").isNull()
-    # one window by voter_id (the join already partitions by it); valid ballots sort first
+    # one window by voter_id; valid ballots sort first
     by_voter = Window.partitionBy("voter_id").orderBy(
         valid.desc(), F.col("partition"), F.col("offset")
     )

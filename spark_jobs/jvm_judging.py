@@ -11,7 +11,10 @@ twice. For those the JVM does what a Python worker would, without handing each m
   selections_judging.PatternJudge gives; judging.classify hands every other ballot to it. The
   JVM is given the election (spec): each contest with its choices and rules, and each home on the
   roll with its style as the domain computes it (election.contest_totals.ContestTotals.style), so
-  no rule of the count is written twice. It answers null for anything it is unsure of.
+  no rule of the count is written twice. It answers null for anything it is unsure of;
+- roll_lookup finds each ballot's voter on the roll (RollIndex, RollHome): the roll is read
+  once into an index broadcast to every executor, so a micro-batch costs its own ballots, not a
+  join with the whole roll.
 
 The judging property tests hold both paths equal to the domain's.
 """
@@ -22,6 +25,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -34,6 +38,10 @@ from election_io.spark_setup import SetupError
 
 PACKAGE = "io.realtimevoting.judging"
 VERDICT_CLASS, MESSAGE_CLASS = "PlainVerdict", "PlainMessage"
+INDEX_CLASS, HOME_CLASS = "RollIndex", "RollHome"
+HOME = T.StructType(
+    [T.StructField("address_state", T.StringType()), T.StructField("county_fips", T.StringType())]
+)
 VERDICT = T.StructType(
     [
         T.StructField("outcomes", T.StringType()),
@@ -57,12 +65,17 @@ PLURALITY_RULES, RANKED_RULES, DOMAIN_RULES = 0, 1, 2
 JAR_HINT = "the tally's jar is missing: run `make services` (it builds jvm/ into .stack/jars/spark)"
 
 
+def _class(spark, class_name: str):
+    """A class of jvm/ (py4j: a package, which raises TypeError when called, if it is not)."""
+    return functools.reduce(getattr, f"{PACKAGE}.{class_name}".split("."), spark._jvm)
+
+
 def _registered(spark, name: str, class_name: str, returns: T.DataType, *args) -> Callable:
     """A UDF of jvm/ built with args, registered once per session under name."""
     if not spark.catalog.functionExists(name):
-        jvm = spark._jvm  # the JVM's API, as registerJavaFunction: a UDF built with its election
+        # the JVM's API, as registerJavaFunction: a UDF built with its election
         try:
-            made = functools.reduce(getattr, f"{PACKAGE}.{class_name}".split("."), jvm)(*args)
+            made = _class(spark, class_name)(*args)
         except TypeError:  # py4j: no such class on the classpath
             raise SetupError(JAR_HINT) from None
         returned = spark._jsparkSession.parseDataType(returns.json())
@@ -75,10 +88,46 @@ def plain_message(spark) -> Callable[[Column, Column, Column], Column]:
     return _registered(spark, "plain_message", MESSAGE_CLASS, MESSAGE)
 
 
-def roll_homes(voters_df: DataFrame) -> list[Home]:
-    """The distinct (state, county_fips) homes of a roll."""
-    rows = voters_df.select("address_state", "county_fips").distinct().collect()
-    return [(r.address_state, r.county_fips) for r in rows]
+class RollLookup(NamedTuple):
+    """A roll read into the JVM and broadcast: its voters' homes by voter_id."""
+
+    home: Callable[[Column], Column]  # voter_id -> HOME, or null: not on the roll
+    homes: list[Home]  # the distinct (state, county_fips) homes of the roll
+    registered: int  # voters on the roll
+    shared: object  # the broadcast (py4j), released by release()
+
+    def release(self) -> None:
+        """Free the broadcast index (a roll read again replaces it)."""
+        self.shared.destroy()
+
+
+def roll_lookup(spark, voters_df: DataFrame) -> RollLookup:
+    """The roll (voter_id, address_state, county_fips) as a broadcast lookup (RollIndex).
+
+    The rows stream from Spark to the driver's JVM, never through Python; each executor gets
+    the index once, however many micro-batches it judges.
+    """
+    rows = voters_df.select("voter_id", "address_state", "county_fips")._jdf.toLocalIterator()
+    try:
+        index = _class(spark, INDEX_CLASS).of(rows)
+    except TypeError:  # py4j: no such class on the classpath
+        raise SetupError(JAR_HINT) from None
+    shared = spark.sparkContext._jsc.broadcast(index)
+    home = _registered(spark, f"roll_home_{shared.id()}", HOME_CLASS, HOME, shared)
+    return RollLookup(home, _homes(index.homes()), index.size(), shared)
+
+
+def _homes(text: str) -> list[Home]:
+    """RollIndex.homes(): each field "length:text" ("-1:" for none; a length in code points),
+    a state then its county."""
+    fields: list[str | None] = []
+    at = 0
+    while at < len(text):
+        colon = text.index(":", at)
+        length = int(text[at:colon])
+        at = colon + 1 + max(length, 0)
+        fields.append(text[colon + 1 : at] if length >= 0 else None)
+    return list(zip(fields[::2], fields[1::2], strict=True))
 
 
 def spec(contests: tuple[Contest, ...], homes: Iterable[Home]) -> str:

@@ -27,8 +27,6 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from pyspark.sql import DataFrame
-
 from election import contract
 from election.contests import Contest
 from election_io import topics
@@ -123,12 +121,12 @@ class LiveTally:
     def load_roll(self, window: ElectionNow) -> None:
         """Read the roll, candidates and contests once; again if the election changes or opens."""
         if self.judging is not None:
-            self.judging.roll.unpersist()
+            self.judging.roll.release()
         started = time.monotonic()
         self.judging, candidates = BatchJudging.read(
             self.spark, self.options.database_url, self.partitions
         )
-        registered = self.judging.roll.count()
+        registered = self.judging.roll.registered
         self.writer.roll_loaded(candidates, self.judging.contests)
         self.roll_key = (window.election_id, window.status == contract.REGISTRATION)
         drain.emit(
@@ -253,7 +251,7 @@ class LiveTally:
 class BatchJudging(NamedTuple):
     """What judging a micro-batch needs beside its messages, read once with the roll."""
 
-    roll: DataFrame  # judging.prepare_roll's: each micro-batch joins it, never re-broadcast
+    roll: jvm_judging.RollLookup  # broadcast once: a micro-batch looks up its own voters
     contests: tuple[Contest, ...]  # the election's (sources.read_contests)
     plain: Callable  # the JVM's verdict for the roll's homes (jvm_judging.plain_verdict)
     partitions: int  # votes_topic's partition count, which places every ballot
@@ -261,12 +259,11 @@ class BatchJudging(NamedTuple):
     @classmethod
     def read(cls, spark, database_url: str, partitions: int) -> tuple[BatchJudging, dict]:
         """The roll, contests and verdict of a database, and its candidates by id."""
-        voters = sources.read_roll(spark, database_url, partitions=2)
-        roll = judging.prepare_roll(voters, int(spark.conf.get("spark.sql.shuffle.partitions")))
+        roll = jvm_judging.roll_lookup(spark, sources.read_roll(spark, database_url, partitions=2))
         rows = sources.read_candidates(spark, database_url).collect()
         candidates = {r.candidate_id: r.asDict() for r in rows}
         contests = sources.read_contests(database_url, candidates)
-        plain = jvm_judging.plain_verdict(spark, contests, jvm_judging.roll_homes(roll))
+        plain = jvm_judging.plain_verdict(spark, contests, roll.homes)
         return cls(roll, contests, plain, partitions), candidates
 
 
@@ -281,7 +278,6 @@ def judge(
             by.contests,
             window.polls_opened_at,
             window.polls_closed_at,  # receipt times need no "now": the recount's bound
-            roll_join="shuffle_hash",
             plain=by.plain,
         )
     )

@@ -26,7 +26,7 @@ from election.rcv_summary import rounds_document
 from election.settings import setting
 from election_io.ballot_log import committed_offsets
 from election_io.elections import read_election_now
-from spark_jobs import judging, ledger, sources
+from spark_jobs import judging, jvm_judging, ledger, sources
 from spark_jobs.pipes import Reporter
 from spark_jobs.session import SetupError, build_session
 
@@ -124,21 +124,23 @@ def recount(
     patterns: dict[tuple, int] = {}  # (state, county, outcomes) -> ballots
     if offsets:
         messages = sources.kafka_batch(spark, bootstrap, topic, offsets)
+        roll = jvm_judging.roll_lookup(spark, voters_df)
         judged = judging.first_ballot_per_voter(
             judging.classify(
                 judging.parse_ballots(messages, partitions),
-                voters_df,
+                roll,
                 contests,
                 polls_opened_at,
                 polls_closed_at,
-                roll_join="broadcast",
             )
         )
         # one pass over the log: every count below is a sum of these cells
         cells = judged.groupBy(
             "partition", "reason", "address_state", "county_fips", "candidate_id", "outcomes"
         ).count()
-        for row in cells.collect():
+        rows = cells.collect()
+        roll.release()
+        for row in rows:
             n = int(row["count"])
             by_partition[row.partition] = by_partition.get(row.partition, 0) + n
             if row.reason is not None:

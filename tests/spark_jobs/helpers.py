@@ -156,19 +156,19 @@ def judge_batch(
 
     partitions is the topic's partition count; None judges no placement (hand-laid logs).
     contests are the election's; None: the national contest of CANDIDATES. The JVM's verdict
-    is built from the roll's homes as the live tally builds it, without a Spark job for them.
+    and the roll's lookup are built as the live tally builds them (BatchJudging.read).
     """
     roll = ROLL if roll is None else roll
     contests = (national_contest(CANDIDATES),) if contests is None else contests
-    homes = {home_of(home) for home in roll.values()}
+    lookup = jvm_judging.roll_lookup(spark, roll_df(spark, roll))
     return judging.first_ballot_per_voter(
         judging.classify(
             judging.parse_ballots(kafka_rows(spark, messages), partitions),
-            roll_df(spark, roll),
+            lookup,
             contests,
             OPENED,
             closed,
-            plain=jvm_judging.plain_verdict(spark, contests, homes),
+            plain=jvm_judging.plain_verdict(spark, contests, lookup.homes),
         )
     )
 

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from election import contract, counting
 from election.ballots import BallotError, parse_ballot
 from election.contests import national_contest
-from spark_jobs import judging
+from spark_jobs import judging, jvm_judging
 from tests.spark_jobs import helpers
 from tests.spark_jobs.helpers import (
     CANDIDATES,
@@ -32,18 +32,14 @@ def received(partition, offset, value, at):
     return keyed([(partition, offset, value)], at)[0]
 
 
-def judge(spark, messages, opened=OPENED, closed=CLOSED, roll_join="broadcast", roll=None):
+def judge(spark, messages, opened=OPENED, closed=CLOSED, roll=None):
     """Every message's verdict, by (partition, offset)."""
-    voters = roll_df(spark, roll)
-    if roll_join == "shuffle_hash":
-        voters = judging.prepare_roll(voters, 4)
     classified = judging.classify(
         judging.parse_ballots(kafka_rows(spark, messages), None),
-        voters,
+        jvm_judging.roll_lookup(spark, roll_df(spark, roll)),
         (national_contest(CANDIDATES),),
         opened,
         closed,
-        roll_join=roll_join,
     )
     judged = judging.first_ballot_per_voter(classified)
     return {(r.partition, r.offset): r for r in judged.collect()}
@@ -246,8 +242,7 @@ def test_while_the_polls_are_open_there_is_no_closing_time(spark):
     assert verdicts[(0, 0)].reason is None
 
 
-@pytest.mark.parametrize("roll_join", ["broadcast", "shuffle_hash"])
-def test_a_voters_first_valid_ballot_by_offset_counts(spark, roll_join):
+def test_a_voters_first_valid_ballot_by_offset_counts(spark):
     messages = [
         (0, 5, ballot("late", "v1", "c2")),
         (0, 3, ballot("first", "v1", "c1")),
@@ -263,7 +258,7 @@ def test_a_voters_first_valid_ballot_by_offset_counts(spark, roll_join):
         (2, 1, b"junk"),
         (2, 2, b"more junk"),
     ]
-    verdicts = judge(spark, messages, roll_join=roll_join)
+    verdicts = judge(spark, messages)
     by_vote = {row.vote_id: row.reason for row in verdicts.values() if row.vote_id}
     assert by_vote == {
         "first": None,

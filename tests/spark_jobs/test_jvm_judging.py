@@ -23,7 +23,7 @@ from election.ballots import BallotError, parse_ballot
 from election.contests import RANKED, Contest
 from election.partitioning import murmur2_partition
 from election_io.spark_setup import SetupError
-from spark_jobs.jvm_judging import plain_message, plain_verdict, spec
+from spark_jobs.jvm_judging import plain_message, plain_verdict, roll_lookup, spec
 from spark_jobs.selections_judging import PatternJudge, selections_text
 from tests.election.test_contest_counting import CONTESTS, choices
 from tests.spark_jobs.helpers import PLAIN_TIMES, UNREAL_TIMES, plain_messages_sample
@@ -198,6 +198,46 @@ def test_every_plain_message_is_read_in_the_jvm_as_parse_ballot_reads_it(spark):
             }
         assert found[i].placed == murmur2_partition(key, 7)
     assert found[0] is None and all(found[i] is None for i in range(len(real), len(values)))
+
+
+UUIDS = st.uuids().map(str)
+VOTER_IDS = (
+    UUIDS  # the generator's and randomuser.me's shape: kept as 128 bits
+    | UUIDS.map(str.upper)  # not canonical: kept as text, never equal to the lowercase one
+    | UUIDS.map(lambda u: u[:-1] + "g")  # a near-UUID: a non-hex digit
+    | UUIDS.map(lambda u: u.replace("-", "", 1) + "0")  # a near-UUID: a dash moved
+    | st.text(max_size=40)  # astral, NUL, empty
+)
+ROLL_HOMES = st.tuples(
+    st.none() | st.sampled_from(["OH", "TX", "😀", "", "a:b"]),
+    st.none() | st.sampled_from(["39049", "48201", "", "-1:", "𝔘"]),
+)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    roll=st.dictionaries(VOTER_IDS, ROLL_HOMES, max_size=40),
+    strangers=st.lists(VOTER_IDS, max_size=10),
+)
+def test_the_roll_lookup_finds_each_voters_home_as_a_dict_would(spark, roll, strangers):
+    """RollIndex keeps UUIDs as bits and other ids as text: every id finds exactly its home."""
+    voters = spark.createDataFrame(
+        [(voter_id, *home) for voter_id, home in roll.items()],
+        "voter_id string, address_state string, county_fips string",
+    )
+    lookup = roll_lookup(spark, voters)
+    try:
+        asked = [*roll, *strangers, None]
+        frame = spark.createDataFrame(list(enumerate(asked)), "i int, voter_id string")
+        found = {
+            r.i: None if r.home is None else (r.home.address_state, r.home.county_fips)
+            for r in frame.select("i", lookup.home(F.col("voter_id")).alias("home")).collect()
+        }
+        assert found == {i: roll.get(voter_id) for i, voter_id in enumerate(asked)}
+        assert sorted(lookup.homes, key=repr) == sorted(set(roll.values()), key=repr)
+        assert lookup.registered == len(roll)
+    finally:
+        lookup.release()
 
 
 def test_a_contest_id_is_measured_in_utf16_units_as_java_counts():
