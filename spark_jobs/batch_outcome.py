@@ -58,6 +58,37 @@ def collect_outcome(judged):
     ).toArrow()
 
 
+BALLOT_FIELDS = ("voter_id", "candidate_id", "address_state", "county_fips", "outcomes", "cells")
+
+
+def first_ballot_per_voter(outcome: pa.Table) -> pa.Table:
+    """Marks later valid ballots of a voter as duplicates: the first by (partition, offset) counts.
+
+    The rule of judging.first_ballot_per_voter, on the collected batch (no shuffle in Spark):
+    a duplicate keeps its record (vote_id, raw: masked as a valid ballot's is already) and
+    loses its ballot fields, as collect_outcome leaves any rejected message.
+    """
+    valid = pc.is_null(outcome["reason"])
+    voters = pc.filter(outcome["voter_id"], valid)
+    if pc.count_distinct(voters).as_py() == len(voters):
+        return outcome  # nobody voted twice in the batch
+    place = pc.add(pc.shift_left(outcome["partition"].cast(pa.int64()), 40), outcome["offset"])
+    ballots = pa.table({"voter_id": voters, "place": pc.filter(place, valid)})
+    firsts = ballots.group_by("voter_id").aggregate([("place", "min")])["place_min"]
+    later = pc.and_(valid, pc.invert(pc.is_in(place, value_set=firsts.combine_chunks())))
+    columns = {}
+    for name in outcome.column_names:
+        column = outcome[name]
+        if name in BALLOT_FIELDS:
+            column = pc.if_else(later, pa.scalar(None, column.type), column)
+        elif name == "reason":
+            column = pc.if_else(later, contract.DUPLICATE, column)
+        elif name == "detail":
+            column = pc.if_else(later, counting.DUPLICATE_DETAIL, column)
+        columns[name] = column
+    return pa.table(columns)
+
+
 def staged_ballots(first: pa.Table) -> pa.Table:
     """First valid ballots in the staging table's shape (times as epoch microseconds).
 

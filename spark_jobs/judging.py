@@ -281,7 +281,11 @@ def filled(template: str, **values: Column | str) -> Column:
 
 
 def first_ballot_per_voter(classified: DataFrame) -> DataFrame:
-    """Marks later valid ballots of a voter as duplicates: the first by (partition, offset) counts."""
+    """Marks later valid ballots of a voter as duplicates: the first by (partition, offset) counts.
+
+    The recount's (a whole log, in Spark); the live tally marks a collected batch the same way
+    (batch_outcome.first_ballot_per_voter).
+    """
     valid = F.col("reason").isNull()
     # one window by voter_id; valid ballots sort first
     by_voter = Window.partitionBy("voter_id").orderBy(

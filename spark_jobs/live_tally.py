@@ -43,7 +43,7 @@ from spark_jobs import (
     recovery,
     sources,
 )
-from spark_jobs.batch_outcome import collect_outcome
+from spark_jobs.batch_outcome import collect_outcome, first_ballot_per_voter
 from spark_jobs.ledger_writer import JudgedBatch, LedgerWriter
 from spark_jobs.recovery import StateMismatch
 from spark_jobs.session import SetupError, build_session
@@ -270,18 +270,17 @@ class BatchJudging(NamedTuple):
 def judge(
     batch_df, batch_id: int, window: ElectionNow, started: float, by: BatchJudging
 ) -> JudgedBatch:
-    """Judge a batch in Spark by the shared rules and collect every message with Arrow."""
-    judged = judging.first_ballot_per_voter(
-        judging.classify(
-            judging.parse_ballots(batch_df, by.partitions),
-            by.roll,
-            by.contests,
-            window.polls_opened_at,
-            window.polls_closed_at,  # receipt times need no "now": the recount's bound
-            plain=by.plain,
-        )
+    """Judge a batch in Spark by the shared rules, collect every message with Arrow, then mark
+    the duplicates within it there (no shuffle: a batch is small, the recount's log is not)."""
+    classified = judging.classify(
+        judging.parse_ballots(batch_df, by.partitions),
+        by.roll,
+        by.contests,
+        window.polls_opened_at,
+        window.polls_closed_at,  # receipt times need no "now": the recount's bound
+        plain=by.plain,
     )
-    outcome = collect_outcome(judged)
+    outcome = first_ballot_per_voter(collect_outcome(classified))
     ranges = ledger.offset_ranges(outcome)
     return JudgedBatch(
         batch_id, window, outcome, ranges, started, {"judge_ms": drain.ms_since(started)}

@@ -149,10 +149,10 @@ def candidates_df(spark, candidates=CANDIDATES):
     )
 
 
-def judge_batch(
+def classify_batch(
     spark, messages, roll=None, closed=CLOSED, partitions=None, contests=None
 ) -> DataFrame:
-    """Messages judged as one batch of the tally: parsed, classified, first ballot per voter.
+    """Messages parsed and classified as one batch of the tally (the duplicate check to come).
 
     partitions is the topic's partition count; None judges no placement (hand-laid logs).
     contests are the election's; None: the national contest of CANDIDATES. The JVM's verdict
@@ -161,16 +161,24 @@ def judge_batch(
     roll = ROLL if roll is None else roll
     contests = (national_contest(CANDIDATES),) if contests is None else contests
     lookup = jvm_judging.roll_lookup(spark, roll_df(spark, roll))
-    return judging.first_ballot_per_voter(
-        judging.classify(
-            judging.parse_ballots(kafka_rows(spark, messages), partitions),
-            lookup,
-            contests,
-            OPENED,
-            closed,
-            plain=jvm_judging.plain_verdict(spark, contests, lookup.homes),
-        )
+    return judging.classify(
+        judging.parse_ballots(kafka_rows(spark, messages), partitions),
+        lookup,
+        contests,
+        OPENED,
+        closed,
+        plain=jvm_judging.plain_verdict(spark, contests, lookup.homes),
     )
+
+
+def judge_batch(
+    spark, messages, roll=None, closed=CLOSED, partitions=None, contests=None
+) -> DataFrame:
+    """Messages judged as one batch in Spark, as the recount judges: classify_batch, then the
+    first ballot per voter. The live tally marks the duplicates of the collected batch instead
+    (batch_outcome.first_ballot_per_voter); test_batch_outcome holds the two equal."""
+    classified = classify_batch(spark, messages, roll, closed, partitions, contests)
+    return judging.first_ballot_per_voter(classified)
 
 
 # --- what the tests count the judged messages with (the recount counts in one pass itself) ---

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from election import contract
 from spark_jobs import batch_outcome, judging, ledger
@@ -39,6 +41,48 @@ def test_every_message_comes_back_and_only_valid_ones_keep_their_ballot(outcome)
         assert rows[place]["voter_id"] is None and rows[place]["candidate_id"] is None
     assert rows[(1, 0)]["reason"] == contract.DUPLICATE
     assert "c3" not in rows[(1, 0)]["raw"]  # a rejected ballot's choice stays secret
+
+
+@st.composite
+def batches(draw):
+    """Messages at distinct places, their voters few (many vote twice), some not on the roll,
+    some malformed, some seed ballots and some with selections."""
+    places = draw(
+        st.lists(
+            st.tuples(st.integers(0, 3), st.integers(0, 2**40 - 1)),
+            unique=True,
+            max_size=25,
+        )
+    )
+    voters = st.sampled_from([*sorted(helpers.ROLL), "nobody"])
+    messages = []
+    for n, (partition, offset) in enumerate(places):
+        voter = draw(voters)
+        value = draw(
+            st.sampled_from(
+                [
+                    ballot(f"b{n}", voter, draw(st.sampled_from(helpers.CANDIDATES))),
+                    ballot(f"b{n}", voter, "c-unknown"),
+                    b"{not json",
+                ]
+            )
+        )
+        messages.append((partition, offset, value))
+    return messages
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages=batches())
+def test_the_live_duplicate_check_marks_what_the_recounts_window_marks(spark, messages):
+    """The live tally marks duplicates on the collected batch; the recount in Spark: the same
+    messages come back the same, whatever the places, voters and verdicts."""
+    classified = helpers.classify_batch(spark, messages).cache()
+    by_window = batch_outcome.collect_outcome(judging.first_ballot_per_voter(classified))
+    live = batch_outcome.first_ballot_per_voter(batch_outcome.collect_outcome(classified))
+    order = [("partition", "ascending"), ("offset", "ascending")]
+    assert live.sort_by(order).to_pylist() == by_window.sort_by(order).to_pylist()
+    assert live.schema == by_window.schema
+    classified.unpersist()
 
 
 def test_staged_ballots_carry_exact_microseconds_and_the_stagings_columns(outcome):
