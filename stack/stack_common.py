@@ -82,6 +82,20 @@ def maven_binary() -> str:
     return mvn
 
 
+def _maven(pom: str, *goal: str, failed: str) -> subprocess.CompletedProcess:
+    """Run Maven quietly on one of our poms; failed says what could not be done, in one line."""
+    result = subprocess.run(
+        [maven_binary(), "-q", "-B", "-f", str(ROOT / pom), *goal],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        lines = (result.stdout + result.stderr).splitlines()
+        tail = " ".join(line for line in lines if "ERROR" in line)[:400]
+        raise StackError(f"Maven {failed} {pom}: {tail or f'see mvn -f {pom} {goal[0]}'}")
+    return result
+
+
 def build_jar(pom: str, jar: Path) -> None:
     """Build a Maven project of ours (jvm/) into the jar named, when its sources are newer."""
     project = (ROOT / pom).parent
@@ -90,48 +104,19 @@ def build_jar(pom: str, jar: Path) -> None:
         return
     say(f"building {pom} into {rel(jar)} ...")
     jar.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [
-            maven_binary(),
-            "-q",
-            "-B",
-            "-f",
-            str(ROOT / pom),
-            "package",
-            f"-DjarDirectory={jar.parent}",
-            f"-DjarName={jar.stem}",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0 or not jar.exists():
-        lines = (result.stdout + result.stderr).splitlines()
-        tail = " ".join(line for line in lines if "ERROR" in line)[:400]
-        raise StackError(f"Maven could not build {pom}: {tail or 'see mvn -f ' + pom + ' package'}")
+    goal = ("package", f"-DjarDirectory={jar.parent}", f"-DjarName={jar.stem}")
+    _maven(pom, *goal, failed="could not build")
+    if not jar.exists():
+        raise StackError(f"Maven built {pom} but left no {rel(jar)}: see mvn -f {pom} package")
 
 
 def resolve_jars(pom: str, target: Path) -> None:
     """Fetch jars from Maven Central once; a marker says the folder is complete."""
     marker = target / ".complete"
-    pom_path = ROOT / pom
-    if marker.exists() and marker.stat().st_mtime >= pom_path.stat().st_mtime:
+    if marker.exists() and marker.stat().st_mtime >= (ROOT / pom).stat().st_mtime:
         return
     say(f"resolving {pom} from Maven Central into {rel(target)} ...")
     target.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [
-            maven_binary(),
-            "-q",
-            "-B",
-            "-f",
-            str(pom_path),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={target}",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        tail = " ".join(line for line in result.stdout.splitlines() if "ERROR" in line)[:400]
-        raise StackError(f"Maven could not resolve {pom}: {tail or 'see mvn -f ' + pom}")
+    goal = ("dependency:copy-dependencies", f"-DoutputDirectory={target}")
+    _maven(pom, *goal, failed="could not resolve")
     marker.touch()

@@ -288,3 +288,18 @@ def test_a_service_elsewhere_is_checked_not_started(tmp_path):
     assert "PostgreSQL at 192.0.2.1:5432 (DATABASE_URL) does not answer" in said
     assert "secret" not in said  # the password stays out of the message
     assert not (tmp_path / "stack" / "postgres").exists()
+
+
+def test_a_project_maven_cannot_build_is_one_clear_line(tmp_path):
+    """A broken pom of ours (jvm/) stops the services with what Maven said, not a stack."""
+    from stack.stack_common import StackError, build_jar
+
+    project = tmp_path / "broken"
+    (project / "src").mkdir(parents=True)
+    (project / "pom.xml").write_text("<project><modelVersion>4.0.0</modelVersion></project>")
+    jar = tmp_path / "jars" / "broken.jar"
+    with pytest.raises(StackError) as raised:
+        build_jar(str(project / "pom.xml"), jar)
+    (line,) = str(raised.value).splitlines()
+    assert line.startswith(f"Maven could not build {project / 'pom.xml'}: ")
+    assert "ERROR" in line and not jar.exists()
