@@ -22,14 +22,14 @@ The judging property tests hold both paths equal to the domain's.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.classic.column import Column as ClassicColumn
+from pyspark.sql.classic.column import _to_java_column, _to_seq
 
 from election.contest_totals import ContestTotals, Home
 from election.contests import Contest
@@ -38,7 +38,7 @@ from election_io.spark_setup import SetupError
 
 PACKAGE = "io.realtimevoting.judging"
 VERDICT_CLASS, MESSAGE_CLASS = "PlainVerdict", "PlainMessage"
-INDEX_CLASS, HOME_CLASS = "RollIndex", "RollHome"
+INDEX_CLASS, HOME_CLASS, UDFS_CLASS = "RollIndex", "RollHome", "Udfs"
 HOME = T.StructType(
     [T.StructField("address_state", T.StringType()), T.StructField("county_fips", T.StringType())]
 )
@@ -70,22 +70,26 @@ def _class(spark, class_name: str):
     return functools.reduce(getattr, f"{PACKAGE}.{class_name}".split("."), spark._jvm)
 
 
-def _registered(spark, name: str, class_name: str, returns: T.DataType, *args) -> Callable:
-    """A UDF of jvm/ built with args, registered once per session under name."""
-    if not spark.catalog.functionExists(name):
-        # the JVM's API, as registerJavaFunction: a UDF built with its election
-        try:
-            made = _class(spark, class_name)(*args)
-        except TypeError:  # py4j: no such class on the classpath
-            raise SetupError(JAR_HINT) from None
-        returned = spark._jsparkSession.parseDataType(returns.json())
-        spark._jsparkSession.udf().register(name, made, returned)  # its UDF3 overload
-    return lambda *columns: F.call_udf(name, *columns)
+def _java_udf(spark, class_name: str, returns: T.DataType, *args) -> Callable:
+    """A UDF of jvm/ built with args, as a column function of no catalog: a streaming query
+    judges in its own clone of the session, which a name registered later would not reach."""
+    try:
+        made = _class(spark, class_name)(*args)
+    except TypeError:  # py4j: no such class on the classpath
+        raise SetupError(JAR_HINT) from None
+    returned = spark._jsparkSession.parseDataType(returns.json())
+    udf = _class(spark, UDFS_CLASS).typed(made, returned)
+
+    def call(*columns: Column) -> Column:
+        java = udf.apply(_to_seq(spark.sparkContext, columns, _to_java_column))
+        return ClassicColumn(java)
+
+    return call
 
 
 def plain_message(spark) -> Callable[[Column, Column, Column], Column]:
     """(value, key, partitions) -> MESSAGE, or null: not a plain form (PlainMessage)."""
-    return _registered(spark, "plain_message", MESSAGE_CLASS, MESSAGE)
+    return _java_udf(spark, MESSAGE_CLASS, MESSAGE)
 
 
 class RollLookup(NamedTuple):
@@ -113,7 +117,7 @@ def roll_lookup(spark, voters_df: DataFrame) -> RollLookup:
     except TypeError:  # py4j: no such class on the classpath
         raise SetupError(JAR_HINT) from None
     shared = spark.sparkContext._jsc.broadcast(index)
-    home = _registered(spark, f"roll_home_{shared.id()}", HOME_CLASS, HOME, shared)
+    home = _java_udf(spark, HOME_CLASS, HOME, shared)
     return RollLookup(home, _homes(index.homes()), index.size(), shared)
 
 
@@ -170,5 +174,4 @@ def plain_verdict(
     """(state, county_fips, selections) -> VERDICT (outcomes, cells, candidate_id), or null:
     unsure. cells are the outcomes text's members, one per contest ('"id":[...]')."""
     text = spec(contests, homes)
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
-    return _registered(spark, f"plain_verdict_{digest}", VERDICT_CLASS, VERDICT, text)
+    return _java_udf(spark, VERDICT_CLASS, VERDICT, text)

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pyspark
 import pytest
 import yaml
 
@@ -271,6 +272,11 @@ def test_images_match_the_versions_the_project_pins(services):
     assert pyspark_pin[1] == pom_property(ROOT / "stack/spark/pom.xml", "spark.version")
     # the broker in the container is the one the local stack runs
     assert kafka_tag == pom_property(ROOT / "stack/kafka/pom.xml", "kafka.version")
+    # the tally's own jar is compiled against the Spark and Scala pyspark runs it on
+    assert pyspark_pin[1] == pom_property(ROOT / "jvm/pom.xml", "spark.version")
+    shipped = {jar.name for jar in (Path(pyspark.__file__).parent / "jars").glob("scala-*.jar")}
+    scala = pom_property(ROOT / "jvm/pom.xml", "scala.version")
+    assert {f"scala-library-{scala}.jar", f"scala-reflect-{scala}.jar"} <= shipped
 
 
 def test_app_services_share_one_image_built_from_the_repository(services):

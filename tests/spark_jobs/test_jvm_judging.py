@@ -249,3 +249,23 @@ def test_a_session_without_the_jar_gets_one_line_saying_how_to_build_it(spark, m
     monkeypatch.setattr("spark_jobs.jvm_judging.VERDICT_CLASS", "Missing")
     with pytest.raises(SetupError, match="make services"):
         plain_verdict(spark, (dataclasses.replace(CONTESTS[0], name="other"),), HOMES)
+
+
+def test_a_lookup_and_a_verdict_built_mid_run_serve_the_streaming_querys_own_session(spark):
+    """A running query judges in its own clone of the session: a roll read again at the polls'
+    opening (or a new election's verdict) must serve it, not only the session it was built in."""
+    running = spark.newSession()  # as a streaming query's micro-batches see the catalog
+    voters = spark.createDataFrame(
+        [("v1", "OH", "39049")], "voter_id string, address_state string, county_fips string"
+    )
+    lookup = roll_lookup(spark, voters)
+    verdict = plain_verdict(spark, DEFINITION, [("TX", "48201")])  # homes no other test has
+    try:
+        batch = running.createDataFrame([("v1",), ("v2",)], "voter_id string")
+        found = batch.select(
+            lookup.home(F.col("voter_id")).alias("home"),
+            verdict(F.lit("TX"), F.lit("48201"), F.lit("{}")).alias("v"),
+        ).collect()
+        assert [r.home and r.home.county_fips for r in found] == ["39049", None]
+    finally:
+        lookup.release()
