@@ -151,6 +151,14 @@ CATALOGUE: tuple[Setting, ...] = (
         1,
     ),
     Setting("TALLY_PIPELINE", "1", "0 to commit each batch before judging the next", "flag"),
+    Setting(
+        "TALLY_DETAIL_EVERY_MS",
+        "5000",
+        "least time between two sends of the contest results and race calls, ms "
+        "(the national results follow every batch)",
+        "int",
+        0,
+    ),
     Setting("TALLY_VOTES_TOPIC", "votes_topic", "the ballot log a tally run by hand reads"),
     Setting("TALLY_RESULTS_PREFIX", "", "prefix of the result topics' names (tests)"),
     Setting("LIVE_TALLY_FAULT", "", "crash tests: before_commit:N or after_commit:N"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -83,12 +84,16 @@ class LedgerWriter:
         self.refreshed_at = 0.0  # time.monotonic() of the last round that sent every change
         self.touched: set[tuple[str, str]] = set()  # races whose totals changed since then
         self.published_all = False
+        # contest results committed but not sent yet: they go at most every detail_every_ms
+        self.unpublished: set[tuple[str, str]] = set()
+        self.details_at = 0.0  # time.monotonic() of the last send of contest results
         self.refused: dict[str, str] = {}  # ranked contests the tabulator refused, and why
         self.latest_rounds: dict[str, dict[str, int]] = {}  # ranked contest -> latest round
         self.batches = 0  # published in this run
         self.last_progress: dict = {}
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-writer")
         self.in_flight: Future | None = None
+        self._handing = threading.Lock()
 
     def roll_loaded(
         self, candidates: dict[str, dict], contests: tuple[Contest, ...] | None = None
@@ -110,13 +115,16 @@ class LedgerWriter:
         self.latest_rounds = {}
         self.refreshed_at = 0.0
         self.published_all = False
+        self.unpublished = set()
 
     # --- the thread ---------------------------------------------------------------------------
 
     def hand_over(self, job) -> None:
-        """Queue a job once the previous one is done (commits stay in order)."""
-        self.wait()
-        self.in_flight = self._thread.submit(job)
+        """Queue a job once the previous one is done (commits stay in order); the micro-batch
+        thread and the supervising loop both hand jobs over."""
+        with self._handing:
+            self.wait()
+            self.in_flight = self._thread.submit(job)
 
     def wait(self) -> None:
         if self.in_flight is not None:
@@ -190,10 +198,14 @@ class LedgerWriter:
         published = time.monotonic()
         if not self.published_all:
             touched = None  # the first batch of this run: every key, so readers start complete
-        sent = self.publish(touched, record.ranges, window)
+        if touched is not None:
+            self.unpublished.update(touched.contests)
+        details = touched is None or self.details_due()
+        sent = self.publish(touched, record.ranges, window, details)
         self.published_all = True
         lag = drain.lag(self.log, self.conn)
-        sent += self.call_races(window, lag)
+        if details:  # the races are called from the contest results just sent
+            sent += self.call_races(window, lag)
         finished = time.monotonic()
         judged.phases["publish_ms"] = drain.ms_since(published)
         self.batches += 1
@@ -212,8 +224,30 @@ class LedgerWriter:
         )
         drain.emit(self.last_progress)
 
-    def publish(self, touched: ledger.Touched | None, ranges, window: ElectionNow) -> int:
-        """Send the current totals of the keys a batch touched (all keys when touched is None)."""
+    def details_due(self) -> bool:
+        """Contest results wait, and whether their turn has come (detail_every_ms)."""
+        every_s = max(self.options.detail_every_ms, 0) / 1000
+        return bool(self.unpublished) and time.monotonic() >= self.details_at + every_s
+
+    def publish_waiting_details(self, force: bool = False) -> None:
+        """Send the contest results that wait, once due (or now: force), and call their races.
+
+        The supervising loop hands this over between batches, so a quiet log still gets its
+        last results; it is also the last word before the tally stops.
+        """
+        if not (self.unpublished and (force or self.details_due())):
+            return
+        window = read_election_now(self.conn)
+        self.publish_details(None)
+        self.call_races(window, drain.lag(self.log, self.conn))
+        self.publisher.flush()
+
+    def publish(
+        self, touched: ledger.Touched | None, ranges, window: ElectionNow, details: bool = True
+    ) -> int:
+        """Send the current totals of the keys a batch touched (all keys when touched is None):
+        the national ones and the batch's rejections always, the contest results (those
+        touched since their last send) with details."""
         conn = self.conn
         since = window.polls_opened_at or window.read_at
         everything = touched is None
@@ -248,17 +282,8 @@ class LedgerWriter:
                 for s, (n, at) in sorted(turnout.items())
             ),
         )
-        found = contest_tables.with_every_choice(
-            self.contests,
-            contest_tables.read_totals(conn, None if everything else touched.contests),
-        )
-        self.standing.update((key, row) for key, (row, _at) in found.items())
-        self.touched.update(found)
-        sent += self.publisher.send(
-            opt.result_topic(contract.CONTEST_RESULTS_TOPIC),
-            contest_tables.contest_results(self.contests, found, since if everything else None),
-        )
-        sent += self.publish_rounds(None if everything else {c for c, _ in touched.contests})
+        if details:
+            sent += self.publish_details(since if everything else None)
         sent += self.publisher.send(
             opt.result_topic(contract.REJECTED_VOTES_TOPIC),
             (
@@ -268,6 +293,22 @@ class LedgerWriter:
         )
         self.publisher.flush()
         return sent
+
+    def publish_details(self, since) -> int:
+        """Send the contest results and rounds that wait; since (a time): every key instead,
+        those without votes dated since."""
+        keys = None if since is not None else tuple(sorted(self.unpublished))
+        self.unpublished, self.details_at = set(), time.monotonic()
+        found = contest_tables.with_every_choice(
+            self.contests, contest_tables.read_totals(self.conn, keys)
+        )
+        self.standing.update((key, row) for key, (row, _at) in found.items())
+        self.touched.update(found)
+        sent = self.publisher.send(
+            self.options.result_topic(contract.CONTEST_RESULTS_TOPIC),
+            contest_tables.contest_results(self.contests, found, since),
+        )
+        return sent + self.publish_rounds(None if keys is None else {c for c, _ in keys})
 
     def publish_rounds(self, contest_ids: set[str] | None) -> int:
         """Tabulate the ranked contests among contest_ids (all when None) from the committed
@@ -329,8 +370,11 @@ class LedgerWriter:
 
     def final_race_calls(self) -> None:
         """The drained count's race calls: the polls closed and nothing left to tally."""
+        if self.unpublished:
+            self.publish_details(None)
         window = read_election_now(self.conn)
         sent = self.call_races(window, drain.lag(self.log, self.conn))
+        self.publisher.flush()
         drain.emit({"event": "race_calls", "published": sent, "status": window.status})
 
     def _candidate(self, candidate_id: str) -> dict:

@@ -212,6 +212,8 @@ class LiveTally:
                 drain.emit({"event": "stopping", "why": "signal"})
                 break
             self.check_partitions()
+            if self.writer.details_due():  # a quiet log's last contest results
+                self.writer.hand_over(self.writer.publish_waiting_details)
             if self.options.until_drained and self.watch.drained():
                 # no batch follows the last one: call the races once more, the count complete
                 self.writer.hand_over(self.writer.final_race_calls)
@@ -238,7 +240,9 @@ class LiveTally:
         while time.monotonic() < deadline and self.query.status.get("isTriggerActive"):
             time.sleep(0.1)
         self.query.stop()
-        self.writer.wait()  # the last handed-over batch is committed before we exit
+        # the last handed-over batch is committed, and every contest result sent, before we exit
+        self.writer.hand_over(lambda: self.writer.publish_waiting_details(force=True))
+        self.writer.wait()
 
     def close(self) -> None:
         self.writer.close()

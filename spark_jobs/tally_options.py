@@ -36,6 +36,7 @@ class Options:
     shuffle_partitions: int | None
     topic_partitions: int
     pipeline: bool = True
+    detail_every_ms: int = 0  # least time between two sends of the contest results
 
     def result_topic(self, name: str) -> str:
         return self.results_prefix + name
@@ -94,6 +95,13 @@ def parse_args(argv=None) -> Options:
         default=not setting("TALLY_PIPELINE"),
         help="commit each batch before Spark judges the next (slower; no pending records)",
     )
+    parser.add_argument(
+        "--detail-every-ms",
+        type=int,
+        default=setting("TALLY_DETAIL_EVERY_MS"),
+        help="least time between two sends of the contest results and race calls "
+        "(the national results follow every batch)",
+    )
     args = parser.parse_args(argv)
     return Options(
         topic=args.topic,
@@ -109,6 +117,7 @@ def parse_args(argv=None) -> Options:
         shuffle_partitions=args.shuffle_partitions,
         topic_partitions=args.topic_partitions,
         pipeline=not args.no_pipeline,
+        detail_every_ms=args.detail_every_ms,
     )
 
 

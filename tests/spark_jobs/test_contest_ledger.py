@@ -5,6 +5,7 @@ oracle's count (election.counting.count with the contests of tests/spark_jobs/he
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import psycopg
@@ -22,6 +23,7 @@ from election_assets import contest_checks
 from election_io.contest_tables import read_rankings, read_totals
 from election_io.definitions import write_definition
 from spark_jobs import recount, sources
+from spark_jobs.ledger_writer import LedgerWriter
 from tests.election.test_rcv import universal_view
 from tests.spark_jobs import batches, stack
 from tests.spark_jobs.helpers import (
@@ -162,6 +164,49 @@ def test_the_ledger_by_contest_equals_the_oracle(election, spark):
     assert {contract.contest_key(c.contest_id, c.district_id) for c in SELECTIONS_CONTESTS} <= set(
         published
     )
+
+
+def test_contest_results_wait_for_their_turn_and_none_is_lost(election):
+    """With a long --detail-every-ms, a batch sends its national results and leaves its contest
+    results waiting; the flush before the tally stops sends them, every one as committed."""
+    opts, judge = election
+    opts = dataclasses.replace(opts, detail_every_ms=3_600_000)
+    first = stack.produce(opts.bootstrap, opts.topic, FIRST_BATCH)
+    second = stack.produce(opts.bootstrap, opts.topic, SECOND_BATCH)
+    contest_topic = opts.result_topic(contract.CONTEST_RESULTS_TOPIC)
+    writer = LedgerWriter(opts, None)
+    writer.roll_loaded(judge.candidates, judge.contests)
+    try:
+        for batch_id, part in enumerate((first, second)):
+            offsets = batches.split(part, len(part))[0]
+            writer.commit_and_publish(judge.batch(opts, writer.conn, batch_id, offsets))
+        # the first batch of a run sends every key; the second's wait for their turn
+        national = stack.latest_values(
+            opts.bootstrap, opts.result_topic(contract.VOTES_PER_CANDIDATE_TOPIC)
+        )
+        with psycopg.connect(opts.database_url) as conn:
+            (counted,) = conn.execute("SELECT sum(total_votes) FROM tally_by_candidate").fetchone()
+            committed = {key: row for key, (row, _at) in read_totals(conn).items()}
+        assert sum(v["total_votes"] for v in national.values()) == counted
+        assert writer.unpublished and not writer.details_due()
+        waiting = stack.latest_values(opts.bootstrap, contest_topic)
+        assert any(
+            waiting.get(contract.contest_key(*key), {}).get("ballots") != committed[key].ballots
+            for key in writer.unpublished
+        )
+        writer.publish_waiting_details(force=True)
+        assert not writer.unpublished
+    finally:
+        writer.close()
+    published = stack.latest_values(opts.bootstrap, contest_topic)
+    for (contest_id, district_id), row in committed.items():
+        value = published[contract.contest_key(contest_id, district_id)]
+        assert (value["ballots"], value["overvotes"], value["undervotes"]) == (
+            row.ballots,
+            row.overvotes,
+            row.undervotes,
+        )
+        assert {c: n for c, n in value["totals"].items() if n} == row.totals
 
 
 # --- a ranked contest: its rankings kept as they arrive, its rounds live and recounted ----------
