@@ -152,6 +152,14 @@ CATALOGUE: tuple[Setting, ...] = (
     ),
     Setting("TALLY_PIPELINE", "1", "0 to commit each batch before judging the next", "flag"),
     Setting(
+        "TALLY_WARM_UP_BALLOTS",
+        "3000",
+        "made-up ballots the tally judges before it reads the log, so its first batch runs warm "
+        "(0: none)",
+        "int",
+        0,
+    ),
+    Setting(
         "TALLY_DETAIL_EVERY_MS",
         "5000",
         "least time between two sends of the contest results and race calls, ms "

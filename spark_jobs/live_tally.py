@@ -42,6 +42,7 @@ from spark_jobs import (
     pipes,
     recovery,
     sources,
+    warm_up,
 )
 from spark_jobs.batch_outcome import collect_outcome, first_ballot_per_voter
 from spark_jobs.ledger_writer import JudgedBatch, LedgerWriter
@@ -117,6 +118,24 @@ class LiveTally:
                 self.writer,
             )
         recovery.check_checkpoint(self.reader, self.options.query_name, self.options.checkpoint)
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """Judge made-up ballots before the log, so the first real batch runs warm."""
+        if self.options.warm_up_ballots <= 0:
+            return
+        started = time.monotonic()
+        window = read_election_now(self.reader)
+        batch = warm_up.made_up_batch(
+            self.spark,
+            self.judging.contests,
+            self.options.topic,
+            max(self.partitions, 1),
+            self.options.warm_up_ballots,
+        )
+        for _ in range(warm_up.ROUNDS):
+            self.judge(batch, -1, window, time.monotonic())
+        drain.emit({"event": "warmed_up", "seconds": round(time.monotonic() - started, 2)})
 
     def load_roll(self, window: ElectionNow) -> None:
         """Read the roll, candidates and contests once; again if the election changes or opens."""

@@ -37,6 +37,7 @@ class Options:
     topic_partitions: int
     pipeline: bool = True
     detail_every_ms: int = 0  # least time between two sends of the contest results
+    warm_up_ballots: int = 0  # made-up ballots judged before the log is read
 
     def result_topic(self, name: str) -> str:
         return self.results_prefix + name
@@ -102,6 +103,12 @@ def parse_args(argv=None) -> Options:
         help="least time between two sends of the contest results and race calls "
         "(the national results follow every batch)",
     )
+    parser.add_argument(
+        "--warm-up-ballots",
+        type=int,
+        default=setting("TALLY_WARM_UP_BALLOTS"),
+        help="made-up ballots judged before the log is read, so the first batch runs warm",
+    )
     args = parser.parse_args(argv)
     return Options(
         topic=args.topic,
@@ -118,6 +125,7 @@ def parse_args(argv=None) -> Options:
         topic_partitions=args.topic_partitions,
         pipeline=not args.no_pipeline,
         detail_every_ms=args.detail_every_ms,
+        warm_up_ballots=args.warm_up_ballots,
     )
 
 

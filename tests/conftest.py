@@ -42,6 +42,9 @@ def suite_services_environment() -> dict[str, str]:
         "SPARK_CHECKPOINT_DIR": str(TEST_STACK / "checkpoints"),
         "TALLY_CHECKPOINT": str(TEST_STACK / "checkpoints" / "live_tally"),
         "DAGSTER_HOME": str(TEST_STACK / "dagster"),
+        # the suite starts tallies dozens of times: none warms up but test_live_tally's, which
+        # asks for it as a deployment's default does
+        "TALLY_WARM_UP_BALLOTS": "0",
     }
 
 

@@ -101,7 +101,7 @@ def test_the_live_tally_counts_a_known_ballot_set_exactly(election, spark):
     )
     assert max(len(m.value or b"") for m in placed) > contract.MAX_BALLOT_BYTES - 1_000
     where = (election["url"], election["topic"], election["prefix"], election["checkpoint"])
-    args = ("--max-offsets-per-trigger", "90")
+    args = ("--max-offsets-per-trigger", "90", "--warm-up-ballots", "300")
     # first under spark-submit, as on a cluster (SPARK_SUBMIT=1): the launcher ships the code
     # as --py-files and hands a terminated Dagster run's SIGINT to the tally, not the JVM
     process = stack.start_tally(*where, *args, submit=True)
@@ -114,6 +114,8 @@ def test_the_live_tally_counts_a_known_ballot_set_exactly(election, spark):
     # the tally stopped itself cleanly, exit 0 (the polls are open: it would not drain)
     assert process.wait(90) == 0, stack.tally_log(election["checkpoint"])[-4000:]
     assert '"why":"signal"' in stack.tally_log(election["checkpoint"])
+    # it judged made-up ballots before the log (none of them reaches the books: checked below)
+    assert '"event":"warmed_up"' in stack.tally_log(election["checkpoint"])
 
     # then as Dagster runs it locally: it resumes from the same checkpoint
     process = stack.start_tally(*where, *args)
