@@ -224,6 +224,16 @@ class LedgerWriter:
         )
         drain.emit(self.last_progress)
 
+    def publish_everything(self) -> None:
+        """Every key's current totals and the races' calls, before the first batch: readers
+        start complete, and the first batch of the log sends only what it touched."""
+        if self.published_all:
+            return  # a recovered batch has sent them
+        window = read_election_now(self.conn)
+        self.publish(None, {}, window)
+        self.published_all = True
+        self.call_races(window, drain.lag(self.log, self.conn))
+
     def details_due(self) -> bool:
         """Contest results wait, and whether their turn has come (detail_every_ms)."""
         every_s = max(self.options.detail_every_ms, 0) / 1000

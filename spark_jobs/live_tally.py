@@ -119,6 +119,8 @@ class LiveTally:
             )
         recovery.check_checkpoint(self.reader, self.options.query_name, self.options.checkpoint)
         self.warm_up()
+        self.writer.hand_over(self.writer.publish_everything)
+        self.writer.wait()
 
     def warm_up(self) -> None:
         """Judge made-up ballots before the log, so the first real batch runs warm."""
@@ -231,7 +233,8 @@ class LiveTally:
                 drain.emit({"event": "stopping", "why": "signal"})
                 break
             self.check_partitions()
-            if self.writer.details_due():  # a quiet log's last contest results
+            if self.writer.details_due() and not self.query.status.get("isTriggerActive"):
+                # a quiet log's last contest results (a busy one's go with its next batch)
                 self.writer.hand_over(self.writer.publish_waiting_details)
             if self.options.until_drained and self.watch.drained():
                 # no batch follows the last one: call the races once more, the count complete
