@@ -118,26 +118,17 @@ class LiveTally:
                 self.writer,
             )
         recovery.check_checkpoint(self.reader, self.options.query_name, self.options.checkpoint)
-        self.warm_up()
-        self.writer.hand_over(self.writer.publish_everything)
-        self.writer.wait()
-
-    def warm_up(self) -> None:
-        """Judge made-up ballots before the log, so the first real batch runs warm."""
-        if self.options.warm_up_ballots <= 0:
-            return
-        started = time.monotonic()
         window = read_election_now(self.reader)
-        batch = warm_up.made_up_batch(
+        warm_up.warm_up(  # made-up ballots, so the log's first batch runs warm
             self.spark,
             self.judging.contests,
             self.options.topic,
-            max(self.partitions, 1),
+            self.partitions,
             self.options.warm_up_ballots,
+            lambda batch_df: self.judge(batch_df, -1, window, time.monotonic()),
         )
-        for _ in range(warm_up.ROUNDS):
-            self.judge(batch, -1, window, time.monotonic())
-        drain.emit({"event": "warmed_up", "seconds": round(time.monotonic() - started, 2)})
+        self.writer.hand_over(self.writer.publish_everything)
+        self.writer.wait()
 
     def load_roll(self, window: ElectionNow) -> None:
         """Read the roll, candidates and contests once; again if the election changes or opens."""

@@ -9,6 +9,8 @@ committed or published: only the time is spent, while the polls are not yet busy
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -16,7 +18,7 @@ import pyarrow as pa
 from election.ballots import encode_selection_ballots, utc_iso
 from election.contests import Contest
 from election.partitioning import murmur2_partition
-from spark_jobs import sources
+from spark_jobs import drain, sources
 
 ROUNDS = 2  # the second round meets code the first one has compiled
 VOTER = "warm-up-{}"  # made-up voters: whoever a roll holds, nothing judged here is kept
@@ -44,3 +46,15 @@ def made_up_batch(spark, contests: tuple[Contest, ...], topic: str, partitions: 
         for i, (key, value) in enumerate(zip((v.encode() for v in voters), values, strict=True))
     ]
     return spark.createDataFrame(rows, sources.KAFKA_SCHEMA)
+
+
+def warm_up(spark, contests, topic: str, partitions: int, n: int, judge: Callable) -> None:
+    """Judge a made-up batch of n ballots ROUNDS times with judge(batch_df), the live tally's
+    own judging (n of 0: no warm-up)."""
+    if n <= 0:
+        return
+    started = time.monotonic()
+    batch = made_up_batch(spark, contests, topic, max(partitions, 1), n)
+    for _ in range(ROUNDS):
+        judge(batch)
+    drain.emit({"event": "warmed_up", "seconds": round(time.monotonic() - started, 2)})
