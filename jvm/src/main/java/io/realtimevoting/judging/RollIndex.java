@@ -28,7 +28,6 @@ public final class RollIndex implements Serializable {
   private final int[] uuidHome;
   private final int[] slots; // row + 1 in high/low/uuidHome, 0 for an empty slot
   private final Map<String, Integer> others;
-  private final int size;
 
   private RollIndex(
       String[] states,
@@ -36,15 +35,13 @@ public final class RollIndex implements Serializable {
       long[] high,
       long[] low,
       int[] uuidHome,
-      Map<String, Integer> others,
-      int size) {
+      Map<String, Integer> others) {
     this.states = states;
     this.counties = counties;
     this.high = high;
     this.low = low;
     this.uuidHome = uuidHome;
     this.others = others;
-    this.size = size;
     int capacity = Integer.highestOneBit(Math.max(4, high.length * 2 - 1)) << 1;
     this.slots = new int[capacity];
     for (int row = 0; row < high.length; row++) {
@@ -66,7 +63,6 @@ public final class RollIndex implements Serializable {
     int[] uuidHome = new int[1 << 16];
     int uuids = 0;
     Map<String, Integer> others = new HashMap<>();
-    int size = 0;
     long[] bits = new long[2];
     while (rows.hasNext()) {
       Row row = rows.next();
@@ -82,7 +78,6 @@ public final class RollIndex implements Serializable {
         states.add(home.get(0));
         counties.add(home.get(1));
       }
-      size++;
       if (uuidBits(voterId, bits)) {
         if (uuids == high.length) {
           high = Arrays.copyOf(high, uuids * 2);
@@ -102,8 +97,7 @@ public final class RollIndex implements Serializable {
         Arrays.copyOf(high, uuids),
         Arrays.copyOf(low, uuids),
         Arrays.copyOf(uuidHome, uuids),
-        others,
-        size);
+        others);
   }
 
   /** The home number of a voter_id, or -1: not on the roll. */
@@ -134,9 +128,9 @@ public final class RollIndex implements Serializable {
     return counties[home];
   }
 
-  /** How many voters the roll holds. */
+  /** How many voters the roll holds (each voter_id once: the roll's primary key). */
   public int size() {
-    return size;
+    return high.length + others.size();
   }
 
   /**
