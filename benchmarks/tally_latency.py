@@ -29,11 +29,13 @@ from typing import NamedTuple
 
 import numpy as np
 import psycopg
+import pyarrow as pa
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from benchmarks import tally_throughput as bench
 from benchmarks._common import run_alone
 from election import contract, schema, turnout
+from election.ballots import encode_ballots, encode_selection_ballots, utc_iso
 from election.contests import NATIONAL_CONTEST
 from election.settings import setting
 from election_io import topics
@@ -144,21 +146,25 @@ def offer_load(bootstrap, topic, load: Load, rate, seconds, sent_at, placed) -> 
         delay = due - time.time()
         if delay > 0:
             time.sleep(delay)
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        for i in range(start, min(total, start + step)):
-            voter = voters[i]
-            choice = (
-                f'"selections":{{{marks[i]}}}' if marks else f'"candidate_id":"{candidates[i]}"'
+        stamp = utc_iso(datetime.now(UTC))
+        ids = range(start, min(total, start + step))
+        vote_ids = [f"L{i}" for i in ids]
+        if marks:  # as the vote generator sends them: one builder per message
+            values = encode_selection_ballots(
+                vote_ids, voters[ids.start : ids.stop], pa.array(marks[ids.start : ids.stop]), stamp
             )
-            value = f'{{"vote_id":"L{i}","voter_id":"{voter}",{choice},"voting_time":"{stamp}"}}'
-            value = value.encode()
+        else:
+            values = encode_ballots(
+                vote_ids, voters[ids.start : ids.stop], candidates[ids.start : ids.stop], stamp
+            )
+        for i, value in zip(ids, values, strict=True):
 
             def delivered(err, msg, i=i):
                 if err is None:
                     placed[(msg.partition(), msg.offset())] = i
 
             sent_at[i] = time.time()
-            producer.produce(topic, value, voter.encode(), on_delivery=delivered)
+            producer.produce(topic, value, voters[i].encode(), on_delivery=delivered)
         producer.poll(0)
     producer.flush(60)
     return total / (time.time() - began)
