@@ -33,6 +33,9 @@ OUTCOME_COLUMNS = (
 def collect_outcome(judged):
     """Every message of the batch, to the driver with Arrow: ballot fields for the valid, a record for the rejected.
 
+    A batch judged in the JVM alone (judging.classify's python=False) brings its `unjudged`
+    column too.
+
     Only bounded text reaches the driver (judging.RECORD_BYTES per message beside registered
     ids): the record's vote_id, detail and raw, the raw masked and cut for valid ballots too,
     as the poll book may find one a duplicate. A ballot the JVM judged brings its outcomes as
@@ -55,7 +58,16 @@ def collect_outcome(judged):
         "reason",
         judging.record_detail(F.col("detail")).alias("detail"),
         judging.secret_raw(F.col("raw"), F.col("reason"), F.col("form")).alias("raw"),
+        *(["unjudged"] if "unjudged" in judged.columns else []),
     ).toArrow()
+
+
+PLACE_BITS = 40  # a message's place is partition << PLACE_BITS | offset (offsets stay below)
+
+
+def places(table: pa.Table, partition: str = "partition", offset: str = "offset"):
+    """Each row's place on the topic as one number."""
+    return pc.add(pc.shift_left(table[partition].cast(pa.int64()), PLACE_BITS), table[offset])
 
 
 BALLOT_FIELDS = ("voter_id", "candidate_id", "address_state", "county_fips", "outcomes", "cells")
@@ -72,7 +84,7 @@ def first_ballot_per_voter(outcome: pa.Table) -> pa.Table:
     voters = pc.filter(outcome["voter_id"], valid)
     if pc.count_distinct(voters).as_py() == len(voters):
         return outcome  # nobody voted twice in the batch
-    place = pc.add(pc.shift_left(outcome["partition"].cast(pa.int64()), 40), outcome["offset"])
+    place = places(outcome)
     ballots = pa.table({"voter_id": voters, "place": pc.filter(place, valid)})
     firsts = ballots.group_by("voter_id").aggregate([("place", "min")])["place_min"]
     later = pc.and_(valid, pc.invert(pc.is_in(place, value_set=firsts.combine_chunks())))
@@ -130,11 +142,10 @@ def as_staged(table: pa.Table) -> pa.Table:
     )
 
 
-def _at_places(table: pa.Table, partition: str, offset: str, places: list[tuple[int, int]]):
+def _at_places(table: pa.Table, partition: str, offset: str, at: list[tuple[int, int]]):
     """A mask of the rows of table at the (partition, offset) places given."""
-    wanted = pa.array([(p << 40) + o for p, o in places], pa.int64())
-    place = pc.add(pc.shift_left(table[partition].cast(pa.int64()), 40), table[offset])
-    return pc.is_in(place, value_set=wanted)
+    wanted = pa.array([(p << PLACE_BITS) + o for p, o in at], pa.int64())
+    return pc.is_in(places(table, partition, offset), value_set=wanted)
 
 
 def counted_ballots(first_ballots: pa.Table, again: list[tuple[int, int]]) -> pa.Table:

@@ -33,7 +33,12 @@ from spark_jobs.jvm_judging import (
     plain_message,
     plain_verdict,
 )
-from spark_jobs.selections_judging import pattern_verdict, seed_selections, selections_text
+from spark_jobs.selections_judging import (
+    VERDICT,
+    pattern_verdict,
+    seed_selections,
+    selections_text,
+)
 
 # The vote generator's own plain forms are read in the JVM (jvm_judging.plain_message); every
 # other message is judged by election.ballots.parse_ballot itself, in a Python worker, so the
@@ -109,7 +114,7 @@ def _struct(columns: dict[str, list]) -> pa.StructArray:
 _judge_udf = F.arrow_udf(_judge_in_python, _VERDICT)
 
 
-def parse_ballots(kafka_df: DataFrame, partitions: int | None) -> DataFrame:
+def parse_ballots(kafka_df: DataFrame, partitions: int | None, python: bool = True) -> DataFrame:
     """Kafka rows -> one row per message: ids, selections, parse_error (null if well-formed), time.
 
     Well-formed is election.ballots.parse_ballot's definition, key included, on the partition
@@ -117,7 +122,8 @@ def parse_ballots(kafka_df: DataFrame, partitions: int | None) -> DataFrame:
     test lays out by hand); the JVM reads the generator's plain forms (jvm_judging), and the
     property test holds the two equal. selections is a well-formed ballot's selections_text
     (a seed ballot's: its one selection in the national contest), null for a malformed one;
-    form is the message's plain form (SEED_FORM, SELECTIONS_FORM) or 0.
+    form is the message's plain form (SEED_FORM, SELECTIONS_FORM) or 0. python=False leaves
+    out the Python worker: a message that is not a plain form (form 0) is then not judged.
     """
     count = F.lit(partitions).cast("int")
     plain = plain_message(kafka_df.sparkSession)(F.col("value"), F.col("key"), count)
@@ -131,10 +137,14 @@ def parse_ballots(kafka_df: DataFrame, partitions: int | None) -> DataFrame:
         plain.alias("_m"),
     )
     slow = F.col("_m").isNull()
-    verdict = _judge_udf(
-        slow,
-        *(F.when(slow, F.col(name)) for name in ("key", "value", "partition")),
-        count,
+    verdict = (
+        _judge_udf(
+            slow,
+            *(F.when(slow, F.col(name)) for name in ("key", "value", "partition")),
+            count,
+        )
+        if python
+        else F.lit(None).cast(_VERDICT)
     )
     parsed = flagged.select(
         "partition", "offset", "kafka_timestamp", "value", "_m", verdict.alias("_v")
@@ -182,16 +192,22 @@ def classify(
     polls_opened_at: datetime | None,
     polls_closed_at: datetime | None,
     plain: Callable[[Column, Column, Column], Column] | None = None,
+    python: bool = True,
 ) -> DataFrame:
     """Adds address_state, county_fips, reason (null = valid so far), detail, outcomes, cells.
 
     roll is the roll as the JVM's lookup (jvm_judging.roll_lookup): a ballot costs its own
     lookup, whatever the roll's size. contests are the election's (sources.read_contests). Rules
-    are checked in the contract's order; outcomes (selections_judging) is set for a ballot valid
-    so far: by plain (the JVM's verdict on a plainly clean ballot, plain_verdict; built from the
-    roll's homes when not given) and by the domain's pattern judge for every other ballot.
+    are checked in the contract's order; a ballot's selections (not_on_ballot, unknown_candidate,
+    outcomes: selections_judging) are judged by plain (the JVM's verdict on a plain ballot,
+    plain_verdict; built from the roll's homes when not given) and by the domain's pattern
+    judge for every other ballot.
     cells, the outcomes' members one per contest, are set for the JVM's (the ledger totals them
     contest by contest). form (parse_ballots') is carried on for the record's mask (secret_raw).
+
+    python=False judges in the JVM alone: no Python worker runs, and a message the JVM is unsure
+    of (not a plain form, or selections the domain's pattern judge would have to judge) is
+    marked `unjudged`, its verdict left to a judging with python (spark_jobs.batch_judging).
     """
     home = roll.home(F.col("voter_id"))
     with_state = parsed.withColumn("_home", home).select(
@@ -205,12 +221,16 @@ def classify(
         "_j", plain(F.col("_state"), F.col("_county"), F.col("selections"))
     )
     unsure = F.col("_j").isNull()  # the domain's pattern judge is handed only these ballots
-    verdict = pattern_verdict(tuple(contests))(
-        *(F.when(unsure, F.col(name)) for name in ("_state", "_county", "selections"))
+    verdict = (
+        pattern_verdict(tuple(contests))(
+            *(F.when(unsure, F.col(name)) for name in ("_state", "_county", "selections"))
+        )
+        if python
+        else F.lit(None).cast(VERDICT)
     )
     judged_plainly = F.struct(
-        F.lit(None).cast("string").alias("reason"),
-        F.lit(None).cast("string").alias("detail"),
+        F.col("_j.reason").alias("reason"),
+        F.col("_j.detail").alias("detail"),
         F.col("_j.outcomes").alias("outcomes"),
         F.col("_j.candidate_id").alias("candidate_id"),
     )
@@ -265,6 +285,7 @@ def classify(
         detail.alias("detail"),
         F.when(reason.isNull(), F.col("_p.outcomes")).alias("outcomes"),
         F.when(reason.isNull(), F.col("_j.cells")).alias("cells"),
+        *([] if python else [((F.col("form") == 0) | unsure).alias("unjudged")]),
     )
 
 

@@ -31,6 +31,7 @@ from pyspark.sql import types as T
 from pyspark.sql.classic.column import Column as ClassicColumn
 from pyspark.sql.classic.column import _to_java_column, _to_seq
 
+from election import contract, counting
 from election.contest_totals import ContestTotals, Home
 from election.contests import Contest
 from election.selections import max_rankings, max_skipped_ranks
@@ -47,6 +48,8 @@ VERDICT = T.StructType(
         T.StructField("outcomes", T.StringType()),
         T.StructField("cells", T.ArrayType(T.StringType())),  # the outcomes' members
         T.StructField("candidate_id", T.StringType()),
+        T.StructField("reason", T.StringType()),  # not_on_ballot, unknown_candidate or null
+        T.StructField("detail", T.StringType()),
     ]
 )
 MESSAGE = T.StructType(
@@ -137,13 +140,22 @@ def _homes(text: str) -> list[Home]:
 def spec(contests: tuple[Contest, ...], homes: Iterable[Home]) -> str:
     """The election as PlainVerdict reads it: each field "length:text", in its order.
 
-    The contests (id, id as JSON, vote_for, kind, maxRankingsAllowed or -1, choices), then each
-    home (state, county, each as 1 and the text or 0 for none; its style's contest numbers).
-    A length counts UTF-16 units, as Java's strings do.
+    The rejections it gives (not_on_ballot, then unknown_candidate: the reason, its detail's
+    text before and after the contest id), the contests (id, id as JSON, vote_for, kind,
+    maxRankingsAllowed or -1, choices), then each home (state, county, each as 1 and the text
+    or 0 for none; its style's contest numbers). A length counts UTF-16 units, as Java's
+    strings do.
     """
     totals = ContestTotals(contests, ())
     number = {c.contest_id: i for i, c in enumerate(totals.contests)}
-    fields: list[object] = [len(totals.contests)]
+    fields: list[object] = []
+    for reason, template in (
+        (contract.NOT_ON_BALLOT, counting.NOT_ON_BALLOT_DETAIL),
+        (contract.UNKNOWN_CANDIDATE, counting.UNKNOWN_CANDIDATE_DETAIL),
+    ):
+        before, after = template.split("{contest_id}")
+        fields += [reason, before, after]
+    fields.append(len(totals.contests))
     for contest in totals.contests:
         rules = contest.rules or {}
         limit, skips = max_rankings(rules), max_skipped_ranks(rules)
@@ -171,7 +183,9 @@ def _java_length(text: str) -> int:
 def plain_verdict(
     spark, contests: tuple[Contest, ...], homes: Iterable[Home]
 ) -> Callable[[Column, Column, Column], Column]:
-    """(state, county_fips, selections) -> VERDICT (outcomes, cells, candidate_id), or null:
-    unsure. cells are the outcomes text's members, one per contest ('"id":[...]')."""
+    """(state, county_fips, selections) -> VERDICT (outcomes, cells, candidate_id, reason,
+    detail), or null: unsure. cells are the outcomes text's members, one per contest
+    ('"id":[...]'); reason is not_on_ballot or unknown_candidate for a ballot that does not
+    count, null for one that does (outcomes null: its voter is on no roll)."""
     text = spec(contests, homes)
     return _java_udf(spark, VERDICT_CLASS, VERDICT, text)

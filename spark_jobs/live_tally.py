@@ -5,7 +5,7 @@
         [--results-prefix P] [--no-pipeline]
 
 This module is the query loop: each micro-batch is judged in Spark by the shared rules
-(spark_jobs.judging) and collected with Arrow (batch_outcome), then handed to the ledger
+and collected with Arrow (batch_judging), then handed to the ledger
 writer's thread (ledger_writer), which commits and publishes it while Spark judges the next.
 A batch is recorded beside the checkpoint before Spark moves past it (pending), so a crash
 loses nothing (recovery); drain says when the count has caught up. One JSON progress line
@@ -24,18 +24,14 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Callable
-from typing import NamedTuple
 
 from election import contract
-from election.contests import Contest
 from election_io import topics
 from election_io.elections import ElectionNow, read_election_now
 from election_io.tally_exit import BUSY, FAILED, MISSING_SERVICE, OK, STATE_MISMATCH
 from spark_jobs import (
+    batch_judging,
     drain,
-    judging,
-    jvm_judging,
     launch,
     ledger,
     pending,
@@ -44,8 +40,8 @@ from spark_jobs import (
     sources,
     warm_up,
 )
-from spark_jobs.batch_outcome import collect_outcome, first_ballot_per_voter
-from spark_jobs.ledger_writer import JudgedBatch, LedgerWriter
+from spark_jobs.batch_judging import BatchJudging
+from spark_jobs.ledger_writer import LedgerWriter
 from spark_jobs.recovery import StateMismatch
 from spark_jobs.session import SetupError, build_session
 from spark_jobs.tally_options import Options, parse_args
@@ -207,7 +203,7 @@ class LiveTally:
             self.writer.wait()  # without a pending record, Spark must not move on first
 
     def judge(self, batch_df, batch_id: int, window: ElectionNow, started: float):
-        return judge(batch_df, batch_id, window, started, self.judging)
+        return batch_judging.judge(batch_df, batch_id, window, started, self.judging)
 
     # --- supervision -------------------------------------------------------------------------
 
@@ -263,45 +259,6 @@ class LiveTally:
             self.watch.close()
         with contextlib.suppress(Exception):
             self.reader.close()
-
-
-class BatchJudging(NamedTuple):
-    """What judging a micro-batch needs beside its messages, read once with the roll."""
-
-    roll: jvm_judging.RollLookup  # broadcast once: a micro-batch looks up its own voters
-    contests: tuple[Contest, ...]  # the election's (sources.read_contests)
-    plain: Callable  # the JVM's verdict for the roll's homes (jvm_judging.plain_verdict)
-    partitions: int  # votes_topic's partition count, which places every ballot
-
-    @classmethod
-    def read(cls, spark, database_url: str, partitions: int) -> tuple[BatchJudging, dict]:
-        """The roll, contests and verdict of a database, and its candidates by id."""
-        roll = jvm_judging.roll_lookup(spark, sources.read_roll(spark, database_url, partitions=2))
-        rows = sources.read_candidates(spark, database_url).collect()
-        candidates = {r.candidate_id: r.asDict() for r in rows}
-        contests = sources.read_contests(database_url, candidates)
-        plain = jvm_judging.plain_verdict(spark, contests, roll.homes)
-        return cls(roll, contests, plain, partitions), candidates
-
-
-def judge(
-    batch_df, batch_id: int, window: ElectionNow, started: float, by: BatchJudging
-) -> JudgedBatch:
-    """Judge a batch in Spark by the shared rules, collect every message with Arrow, then mark
-    the duplicates within it there (no shuffle: a batch is small, the recount's log is not)."""
-    classified = judging.classify(
-        judging.parse_ballots(batch_df, by.partitions),
-        by.roll,
-        by.contests,
-        window.polls_opened_at,
-        window.polls_closed_at,  # receipt times need no "now": the recount's bound
-        plain=by.plain,
-    )
-    outcome = first_ballot_per_voter(collect_outcome(classified))
-    ranges = ledger.offset_ranges(outcome)
-    return JudgedBatch(
-        batch_id, window, outcome, ranges, started, {"judge_ms": drain.ms_since(started)}
-    )
 
 
 def main(argv=None) -> int:

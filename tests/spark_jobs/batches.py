@@ -7,7 +7,7 @@ import time
 from election import contract
 from election_io import topics
 from election_io.elections import read_election_now
-from spark_jobs import live_tally, sources
+from spark_jobs import batch_judging, sources
 from spark_jobs.ledger_writer import LedgerWriter
 from spark_jobs.tally_options import Options
 
@@ -43,13 +43,13 @@ class Judge:
     def __init__(self, spark, database_url: str, partitions: int):
         self.spark = spark
         # partitions: the ballot topic's count, which places every ballot
-        self.judging, self.candidates = live_tally.BatchJudging.read(
+        self.judging, self.candidates = batch_judging.BatchJudging.read(
             spark, database_url, partitions
         )
         self.contests = self.judging.contests
 
     def __call__(self, messages, batch_id, window, started):
-        return live_tally.judge(messages, batch_id, window, started, self.judging)
+        return batch_judging.judge(messages, batch_id, window, started, self.judging)
 
     def batch(self, opts: Options, conn, batch_id: int, offsets: dict[int, tuple[int, int]]):
         """Judge the messages between offsets ({partition: (first, end)}) as micro-batch batch_id."""

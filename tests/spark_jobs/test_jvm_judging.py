@@ -1,9 +1,11 @@
-"""The JVM reads a plain message as parse_ballot does; its verdict on a plainly clean ballot is the domain's, and it is unsure of nothing clean.
+"""The JVM reads a plain message as parse_ballot does; its verdict on a plain ballot is the domain's, and it is unsure of nothing plain.
 
 Every row the JVM judges (PlainVerdict answers non-null) must get exactly the pattern judge's
-verdict: no reason, the same outcomes text, the same national choice. Every clean ballot of a
-home it was given must be judged by it (else the fast path would be a slow path in disguise),
-but for one with an escaped id or in a contest whose rules it leaves to the domain.
+verdict: the same reason and detail, the same outcomes text, the same national choice. Every
+plain ballot must be judged by it (else the fast path would be a slow path in disguise): clean
+or naming a contest off its style or a choice not in its contest, of a home it was given or of
+a voter on no roll; but for one with an escaped id or in a contest whose rules it leaves to
+the domain.
 The definition adds to tests/election/test_contest_counting.py's a ranked contest with a
 ranking limit, one with rules the JVM leaves to the domain, and ids JSON would escape or
 that Java keeps as two UTF-16 units.
@@ -76,6 +78,26 @@ def clean_ballots(draw):
     return home, selections_text({c: selections[c] for c in order})
 
 
+@st.composite
+def stray_ballots(draw):
+    """A plain ballot that does not count: a contest off its home's style or a choice not in
+    its contest (each selection well-formed for its kind), or any plain ballot of a voter on
+    no roll."""
+    home = draw(st.sampled_from([*HOMES, (None, None), (None, "39049")]))
+    selections = {}
+    for contest in draw(
+        st.lists(st.sampled_from(DEFINITION), unique_by=lambda c: c.contest_id, max_size=4)
+    ):
+        ids = [*sorted(contest.choice_ids), "zz", "ch-😀x"]
+        most = 2 if contest.contest_id == "rcv-OH" else 3
+        selections[contest.contest_id] = draw(
+            st.lists(st.sampled_from(ids), unique=True, max_size=most)
+        )
+    if draw(st.booleans()):
+        selections[draw(st.sampled_from(["sen-TX", "zz", "😀", "\uffff", "a"]))] = []
+    return home, selections_text(selections)
+
+
 ANY_SELECTIONS = st.dictionaries(
     st.sampled_from([c.contest_id for c in DEFINITION] + ["sen-TX", "", "zz"]),
     st.lists(st.sampled_from(ALL_CHOICES) | st.none(), max_size=4),
@@ -132,21 +154,25 @@ def domain_verdict(judge, home, text):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     clean=st.lists(clean_ballots(), min_size=1, max_size=60),
+    stray=st.lists(stray_ballots(), max_size=40),
     other=st.lists(any_rows(), max_size=60),
 )
-def test_the_jvm_gives_the_domains_verdict_and_judges_every_clean_ballot(spark, clean, other):
-    rows = clean + other
+def test_the_jvm_gives_the_domains_verdict_and_judges_every_plain_ballot(
+    spark, clean, stray, other
+):
+    rows = clean + stray + other
     found = judged_in_spark(spark, rows)
     judge = PatternJudge(DEFINITION)
     for i, (home, text) in enumerate(rows):
         truth = domain_verdict(judge, home, text)
         if found[i] is not None:
-            assert truth is not None and truth[:2] == (None, None), (home, text, truth)
-            assert (found[i].outcomes, found[i].candidate_id) == truth[2:], (home, text)
-            assert "{" + ",".join(found[i].cells) + "}" == found[i].outcomes  # its members
-        elif i < len(clean) and '"rcv-odd"' not in text and "\\" not in text:
+            verdict = (found[i].reason, found[i].detail, found[i].outcomes, found[i].candidate_id)
+            assert verdict == truth, (home, text)
+            if found[i].outcomes is not None:
+                assert "{" + ",".join(found[i].cells) + "}" == found[i].outcomes  # its members
+        elif i < len(clean) + len(stray) and '"rcv-odd"' not in text and "\\" not in text:
             # an escape (an id JSON escapes) and a contest with odd rules are the domain's
-            raise AssertionError(f"a clean ballot was left to the domain: {home} {text}")
+            raise AssertionError(f"a plain ballot was left to the domain: {home} {text}")
 
 
 def test_every_plain_message_is_read_in_the_jvm_as_parse_ballot_reads_it(spark):

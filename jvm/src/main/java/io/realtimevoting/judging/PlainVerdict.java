@@ -11,20 +11,24 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.api.java.UDF3;
 
 /**
- * The outcomes of a plainly clean ballot, (state, county_fips, selections text) -> (outcomes,
- * cells, candidate_id), or null for every other ballot, which the Python pattern judge then
- * judges. cells are the outcomes text's members, one per contest ("id":[...]), so the ledger
- * totals ballots contest by contest without reading the whole text.
+ * The verdict on a plain ballot's selections, (state, county_fips, selections text) -> (outcomes,
+ * cells, candidate_id, reason, detail), or null for every other ballot, which the Python pattern
+ * judge then judges. cells are the outcomes text's members, one per contest ("id":[...]), so the
+ * ledger totals ballots contest by contest without reading the whole text.
  *
- * <p>Plainly clean: the voter's home is one of the spec's, the selections text is compact JSON
- * whose ids hold no quote or backslash, no contest is named twice, every contest is on the home's
- * style, every choice is in its contest, a plurality contest or measure names no choice twice, and
- * a ranked contest marks no rank past its maxRankingsAllowed. Such a ballot counts, and its outcomes
- * are the text spark_jobs.selections_judging.PatternJudge gives, built here without a Python worker.
- * The rules stay the domain's: whatever this is unsure of is left to it, and the judging property
+ * <p>Plain: the selections text is compact JSON whose ids hold no quote or backslash, no contest
+ * is named twice, and no selection is malformed for its contest's kind (a plurality contest or
+ * measure names no choice twice, a ranked contest marks no rank past its maxRankingsAllowed). A
+ * plain ballot of a voter on no roll (state null) gets an empty verdict: the voter is unknown. One
+ * of a home of the spec is not_on_ballot (the least contest off its style, in code points, as
+ * Python orders text), else unknown_candidate (the least contest naming a choice not in it), else
+ * it counts: its outcomes are the text spark_jobs.selections_judging.PatternJudge gives, built here
+ * without a Python worker. The rules stay the domain's (election.counting), the details are its
+ * templates (in the spec): whatever this is unsure of is left to it, and the judging property
  * tests hold the two equal.
  *
- * <p>The spec (spark_jobs.jvm_judging.spec) lists the contests, then the homes with their styles,
+ * <p>The spec (spark_jobs.jvm_judging.spec) lists the two rejections (each its reason and its
+ * detail's text before and after the contest id), the contests, then the homes with their styles,
  * each field as its length in UTF-16 units, a colon and the text.
  */
 public final class PlainVerdict implements UDF3<String, String, String, Row> {
@@ -34,9 +38,14 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
   // the domain
   private static final int PLURALITY = 0;
   private static final int UNSURE = 2;
+  // in the spec's rejections: not_on_ballot's reason and detail, then unknown_candidate's
+  private static final int NOT_ON_BALLOT = 0;
+  private static final int UNKNOWN_CANDIDATE = 3;
 
   private final String spec;
   private transient Map<String, Contest[]> styles;
+  private transient Map<String, Contest> byId; // every contest of the election
+  private transient String[] rejections; // each a reason, its detail's text before and after the id
 
   public PlainVerdict(String spec) {
     this.spec = spec;
@@ -94,6 +103,11 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
   private Map<String, Contest[]> styles() {
     if (styles == null) {
       Fields fields = new Fields(spec);
+      rejections = new String[6];
+      for (int i = 0; i < rejections.length; i++) {
+        rejections[i] = fields.next();
+      }
+      byId = new HashMap<>();
       Contest[] contests = new Contest[fields.number()];
       for (int i = 0; i < contests.length; i++) {
         String id = fields.next();
@@ -106,6 +120,7 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
           choices.add(fields.next());
         }
         contests[i] = new Contest(id, quoted, voteFor, kind, maxRankings, choices);
+        byId.put(id, contests[i]);
       }
       Map<String, Contest[]> found = new HashMap<>();
       while (fields.more()) {
@@ -124,29 +139,46 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
 
   @Override
   public Row call(String state, String county, String text) {
-    if (text == null || state == null) {
+    if (text == null) {
       return null;
     }
-    Contest[] style = styles().get(homeKey(state, county));
-    if (style == null) {
-      return null;
-    }
+    Map<String, Contest[]> known = styles();
     Map<String, List<String>> selections = read(text);
     if (selections == null) {
       return null;
     }
-    int found = 0;
-    for (Contest contest : style) {
-      List<String> entries = selections.get(contest.id);
-      if (entries != null) {
-        found++;
-        if (!clean(contest, entries)) {
-          return null;
-        }
+    for (Map.Entry<String, List<String>> selection : selections.entrySet()) {
+      Contest contest = byId.get(selection.getKey());
+      if (contest != null && !wellFormed(contest, selection.getValue())) {
+        return null; // malformed for its kind, or a kind whose rules are the domain's
       }
     }
-    if (found != selections.size()) {
-      return null; // a contest off the style
+    if (state == null) {
+      return RowFactory.create(null, null, null, null, null); // the voter is unknown
+    }
+    Contest[] style = known.get(homeKey(state, county));
+    if (style == null) {
+      return null;
+    }
+    Set<String> onStyle = new HashSet<>();
+    for (Contest contest : style) {
+      onStyle.add(contest.id);
+    }
+    String offStyle = null;
+    String unknownChoice = null;
+    for (Map.Entry<String, List<String>> selection : selections.entrySet()) {
+      String id = selection.getKey();
+      if (!onStyle.contains(id)) {
+        offStyle = least(offStyle, id);
+      } else if (!byId.get(id).choices.containsAll(selection.getValue())) {
+        unknownChoice = least(unknownChoice, id);
+      }
+    }
+    if (offStyle != null) {
+      return rejected(NOT_ON_BALLOT, offStyle);
+    }
+    if (unknownChoice != null) {
+      return rejected(UNKNOWN_CANDIDATE, unknownChoice);
     }
     String[] cells = new String[style.length];
     String national = null;
@@ -179,7 +211,7 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
       }
       cells[i] = out.append(']').toString();
     }
-    return RowFactory.create("{" + String.join(",", cells) + "}", cells, national);
+    return RowFactory.create("{" + String.join(",", cells) + "}", cells, national, null, null);
   }
 
   private static void quotedList(StringBuilder out, List<String> ids) {
@@ -193,23 +225,39 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
     out.append(']');
   }
 
-  private static boolean clean(Contest contest, List<String> entries) {
+  private Row rejected(int which, String contestId) {
+    String detail = rejections[which + 1] + contestId + rejections[which + 2];
+    return RowFactory.create(null, null, null, rejections[which], detail);
+  }
+
+  /** The lesser id by code points, as Python compares text (null: none yet). */
+  private static String least(String sofar, String id) {
+    if (sofar == null) {
+      return id;
+    }
+    int i = 0;
+    int j = 0;
+    while (i < sofar.length() && j < id.length()) {
+      int a = sofar.codePointAt(i);
+      int b = id.codePointAt(j);
+      if (a != b) {
+        return a < b ? sofar : id;
+      }
+      i += Character.charCount(a);
+      j += Character.charCount(b);
+    }
+    return sofar.length() - i <= id.length() - j ? sofar : id;
+  }
+
+  /** Not malformed for its contest's kind (election.selections.kind_error), and sure of it. */
+  private static boolean wellFormed(Contest contest, List<String> entries) {
     if (!contest.sure) {
       return false;
     }
     if (contest.ranked) {
-      if (contest.maxRankings >= 0 && entries.size() > contest.maxRankings) {
-        return false;
-      }
-    } else if (entries.size() > 1 && new HashSet<>(entries).size() != entries.size()) {
-      return false;
+      return contest.maxRankings < 0 || entries.size() <= contest.maxRankings;
     }
-    for (String choice : entries) {
-      if (!contest.choices.contains(choice)) {
-        return false;
-      }
-    }
-    return true;
+    return entries.size() <= 1 || new HashSet<>(entries).size() == entries.size();
   }
 
   /**

@@ -1,0 +1,92 @@
+"""One micro-batch of the live tally judged and collected: in the JVM first, in Python if need be.
+
+The generator's messages are plain forms, and a plain ballot is judged wholly in the JVM
+(jvm_judging); only the rest need the domain's Python (parse_ballot, the pattern judge).
+Even given nothing to do, a Python UDF costs every row its trip through Arrow to a worker and
+back: a third of the judging. So a batch is judged by the JVM alone first, and the messages it
+is unsure of (`unjudged`) are judged again with Python: taken back by their places on the
+topic, or, when there are many, the whole batch with Python. The verdict is the same either
+way: the rules are one chain (judging.classify), run with or without its Python verdicts, and
+the JVM's are used only where the chain would use them. Then the duplicates within the batch
+are marked on the collected table (batch_outcome.first_ballot_per_voter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from election.contests import Contest
+from election_io.elections import ElectionNow
+from spark_jobs import drain, judging, jvm_judging, ledger, sources
+from spark_jobs.batch_outcome import PLACE_BITS, collect_outcome, first_ballot_per_voter, places
+from spark_jobs.ledger_writer import JudgedBatch
+
+# Unsure messages taken back by place; past this many, the whole batch is judged with Python.
+PLACES_LIMIT = 20_000
+
+
+class BatchJudging(NamedTuple):
+    """What judging a micro-batch needs beside its messages, read once with the roll."""
+
+    roll: jvm_judging.RollLookup  # broadcast once: a micro-batch looks up its own voters
+    contests: tuple[Contest, ...]  # the election's (sources.read_contests)
+    plain: Callable  # the JVM's verdict for the roll's homes (jvm_judging.plain_verdict)
+    partitions: int  # votes_topic's partition count, which places every ballot
+
+    @classmethod
+    def read(cls, spark, database_url: str, partitions: int) -> tuple[BatchJudging, dict]:
+        """The roll, contests and verdict of a database, and its candidates by id."""
+        roll = jvm_judging.roll_lookup(spark, sources.read_roll(spark, database_url, partitions=2))
+        rows = sources.read_candidates(spark, database_url).collect()
+        candidates = {r.candidate_id: r.asDict() for r in rows}
+        contests = sources.read_contests(database_url, candidates)
+        plain = jvm_judging.plain_verdict(spark, contests, roll.homes)
+        return cls(roll, contests, plain, partitions), candidates
+
+    def classified(self, batch_df: DataFrame, window: ElectionNow, python: bool) -> DataFrame:
+        """The batch judged by the shared rules (judging.classify), the duplicate check to come."""
+        return judging.classify(
+            judging.parse_ballots(batch_df, self.partitions, python),
+            self.roll,
+            self.contests,
+            window.polls_opened_at,
+            window.polls_closed_at,  # receipt times need no "now": the recount's bound
+            plain=self.plain,
+            python=python,
+        )
+
+
+def judge(
+    batch_df, batch_id: int, window: ElectionNow, started: float, by: BatchJudging
+) -> JudgedBatch:
+    """Judge a batch in Spark by the shared rules and collect every message with Arrow, then
+    mark the duplicates within it there (no shuffle: a batch is small, the recount's log is not)."""
+    outcome = first_ballot_per_voter(judged_outcome(batch_df, window, by))
+    ranges = ledger.offset_ranges(outcome)
+    return JudgedBatch(
+        batch_id, window, outcome, ranges, started, {"judge_ms": drain.ms_since(started)}
+    )
+
+
+def judged_outcome(batch_df: DataFrame, window: ElectionNow, by: BatchJudging) -> pa.Table:
+    """Every message's verdict, collected (collect_outcome): the JVM's, the domain's where the
+    JVM is unsure. Rows come in (partition, offset) order when some were judged again."""
+    fast = collect_outcome(by.classified(batch_df, window, python=False))
+    unsure = fast["unjudged"]
+    fast = fast.drop_columns(["unjudged"])
+    count = pc.sum(unsure).as_py() or 0
+    if count == 0:
+        return fast
+    if count > PLACES_LIMIT:
+        return collect_outcome(by.classified(batch_df, window, python=True))
+    place = F.shiftleft(F.col("partition").cast("long"), PLACE_BITS) + F.col("offset")
+    again = batch_df.where(place.isin(pc.filter(places(fast), unsure).to_pylist()))
+    judged_again = collect_outcome(by.classified(again, window, python=True))
+    table = pa.concat_tables([fast.filter(pc.invert(unsure)), judged_again])
+    return table.sort_by([("partition", "ascending"), ("offset", "ascending")])
