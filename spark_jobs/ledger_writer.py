@@ -352,7 +352,8 @@ class LedgerWriter:
         if not self.voters:
             return 0  # no roll loaded yet: there is no race to call
         polls_open = window.status in (None, contract.REGISTRATION, contract.OPEN) or lag is None
-        basis = (polls_open, lag or 0)
+        # the untallied count moves with every batch, but counts only once the polls are closed
+        basis = (polls_open, 0 if polls_open else lag)
         again = basis == self.called_on
         races = self.touched if again else self.standing
         # while the rule stands, a call's numbers (votes, margin, outstanding) are sent again

@@ -3,9 +3,11 @@ the committed totals, in the real PostgreSQL and Kafka."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
+from collections.abc import Iterator
 
 import dagster as dg
 import pytest
@@ -60,8 +62,9 @@ ON CONFLICT (contest_id, district_id, choice_id) DO UPDATE SET votes = t.votes +
 """
 
 
-def live_race_calls(database_url: str, prefix: str, lag: int | None = 0) -> dict:
-    """One round of the ledger writer's race calls, as the tally makes them after a commit."""
+@contextlib.contextmanager
+def live_writer(database_url: str, prefix: str) -> Iterator[LedgerWriter]:
+    """The tally's ledger writer with the roll and contests loaded, as after its first batch."""
     options = tally_options.parse_args(["--results-prefix", prefix])
     options = dataclasses.replace(options, database_url=database_url)
     writer = LedgerWriter(options, None)
@@ -69,12 +72,44 @@ def live_race_calls(database_url: str, prefix: str, lag: int | None = 0) -> dict
         names = dict(writer.conn.execute("SELECT candidate_id, candidate_name FROM candidates"))
         candidates = {c: {"candidate_id": c, "candidate_name": n} for c, n in names.items()}
         writer.roll_loaded(candidates, election_contests(writer.conn))
-        window = read_election_now(writer.conn)
-        published = writer.call_races(window, lag)
-        calls = dict(writer.conn.execute(STORED.format("outstanding")))
+        yield writer
     finally:
         writer.close()
+
+
+def live_race_calls(database_url: str, prefix: str, lag: int | None = 0) -> dict:
+    """One round of the ledger writer's race calls, as the tally makes them after a commit."""
+    with live_writer(database_url, prefix) as writer:
+        published = writer.call_races(read_election_now(writer.conn), lag)
+        calls = dict(writer.conn.execute(STORED.format("outstanding")))
     return {"published": published, "outstanding": calls}
+
+
+def test_while_the_polls_are_open_the_untallied_count_sends_no_call_again(
+    postgres, kafka, scratch_database, unique_name
+):
+    """Outstanding are the non-voters while the polls are open, so the log's untallied ballots
+    (they move with every batch) change no call: a race whose numbers moved but not its
+    decision waits for the next refresh, whatever the lag, as it would with the lag still."""
+    register(scratch_database, voters=200, candidates=3)
+    for topic in (contract.RACE_CALLS_TOPIC, contract.CONTEST_RESULTS_TOPIC):
+        kafka.ensure_topic(unique_name + topic, 1)
+    with postgres.connect() as conn:
+        lifecycle.transition(conn, contract.OPEN, "test")
+        conn.commit()
+        state = next(iter(commit_tally(conn, {})))
+        commit_tally(conn, {state: [2, 1, 0]})  # far from a call
+        conn.commit()
+    with live_writer(scratch_database, unique_name) as writer:
+        window = read_election_now(writer.conn)
+        writer.publish_details(window.polls_opened_at)
+        assert writer.call_races(window, 0) > 0  # every race, once
+        with postgres.connect() as conn:
+            commit_tally(conn, {state: [1, 0, 0]})  # the same leader, still far from a call
+            conn.commit()
+        writer.publish_details(window.polls_opened_at)  # as a batch's results are sent
+        assert writer.call_races(window, 4_000) == 0
+        assert writer.call_races(window, None) == 0  # not known: the non-voters, as open
 
 
 def race_call_messages(
