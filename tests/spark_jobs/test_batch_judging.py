@@ -45,7 +45,7 @@ def window(closed) -> ElectionNow:
 @pytest.mark.parametrize("shape", [Shape(False), Shape(True)], ids=["seed", "selections"])
 def test_two_passes_judge_a_batch_as_one_pass_with_python_does(spark, shape, monkeypatch):
     @settings(
-        max_examples=4,
+        max_examples=3,
         deadline=None,
         database=None,
         phases=(Phase.explicit, Phase.generate),
