@@ -117,11 +117,10 @@ class LiveTally:
         window = read_election_now(self.reader)
         warm_up.warm_up(  # made-up ballots, so the log's first batch runs warm
             self.spark,
-            self.judging.contests,
+            self.judging,
             self.options.topic,
-            self.partitions,
             self.options.warm_up_ballots,
-            lambda batch_df: self.judge(batch_df, -1, window, time.monotonic()),
+            lambda batch_df, by: batch_judging.judge(batch_df, -1, window, time.monotonic(), by),
         )
         self.writer.hand_over(self.writer.publish_everything)
         self.writer.wait()

@@ -22,7 +22,7 @@ from election_io.elections import ElectionNow
 from spark_jobs import batch_judging, jvm_judging, warm_up
 from spark_jobs.batch_outcome import collect_outcome
 from tests.spark_jobs import helpers
-from tests.spark_jobs.helpers import CANDIDATES, CLOSED, OPENED, SELECTIONS_CONTESTS
+from tests.spark_jobs.helpers import CANDIDATES, CLOSED, OPENED
 from tests.spark_jobs.test_judging_agrees import Shape, messages
 
 pytestmark = pytest.mark.spark
@@ -85,16 +85,28 @@ def test_two_passes_judge_a_batch_as_one_pass_with_python_does(spark, shape, mon
     assert any(unsure), "no batch had a message the JVM was unsure of: the second pass never ran"
 
 
-def test_the_warm_up_runs_both_passes_so_the_first_batch_finds_python_started(spark):
-    """The warm-up's made-up ballots are plain but for one in SPACED: the JVM judges the rest,
-    Python those (their voters are on no roll: nothing of it could count)."""
+def test_the_warm_up_runs_both_passes_on_ballots_that_count_in_its_own_index_only(spark):
+    """The warm-up's made-up voters live at the roll's homes and mark every contest of their
+    style: in their own index each ballot counts (the JVM's whole verdict runs, and Python
+    reads one in SPACED); the roll does not know them."""
     by = judging_of(spark, Shape(True), 3)
+    voters = warm_up.made_up_voters(by, 40)
+    assert {home for _voter, home, _marks in voters} == set(by.roll.homes)
+    index = spark.createDataFrame(
+        [(voter, *home) for voter, home, _marks in voters],
+        "voter_id string, address_state string, county_fips string",
+    )
+    own = jvm_judging.roll_lookup(spark, index)
     try:
-        batch = warm_up.made_up_batch(spark, SELECTIONS_CONTESTS, "votes", 3, 40)
+        batch = warm_up.made_up_batch(spark, voters, "votes", 3)
         now = window(None)
-        by_jvm = collect_outcome(by.classified(batch, now, python=False))
+        warm = by._replace(roll=own)
+        by_jvm = collect_outcome(warm.classified(batch, now, python=False))
         assert pc.sum(by_jvm["unjudged"]).as_py() == 40 // warm_up.SPACED
-        judged = batch_judging.judged_outcome(batch, now, by)
-        assert judged["reason"].to_pylist() == [contract.UNKNOWN_VOTER] * 40
+        judged = batch_judging.judged_outcome(batch, now, warm)
+        assert judged["reason"].to_pylist() == [None] * 40
+        on_the_roll = batch_judging.judged_outcome(batch, now, by)
+        assert on_the_roll["reason"].to_pylist() == [contract.UNKNOWN_VOTER] * 40
     finally:
+        own.release()
         by.roll.release()
