@@ -114,13 +114,12 @@ class LiveTally:
                 self.writer,
             )
         recovery.check_checkpoint(self.reader, self.options.query_name, self.options.checkpoint)
-        window = read_election_now(self.reader)
         warm_up.warm_up(  # made-up ballots, so the log's first batch runs warm
             self.spark,
             self.judging,
+            read_election_now(self.reader),
             self.options.topic,
             self.options.warm_up_ballots,
-            lambda batch_df, by: batch_judging.judge(batch_df, -1, window, time.monotonic(), by),
         )
         self.writer.hand_over(self.writer.publish_everything)
         self.writer.wait()

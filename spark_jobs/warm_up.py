@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -20,7 +19,8 @@ import pyarrow as pa
 from election.ballots import encode_selection_ballots, utc_iso
 from election.contest_totals import ContestTotals
 from election.partitioning import murmur2_partition
-from spark_jobs import drain, jvm_judging, sources
+from election_io.elections import ElectionNow
+from spark_jobs import batch_judging, drain, jvm_judging, sources
 from spark_jobs.batch_judging import BatchJudging
 
 ROUNDS = 2  # the second round meets code the first one has compiled
@@ -66,22 +66,27 @@ def made_up_batch(spark, voters, topic: str, partitions: int):
     return spark.createDataFrame(rows, sources.KAFKA_SCHEMA)
 
 
-def warm_up(spark, judging: BatchJudging, topic: str, n: int, judge: Callable) -> None:
-    """Judge n made-up ballots ROUNDS times with judge(batch_df, judging), the live tally's own
-    judging given an index of the made-up voters for the roll (n of 0: no warm-up)."""
-    if n <= 0:
-        return
-    started = time.monotonic()
-    voters = made_up_voters(judging, n)
+def made_up_roll(spark, voters) -> jvm_judging.RollLookup:
+    """The made-up voters' own index, built as the roll's is (release it after)."""
     index = spark.createDataFrame(
         [(voter, *home) for voter, home, _marks in voters],
         "voter_id string, address_state string, county_fips string",
     )
-    roll = jvm_judging.roll_lookup(spark, index)
+    return jvm_judging.roll_lookup(spark, index)
+
+
+def warm_up(spark, judging: BatchJudging, window: ElectionNow, topic: str, n: int) -> None:
+    """Judge n made-up ballots ROUNDS times by the live tally's own judging
+    (batch_judging.judge), the made-up voters' index in the roll's place (n of 0: no warm-up)."""
+    if n <= 0:
+        return
+    started = time.monotonic()
+    voters = made_up_voters(judging, n)
+    roll = made_up_roll(spark, voters)
     try:
         batch = made_up_batch(spark, voters, topic, max(judging.partitions, 1))
         for _ in range(ROUNDS):
-            judge(batch, judging._replace(roll=roll))
+            batch_judging.judge(batch, -1, window, time.monotonic(), judging._replace(roll=roll))
     finally:
         roll.release()
     drain.emit({"event": "warmed_up", "seconds": round(time.monotonic() - started, 2)})

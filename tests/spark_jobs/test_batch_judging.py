@@ -92,11 +92,7 @@ def test_the_warm_up_runs_both_passes_on_ballots_that_count_in_its_own_index_onl
     by = judging_of(spark, Shape(True), 3)
     voters = warm_up.made_up_voters(by, 40)
     assert {home for _voter, home, _marks in voters} == set(by.roll.homes)
-    index = spark.createDataFrame(
-        [(voter, *home) for voter, home, _marks in voters],
-        "voter_id string, address_state string, county_fips string",
-    )
-    own = jvm_judging.roll_lookup(spark, index)
+    own = warm_up.made_up_roll(spark, voters)
     try:
         batch = warm_up.made_up_batch(spark, voters, "votes", 3)
         now = window(None)
