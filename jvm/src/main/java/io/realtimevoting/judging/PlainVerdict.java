@@ -43,7 +43,7 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
   private static final int UNKNOWN_CANDIDATE = 3;
 
   private final String spec;
-  private transient Map<String, Contest[]> styles;
+  private transient Map<String, Style> styles;
   private transient Map<String, Contest> byId; // every contest of the election
   private transient String[] rejections; // each a reason, its detail's text before and after the id
 
@@ -68,6 +68,19 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
       this.sure = kind != UNSURE;
       this.maxRankings = maxRankings;
       this.choices = c;
+    }
+  }
+
+  /** A home's ballot style: its contests in ballot order, and their ids. */
+  private static final class Style {
+    final Contest[] contests;
+    final Set<String> ids = new HashSet<>();
+
+    Style(Contest[] contests) {
+      this.contests = contests;
+      for (Contest contest : contests) {
+        ids.add(contest.id);
+      }
     }
   }
 
@@ -100,7 +113,7 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
     return (state == null ? "-" : "+" + state) + "\u0000" + (county == null ? "-" : "+" + county);
   }
 
-  private Map<String, Contest[]> styles() {
+  private Map<String, Style> styles() {
     if (styles == null) {
       Fields fields = new Fields(spec);
       rejections = new String[6];
@@ -122,7 +135,7 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
         contests[i] = new Contest(id, quoted, voteFor, kind, maxRankings, choices);
         byId.put(id, contests[i]);
       }
-      Map<String, Contest[]> found = new HashMap<>();
+      Map<String, Style> found = new HashMap<>();
       while (fields.more()) {
         String state = fields.number() == 1 ? fields.next() : null;
         String county = fields.number() == 1 ? fields.next() : null;
@@ -130,7 +143,7 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
         for (int i = 0; i < style.length; i++) {
           style[i] = contests[fields.number()];
         }
-        found.put(homeKey(state, county), style);
+        found.put(homeKey(state, county), new Style(style));
       }
       styles = found;
     }
@@ -142,7 +155,7 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
     if (text == null) {
       return null;
     }
-    Map<String, Contest[]> known = styles();
+    Map<String, Style> known = styles();
     Map<String, List<String>> selections = read(text);
     if (selections == null) {
       return null;
@@ -156,19 +169,15 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
     if (state == null) {
       return RowFactory.create(null, null, null, null, null); // the voter is unknown
     }
-    Contest[] style = known.get(homeKey(state, county));
-    if (style == null) {
+    Style home = known.get(homeKey(state, county));
+    if (home == null) {
       return null;
-    }
-    Set<String> onStyle = new HashSet<>();
-    for (Contest contest : style) {
-      onStyle.add(contest.id);
     }
     String offStyle = null;
     String unknownChoice = null;
     for (Map.Entry<String, List<String>> selection : selections.entrySet()) {
       String id = selection.getKey();
-      if (!onStyle.contains(id)) {
+      if (!home.ids.contains(id)) {
         offStyle = least(offStyle, id);
       } else if (!byId.get(id).choices.containsAll(selection.getValue())) {
         unknownChoice = least(unknownChoice, id);
@@ -180,6 +189,7 @@ public final class PlainVerdict implements UDF3<String, String, String, Row> {
     if (unknownChoice != null) {
       return rejected(UNKNOWN_CANDIDATE, unknownChoice);
     }
+    Contest[] style = home.contests;
     String[] cells = new String[style.length];
     String national = null;
     StringBuilder out = new StringBuilder(64);
