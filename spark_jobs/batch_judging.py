@@ -13,6 +13,7 @@ are marked on the collected table (batch_outcome.first_ballot_per_voter).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -23,8 +24,14 @@ from pyspark.sql import functions as F
 
 from election.contests import Contest
 from election_io.elections import ElectionNow
-from spark_jobs import drain, judging, jvm_judging, ledger, sources
-from spark_jobs.batch_outcome import PLACE_BITS, collect_outcome, first_ballot_per_voter, places
+from spark_jobs import contest_ledger, drain, judging, jvm_judging, ledger, sources
+from spark_jobs.batch_outcome import (
+    PLACE_BITS,
+    collect_outcome,
+    first_ballot_per_voter,
+    places,
+    split,
+)
 from spark_jobs.ledger_writer import JudgedBatch
 
 # Unsure messages taken back by place; past this many, the whole batch is judged with Python.
@@ -38,6 +45,7 @@ class BatchJudging(NamedTuple):
     contests: tuple[Contest, ...]  # the election's (sources.read_contests)
     plain: Callable  # the JVM's verdict for the roll's homes (jvm_judging.plain_verdict)
     partitions: int  # votes_topic's partition count, which places every ballot
+    totals: contest_ledger.BatchTotals  # what a batch adds per contest, on the judging thread
 
     @classmethod
     def read(cls, spark, database_url: str, partitions: int) -> tuple[BatchJudging, dict]:
@@ -47,7 +55,8 @@ class BatchJudging(NamedTuple):
         candidates = {r.candidate_id: r.asDict() for r in rows}
         contests = sources.read_contests(database_url, candidates)
         plain = jvm_judging.plain_verdict(spark, contests, roll.homes)
-        return cls(roll, contests, plain, partitions), candidates
+        totals = contest_ledger.BatchTotals(contests)
+        return cls(roll, contests, plain, partitions, totals), candidates
 
     def classified(self, batch_df: DataFrame, window: ElectionNow, python: bool) -> DataFrame:
         """The batch judged by the shared rules (judging.classify), the duplicate check to come."""
@@ -66,11 +75,25 @@ def judge(
     batch_df, batch_id: int, window: ElectionNow, started: float, by: BatchJudging
 ) -> JudgedBatch:
     """Judge a batch in Spark by the shared rules and collect every message with Arrow, then
-    mark the duplicates within it there (no shuffle: a batch is small, the recount's log is not)."""
+    mark the duplicates within it there (no shuffle: a batch is small, the recount's log is not),
+    split it as the ledger stages it, and add up what its first ballots give each contest
+    (contest_ledger.BatchTotals): the writer's thread only commits, while this one goes on."""
     outcome = first_ballot_per_voter(judged_outcome(batch_df, window, by))
-    ranges = ledger.offset_ranges(outcome)
+    phases = {"judge_ms": drain.ms_since(started)}
+    totalling = time.monotonic()
+    first_ballots, rejected = split(outcome)
+    deltas = by.totals.of(first_ballots)
+    phases["totals_ms"] = drain.ms_since(totalling)
     return JudgedBatch(
-        batch_id, window, outcome, ranges, started, {"judge_ms": drain.ms_since(started)}
+        batch_id,
+        window,
+        outcome,
+        ledger.offset_ranges(outcome),
+        started,
+        phases,
+        first_ballots=first_ballots,
+        rejected=rejected,
+        deltas=deltas,
     )
 
 

@@ -126,6 +126,13 @@ def staged_ballots(first: pa.Table) -> pa.Table:
     )
 
 
+def split(outcome: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """A judged batch (duplicates within it marked) as the ledger stages it: each voter's first
+    valid ballot (staged_ballots), and the rejected messages (as_staged)."""
+    valid = pc.is_null(outcome["reason"])
+    return staged_ballots(outcome.filter(valid)), as_staged(outcome.filter(pc.invert(valid)))
+
+
 def outcomes_text(outcomes: pa.ChunkedArray, cells: pa.ChunkedArray) -> pa.ChunkedArray:
     """Each ballot's outcomes text: as judged, or its cells joined into the JSON object."""
     joined = pc.binary_join_element_wise("{", pc.binary_join(cells, ","), "}", "")

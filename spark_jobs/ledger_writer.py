@@ -29,19 +29,15 @@ from election_io.ballot_log import BallotLog
 from election_io.elections import ElectionNow, read_election_now
 from election_io.publisher import ResultPublisher
 from spark_jobs import contest_ledger, drain, ledger, pending
-from spark_jobs.batch_outcome import (
-    as_staged,
-    check_window,
-    counted_ballots,
-    duplicate_rejections,
-    staged_ballots,
-)
+from spark_jobs.batch_outcome import check_window, counted_ballots, duplicate_rejections
 from spark_jobs.tally_options import Options
 
 
 @dataclass
 class JudgedBatch:
-    """A micro-batch judged in Spark and collected, waiting for the ledger writer."""
+    """A micro-batch judged in Spark and collected, waiting for the ledger writer: every
+    message's outcome, and what the judging thread made of it already (the writer's thread
+    is the tally's narrowest part)."""
 
     batch_id: int
     window: ElectionNow
@@ -50,6 +46,10 @@ class JudgedBatch:
     started: float  # time.monotonic() when its judging began
     phases: dict[str, int]
     recovered: bool = False
+    first_ballots: pa.Table | None = None  # each voter's first valid ballot, as staged
+    rejected: pa.Table | None = None  # the rejected messages, as staged
+    # what first_ballots add per contest and district, should the poll book hold none of them
+    deltas: contest_ledger.BatchDeltas | None = None
 
 
 def fault_point(where: str, batch_id: int) -> None:
@@ -147,19 +147,16 @@ class LedgerWriter:
     def commit_and_publish(self, judged: JudgedBatch) -> None:
         """One transaction for the batch, then its results, then its progress line."""
         fault_point("before_commit", judged.batch_id)
-        outcome = judged.outcome
-        valid = pc.is_null(outcome["reason"])
-        first_ballots = staged_ballots(outcome.filter(valid))
-        rejected = as_staged(outcome.filter(pc.invert(valid)))
+        outcome, first_ballots = judged.outcome, judged.first_ballots
         began = time.monotonic()
-        judged.phases["wait_ms"] = (
-            round((began - judged.started) * 1000) - judged.phases["judge_ms"]
+        judged.phases["wait_ms"] = round((began - judged.started) * 1000) - sum(
+            judged.phases.values()
         )
         with self.conn.transaction():
             now = read_election_now(self.conn, lock=True)
             check_window(judged.window, now, first_ballots)
-            rejections = [rejected]
-            again = ledger.stage_ballots(self.conn, first_ballots)
+            rejections = [judged.rejected]
+            again = ledger.enter_voters(self.conn, first_ballots)
             if again:  # voters of an earlier batch: their ballots are duplicates
                 duplicates = duplicate_rejections(outcome, again)
                 if duplicates.num_rows != len(again):
@@ -168,15 +165,18 @@ class LedgerWriter:
                     )
                 rejections.append(duplicates)
             counted = counted_ballots(first_ballots, again)
+            # the judging thread added up every first ballot: with duplicates, those counted
+            deltas = self.contest_totals.of(counted) if again else judged.deltas
             record, touched = ledger.commit_batch(
                 self.conn,
                 self.options.query_name,
                 judged.batch_id,
                 self.options.topic,
                 outcome.num_rows,
+                counted,
                 rejections,
                 judged.ranges,
-                self.contest_totals.of(counted),
+                deltas,
             )
         judged.phases["ledger_ms"] = drain.ms_since(began)
         fault_point("after_commit", judged.batch_id)
@@ -191,7 +191,9 @@ class LedgerWriter:
 
     def republish(self, batch_id, record, window, started, recovered=False) -> None:
         """A batch committed before a crash: publish its results again, change nothing."""
-        judged = JudgedBatch(batch_id, window, pa.table({}), record.ranges, started, {}, recovered)
+        judged = JudgedBatch(
+            batch_id, window, pa.table({}), record.ranges, started, {}, recovered=recovered
+        )
         self.publish_and_report(judged, record, None, window, None, replayed=True)
 
     def publish_and_report(self, judged, record, touched, window, lag_s, replayed=False) -> None:

@@ -19,7 +19,7 @@ from election import contract, counting
 from election.contests import national_contest
 from election.partitioning import murmur2_partition
 from election_io.elections import ElectionNow
-from spark_jobs import batch_judging, jvm_judging, warm_up
+from spark_jobs import batch_judging, contest_ledger, jvm_judging, warm_up
 from spark_jobs.batch_outcome import collect_outcome
 from tests.spark_jobs import helpers
 from tests.spark_jobs.helpers import CANDIDATES, CLOSED, OPENED
@@ -34,7 +34,8 @@ def judging_of(spark, shape: Shape, partitions: int) -> batch_judging.BatchJudgi
     contests = shape.contests or (national_contest(CANDIDATES),)
     roll = jvm_judging.roll_lookup(spark, helpers.roll_df(spark, shape.roll))
     plain = jvm_judging.plain_verdict(spark, contests, roll.homes)
-    return batch_judging.BatchJudging(roll, contests, plain, partitions)
+    totals = contest_ledger.BatchTotals(contests)
+    return batch_judging.BatchJudging(roll, contests, plain, partitions, totals)
 
 
 def window(closed) -> ElectionNow:

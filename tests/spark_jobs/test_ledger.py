@@ -10,7 +10,7 @@ import pytest
 
 from election import contract
 from election_io import migrations
-from spark_jobs import ledger
+from spark_jobs import batch_outcome, ledger
 
 pytestmark = [pytest.mark.services]
 
@@ -48,10 +48,11 @@ def conn(scratch_database):
 
 def commit(conn, batch_id: int, ballots: pa.Table, rejections=(NO_REJECTIONS,)):
     with conn.transaction():
-        again = ledger.stage_ballots(conn, ballots)
+        again = ledger.enter_voters(conn, ballots)
         extra = [duplicates_of(ballots, again)] if again else []
+        counted = batch_outcome.counted_ballots(ballots, again)
         record, touched = ledger.commit_batch(
-            conn, "q", batch_id, "votes", ballots.num_rows, [*rejections, *extra], {}
+            conn, "q", batch_id, "votes", ballots.num_rows, counted, [*rejections, *extra], {}
         )
     return again, record, touched
 
@@ -83,8 +84,9 @@ def test_staging_returns_the_ballots_of_voters_already_in_the_poll_book(conn):
 
 def test_counts_that_do_not_add_up_refuse_the_whole_batch(conn):
     with pytest.raises(RuntimeError, match="3 messages but 2 counted"), conn.transaction():
-        ledger.stage_ballots(conn, first_ballots(["a", "b"]))
-        ledger.commit_batch(conn, "q", 0, "votes", 3, [NO_REJECTIONS], {})
+        ballots = first_ballots(["a", "b"])
+        ledger.enter_voters(conn, ballots)
+        ledger.commit_batch(conn, "q", 0, "votes", 3, ballots, [NO_REJECTIONS], {})
     assert conn.execute("SELECT count(*) FROM voter_turnout").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM tally_batches").fetchone()[0] == 0
 
