@@ -24,6 +24,8 @@ FROM contest_totals t
 LEFT JOIN contest_choice_totals c ON c.contest_id = t.contest_id AND c.district_id = t.district_id
 """
 _WANTED = " WHERE (t.contest_id, t.district_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+# PostgreSQL's estimate of the rows of contest_totals (-1: not estimated yet)
+_ROWS = "SELECT reltuples FROM pg_class WHERE oid = 'contest_totals'::regclass"
 
 
 def read_totals(
@@ -33,22 +35,31 @@ def read_totals(
 
     The totals name only the choices that have votes.
     """
-    if keys is None:
+    wanted = None if keys is None else set(keys)
+    if wanted is not None and not wanted:
+        return {}
+    if wanted is None or _most_rows(conn, len(wanted)):
         rows = conn.execute(_TOTALS + " ORDER BY 1, 2, 7")
     else:
-        keys = list(keys)
-        if not keys:
-            return {}
-        wanted = ([c for c, _ in keys], [d for _, d in keys])
-        rows = conn.execute(_TOTALS + _WANTED + " ORDER BY 1, 2, 7", wanted)
+        pairs = ([c for c, _ in wanted], [d for _, d in wanted])
+        rows = conn.execute(_TOTALS + _WANTED + " ORDER BY 1, 2, 7", pairs)
     found: dict[Key, tuple[DistrictTotals, datetime]] = {}
     for contest_id, district_id, ballots, overvotes, undervotes, at, choice_id, votes in rows:
         key = (contest_id, district_id)
+        if wanted is not None and key not in wanted:
+            continue
         if key not in found:
             found[key] = (DistrictTotals(int(ballots), int(overvotes), int(undervotes)), at)
         if choice_id is not None:
             found[key][0].totals[choice_id] = int(votes)
     return found
+
+
+def _most_rows(conn: psycopg.Connection, keys: int) -> bool:
+    """More than half the rows wanted: reading every row then costs less than looking up each
+    (14k keys of 14k rows: 150 ms against 300 ms, most of it in passing the keys)."""
+    (rows,) = conn.execute(_ROWS).fetchone()
+    return 0 < rows < 2 * keys
 
 
 def ledger_patterns(conn: psycopg.Connection) -> list[JudgedPattern]:

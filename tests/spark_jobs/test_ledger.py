@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from election import contract
-from election_io import migrations
+from election_io import contest_tables, migrations
 from spark_jobs import batch_outcome, ledger
 
 pytestmark = [pytest.mark.services]
@@ -154,3 +154,47 @@ def test_a_ledger_with_sequential_ids_gets_random_ones(scratch_database):
             "INSERT INTO ballots (candidate_id, address_state, cast_at) VALUES ('c2', 'Utah', now())"
         )
         assert conn.execute("SELECT count(*) FROM ballots").fetchone()[0] == 6
+
+
+def test_a_ledger_row_keeps_only_the_minute_of_its_ballot(conn):
+    ballots = first_ballots(["a", "b"])
+    late = pa.array([round(BASE.timestamp() * 1e6) + 59_999_999, 0], pa.int64())  # and 1970
+    ballots = ballots.set_column(ballots.schema.get_field_index("voting_us"), "voting_us", late)
+    commit(conn, 0, ballots)
+    cast = conn.execute("SELECT cast_at FROM ballots ORDER BY cast_at").fetchall()
+    assert [at for (at,) in cast] == [datetime(1970, 1, 1, tzinfo=UTC), BASE]
+    voted = conn.execute("SELECT voted_at FROM voter_turnout ORDER BY voter_id").fetchall()
+    assert voted[0][0] == BASE.replace(second=59, microsecond=999_999)  # the poll book's is exact
+
+
+def test_ballots_that_the_poll_book_did_not_take_refuse_the_whole_batch(conn):
+    ballots = first_ballots(["a", "b", "c"])
+    disagree = "poll book took 3 voters but 2 ballots count"
+    with pytest.raises(RuntimeError, match=disagree), conn.transaction():
+        ledger.enter_voters(conn, ballots)
+        ledger.commit_batch(conn, "q", 0, "votes", 3, ballots.slice(0, 2), [NO_REJECTIONS], {})
+    for table in ("voter_turnout", "ballots", "tally_batches"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def test_the_publisher_reads_the_same_totals_by_key_or_by_reading_every_row(conn):
+    """Many keys wanted are read with every row (contest_tables._most_rows), few one by one."""
+    keys = [(f"contest-{i % 4}", f"county:{i:05d}") for i in range(40)]
+    for n, (contest_id, district_id) in enumerate(keys):
+        conn.execute(
+            "INSERT INTO contest_totals VALUES (%s, %s, %s, 0, %s, now())",
+            (contest_id, district_id, n + 1, n % 3),
+        )
+        for choice in ("yes", "no")[: n % 3]:
+            conn.execute(
+                "INSERT INTO contest_choice_totals VALUES (%s, %s, %s, %s)",
+                (contest_id, district_id, choice, n),
+            )
+    conn.execute("ANALYZE contest_totals")
+    every = contest_tables.read_totals(conn)
+    assert len(every) == 40 and every[keys[5]][0].totals == {"no": 5, "yes": 5}
+    for wanted in (keys[:3], keys[5:35], [*keys[:25], ("contest-9", "nation")], []):
+        assert contest_tables._most_rows(conn, len(wanted)) == (len(wanted) > 20)
+        assert contest_tables.read_totals(conn, wanted) == {
+            k: every[k] for k in wanted if k in every
+        }
