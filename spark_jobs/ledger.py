@@ -12,10 +12,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from election_io import migrations
@@ -25,7 +23,7 @@ from spark_jobs import contest_ledger
 # Advisory lock held by the one live tally writing this database's poll book.
 TALLY_LOCK = 7_000_005
 
-STAGED_BALLOT_COLUMNS = (  # a batch's first ballots, as the writer hands them over
+STAGED_BALLOT_COLUMNS = (
     "topic_partition",
     "topic_offset",
     "voter_id",
@@ -35,17 +33,6 @@ STAGED_BALLOT_COLUMNS = (  # a batch's first ballots, as the writer hands them o
     "outcomes",
     "voting_us",
 )
-# what the staging table keeps of them: the poll book's and the national totals' fields
-_STAGING_COLUMNS = (
-    "topic_partition",
-    "topic_offset",
-    "voter_id",
-    "candidate_id",
-    "address_state",
-    "voting_us",
-)
-# the anonymous ledger's row: no voter, no offset, the time cut to the minute
-_LEDGER_COLUMNS = ("candidate_id", "address_state", "county_fips", "outcomes", "cast_at")
 STAGED_REJECTION_COLUMNS = ("topic_partition", "topic_offset", "vote_id", "reason", "detail", "raw")
 
 # Voting times travel as microseconds since the epoch: Arrow writes integers to CSV far
@@ -59,6 +46,8 @@ CREATE TEMP TABLE IF NOT EXISTS staged_ballots (
     voter_id        text NOT NULL,
     candidate_id    text,
     address_state   text NOT NULL,
+    county_fips     text,
+    outcomes        text,
     voting_us       bigint NOT NULL
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS staged_rejections (
@@ -175,39 +164,19 @@ def _copy_arrow(conn: psycopg.Connection, table: str, columns, data: pa.Table) -
         copy.write(buffer.getbuffer())
 
 
-# Enters the staged voters in the poll book in staging (offset) order, and sets aside the
-# ballots of voters it held already: one pass over its key, whatever its size.
-_ENTER_VOTERS = f"""
-WITH entered AS (
-    INSERT INTO voter_turnout (voter_id, voted_at)
-    SELECT voter_id, {_VOTING_TIME} FROM staged_ballots
-    ON CONFLICT (voter_id) DO NOTHING
-    RETURNING voter_id
-)
-DELETE FROM staged_ballots s WHERE NOT EXISTS (SELECT FROM entered e WHERE e.voter_id = s.voter_id)
-RETURNING s.topic_partition, s.topic_offset
-"""
-
-
-def enter_voters(conn: psycopg.Connection, first_ballots: pa.Table) -> list[tuple[int, int]]:
-    """Enter a batch's voters in the poll book, inside the caller's transaction; return the
-    duplicates found.
+def stage_ballots(conn: psycopg.Connection, first_ballots: pa.Table) -> list[tuple[int, int]]:
+    """Stage a batch's first ballots inside the caller's transaction; return the duplicates found.
 
     first_ballots: each voter's first valid ballot of the batch (STAGED_BALLOT_COLUMNS). A
     voter the poll book already holds voted in an earlier batch: that ballot is set aside,
     and its (partition, offset) is returned so the caller can record it as a duplicate.
     """
-    _copy_arrow(conn, "staged_ballots", _STAGING_COLUMNS, first_ballots)
-    again = conn.execute(_ENTER_VOTERS).fetchall()
+    _copy_arrow(conn, "staged_ballots", STAGED_BALLOT_COLUMNS, first_ballots)
+    again = conn.execute(
+        "DELETE FROM staged_ballots s USING voter_turnout v WHERE v.voter_id = s.voter_id "
+        "RETURNING s.topic_partition, s.topic_offset"
+    ).fetchall()
     return sorted((int(p), int(o)) for p, o in again)
-
-
-def _ledger_rows(counted: pa.Table) -> pa.Table:
-    """The counted ballots as the anonymous ledger keeps them, in a random order: the ledger's
-    row order does not follow the poll book's (and ballot ids are random too)."""
-    shuffled = counted.take(np.random.default_rng().permutation(counted.num_rows))
-    voted = shuffled["voting_us"].cast(pa.timestamp("us", tz="UTC"))
-    return shuffled.append_column("cast_at", pc.floor_temporal(voted, unit="minute"))
 
 
 def commit_batch(
@@ -216,29 +185,27 @@ def commit_batch(
     batch_id: int,
     topic: str,
     messages: int,
-    counted: pa.Table,
     rejections: Sequence[pa.Table],
     ranges: dict[int, tuple[int, int]],
     contest_deltas: contest_ledger.BatchDeltas | None = None,
 ) -> tuple[BatchRecord, Touched]:
-    """Count the ballots enter_voters left staged and record the rejections, inside the
-    caller's transaction.
+    """Count the staged ballots and record the rejections, inside the caller's transaction.
 
-    messages: every message of the batch; counted: the first ballots that count
-    (STAGED_BALLOT_COLUMNS), those staged less the duplicates; rejections: tables of
-    STAGED_REJECTION_COLUMNS, the duplicates enter_voters found among them. Counted +
-    rejected must equal messages. contest_deltas: what the counted ballots add per contest and
-    district (contest_ledger.BatchTotals); None adds nothing there. The national totals count
-    the ballots with one national vote (candidate_id).
+    messages: every message of the batch; rejections: tables of STAGED_REJECTION_COLUMNS,
+    the duplicates stage_ballots found among them. Counted + rejected must equal messages.
+    contest_deltas: what the counted ballots add per contest and district
+    (contest_ledger.BatchTotals); None adds nothing there. The national totals count the
+    ballots with one national vote (candidate_id).
     """
-    (staged,) = conn.execute("SELECT count(*) FROM staged_ballots").fetchone()
-    if staged != counted.num_rows:
-        raise RuntimeError(
-            f"batch {batch_id}: the poll book took {staged} voters "
-            f"but {counted.num_rows} ballots count"
-        )
-    _copy_arrow(conn, "ballots", _LEDGER_COLUMNS, _ledger_rows(counted))
-    n_counted = counted.num_rows
+    counted = conn.execute(
+        f"INSERT INTO voter_turnout (voter_id, voted_at) SELECT voter_id, {_VOTING_TIME} FROM staged_ballots"
+    ).rowcount
+    # shuffled, so the ledger's row order does not follow the poll book's (ids are random too)
+    conn.execute(
+        "INSERT INTO ballots (candidate_id, address_state, county_fips, outcomes, cast_at) "
+        "SELECT candidate_id, address_state, county_fips, outcomes::jsonb, "
+        f"date_trunc('minute', {_VOTING_TIME}) FROM staged_ballots ORDER BY random()"
+    )
     candidates = conn.execute(
         "INSERT INTO tally_by_candidate AS t (candidate_id, total_votes, updated_at) "
         "SELECT candidate_id, count(*), now() FROM staged_ballots "
@@ -264,15 +231,15 @@ def commit_batch(
         "SELECT topic_partition, topic_offset, vote_id, reason, detail, raw, now() "
         "FROM staged_rejections"
     ).rowcount
-    if n_counted + n_rejected != messages:
+    if counted + n_rejected != messages:
         raise RuntimeError(
-            f"batch {batch_id}: {messages} messages but {n_counted} counted + {n_rejected} rejected"
+            f"batch {batch_id}: {messages} messages but {counted} counted + {n_rejected} rejected"
         )
-    record = BatchRecord(messages, n_counted, n_rejected, topic, ranges)
+    record = BatchRecord(messages, counted, n_rejected, topic, ranges)
     conn.execute(
         "INSERT INTO tally_batches (query_name, batch_id, messages, counted, rejected, end_offsets) "
         "VALUES (%s, %s, %s, %s, %s, %s)",
-        (query_name, batch_id, messages, n_counted, n_rejected, record.end_offsets_json()),
+        (query_name, batch_id, messages, counted, n_rejected, record.end_offsets_json()),
     )
     touched = Touched(
         candidates=tuple(sorted({c for (c,) in candidates})),

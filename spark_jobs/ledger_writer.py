@@ -156,7 +156,7 @@ class LedgerWriter:
             now = read_election_now(self.conn, lock=True)
             check_window(judged.window, now, first_ballots)
             rejections = [judged.rejected]
-            again = ledger.enter_voters(self.conn, first_ballots)
+            again = ledger.stage_ballots(self.conn, first_ballots)
             if again:  # voters of an earlier batch: their ballots are duplicates
                 duplicates = duplicate_rejections(outcome, again)
                 if duplicates.num_rows != len(again):
@@ -173,7 +173,6 @@ class LedgerWriter:
                 judged.batch_id,
                 self.options.topic,
                 outcome.num_rows,
-                counted,
                 rejections,
                 judged.ranges,
                 deltas,

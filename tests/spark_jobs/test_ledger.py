@@ -10,7 +10,7 @@ import pytest
 
 from election import contract
 from election_io import contest_tables, migrations
-from spark_jobs import batch_outcome, ledger
+from spark_jobs import ledger
 
 pytestmark = [pytest.mark.services]
 
@@ -48,11 +48,10 @@ def conn(scratch_database):
 
 def commit(conn, batch_id: int, ballots: pa.Table, rejections=(NO_REJECTIONS,)):
     with conn.transaction():
-        again = ledger.enter_voters(conn, ballots)
+        again = ledger.stage_ballots(conn, ballots)
         extra = [duplicates_of(ballots, again)] if again else []
-        counted = batch_outcome.counted_ballots(ballots, again)
         record, touched = ledger.commit_batch(
-            conn, "q", batch_id, "votes", ballots.num_rows, counted, [*rejections, *extra], {}
+            conn, "q", batch_id, "votes", ballots.num_rows, [*rejections, *extra], {}
         )
     return again, record, touched
 
@@ -84,9 +83,8 @@ def test_staging_returns_the_ballots_of_voters_already_in_the_poll_book(conn):
 
 def test_counts_that_do_not_add_up_refuse_the_whole_batch(conn):
     with pytest.raises(RuntimeError, match="3 messages but 2 counted"), conn.transaction():
-        ballots = first_ballots(["a", "b"])
-        ledger.enter_voters(conn, ballots)
-        ledger.commit_batch(conn, "q", 0, "votes", 3, ballots, [NO_REJECTIONS], {})
+        ledger.stage_ballots(conn, first_ballots(["a", "b"]))
+        ledger.commit_batch(conn, "q", 0, "votes", 3, [NO_REJECTIONS], {})
     assert conn.execute("SELECT count(*) FROM voter_turnout").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM tally_batches").fetchone()[0] == 0
 
@@ -165,16 +163,6 @@ def test_a_ledger_row_keeps_only_the_minute_of_its_ballot(conn):
     assert [at for (at,) in cast] == [datetime(1970, 1, 1, tzinfo=UTC), BASE]
     voted = conn.execute("SELECT voted_at FROM voter_turnout ORDER BY voter_id").fetchall()
     assert voted[0][0] == BASE.replace(second=59, microsecond=999_999)  # the poll book's is exact
-
-
-def test_ballots_that_the_poll_book_did_not_take_refuse_the_whole_batch(conn):
-    ballots = first_ballots(["a", "b", "c"])
-    disagree = "poll book took 3 voters but 2 ballots count"
-    with pytest.raises(RuntimeError, match=disagree), conn.transaction():
-        ledger.enter_voters(conn, ballots)
-        ledger.commit_batch(conn, "q", 0, "votes", 3, ballots.slice(0, 2), [NO_REJECTIONS], {})
-    for table in ("voter_turnout", "ballots", "tally_batches"):
-        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
 
 
 def test_the_publisher_reads_the_same_totals_by_key_or_by_reading_every_row(conn):
