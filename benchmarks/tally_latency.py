@@ -44,6 +44,7 @@ from spark_jobs import sources
 
 PREFIX = "bench_latency."
 WARMUP_S = 10.0
+TARGET_P95_S = 4.0  # issue 18: p95 vote-to-result at 10k multi-contest ballots/s
 
 
 def log(message: str) -> None:
@@ -314,8 +315,8 @@ def main(argv=None) -> int:
         "offered_per_s": best["offered_per_s"],
         "trigger": f"processingTime {best['trigger_ms']} ms",
         "runs": runs,
-        "baseline": 1.0,  # the target: p95 under one second
-        "ratio": round(best["p95_s"] / 1.0, 3),
+        "baseline": TARGET_P95_S,
+        "ratio": round(best["p95_s"] / TARGET_P95_S, 3),
         "real_time_mode": "not applicable: Spark refuses it for foreachBatch sinks",
     }
     print(json.dumps(result), flush=True)
