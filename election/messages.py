@@ -6,6 +6,7 @@ screenshots and the benchmarks, so a field cannot drift between producers.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -19,7 +20,14 @@ Keyed = tuple[str, dict]
 
 
 def _time(moment: datetime | str) -> str:
-    return moment if isinstance(moment, str) else utc_iso(moment)
+    return moment if isinstance(moment, str) else _iso(moment)
+
+
+@functools.lru_cache(maxsize=1024)
+def _iso(moment: datetime) -> str:
+    """utc_iso, once per moment: a publication's thousands of rows share a few times (each
+    batch's totals are stamped with its transaction's now())."""
+    return utc_iso(moment)
 
 
 def candidate_result(candidate: Mapping, total_votes: int, updated_at: datetime | str) -> Keyed:

@@ -63,10 +63,16 @@ def outstanding_votes(registered: int, voted: int, polls_open: bool, untallied: 
     return not_voted if polls_open else min(not_voted, untallied)
 
 
-def call_race(totals: Mapping[str, int], outstanding: int, seats: int = 1) -> RaceCall:
+def call_race(
+    totals: Mapping[str, int],
+    outstanding: int,
+    seats: int = 1,
+    contest_id: str | None = None,
+    district_id: str | None = None,
+) -> RaceCall:
     """Call a race from its totals per candidate and the ballots still outstanding.
 
-    seats: how many win (a contest's vote_for). The margin is the last winner's lead over the
+    seats: how many win (a contest's vote_for); contest_id and district_id name the race. The margin is the last winner's lead over the
     first loser, the runner-up; every outstanding ballot may give that runner-up one vote, so
     the race is called only when margin > outstanding, with more candidates than seats and some
     votes. Equal totals are ordered by candidate id, so a tied leader is stable, and never called.
@@ -77,14 +83,14 @@ def call_race(totals: Mapping[str, int], outstanding: int, seats: int = 1) -> Ra
         raise ValueError(f"outstanding votes cannot be negative ({outstanding})")
     if any(votes < 0 for votes in totals.values()):
         raise ValueError(f"vote totals cannot be negative: {dict(totals)}")
+    race = {"contest_id": contest_id, "district_id": district_id}
     standing = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
     if not standing or standing[0][1] == 0:
-        return RaceCall(None, None, 0, 0, 0, int(outstanding), False)
+        return RaceCall(None, None, 0, 0, 0, int(outstanding), False, **race)
     leader, leader_votes = standing[0]
     if len(standing) <= seats:
-        return RaceCall(
-            leader, None, int(leader_votes), 0, int(standing[-1][1]), int(outstanding), False
-        )
+        margin = int(standing[-1][1])
+        return RaceCall(leader, None, int(leader_votes), 0, margin, int(outstanding), False, **race)
     runner_up, runner_up_votes = standing[seats]
     margin = int(standing[seats - 1][1] - runner_up_votes)
     return RaceCall(
@@ -94,7 +100,8 @@ def call_race(totals: Mapping[str, int], outstanding: int, seats: int = 1) -> Ra
         int(runner_up_votes),
         margin,
         int(outstanding),
-        called=margin > outstanding,
+        margin > outstanding,
+        **race,
     )
 
 
@@ -129,17 +136,15 @@ def call_contests(
         outstanding = outstanding_votes(
             max(voters, row.ballots), row.ballots, polls_open, untallied
         )
-        call = call_race(row.totals, outstanding, contest.vote_for)
+        call = call_race(row.totals, outstanding, contest.vote_for, contest_id, district_id)
         if contest.kind == RANKED:
             majority = call.called and 2 * call.leader_votes > row.ballots + outstanding
             call = replace(call, called=majority)
             latest = (latest_rounds or {}).get(contest_id)
             if latest is not None and district_id == contest.district_id:
-                by_rounds = call_race(latest, outstanding)
+                by_rounds = call_race(latest, outstanding, 1, contest_id, district_id)
                 alone = by_rounds.leader is not None and by_rounds.runner_up is None
                 decided = majority or (outstanding == 0 and (by_rounds.called or alone))
                 call = replace(by_rounds, called=decided)
-        calls[contract.contest_key(contest_id, district_id)] = replace(
-            call, contest_id=contest_id, district_id=district_id
-        )
+        calls[contract.contest_key(contest_id, district_id)] = call
     return calls
