@@ -72,10 +72,11 @@ def call_race(
 ) -> RaceCall:
     """Call a race from its totals per candidate and the ballots still outstanding.
 
-    seats: how many win (a contest's vote_for); contest_id and district_id name the race. The margin is the last winner's lead over the
-    first loser, the runner-up; every outstanding ballot may give that runner-up one vote, so
-    the race is called only when margin > outstanding, with more candidates than seats and some
-    votes. Equal totals are ordered by candidate id, so a tied leader is stable, and never called.
+    seats: how many win (a contest's vote_for); contest_id and district_id name the race. The
+    margin is the last winner's lead over the first loser, the runner-up; every outstanding
+    ballot may give that runner-up one vote, so the race is called only when margin >
+    outstanding, with more candidates than seats and some votes. Equal totals are ordered by
+    candidate id, so a tied leader is stable, and never called.
     """
     if seats < 1:
         raise ValueError(f"a race has at least one seat ({seats})")

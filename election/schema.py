@@ -7,8 +7,8 @@ record VERSION, which every other stage checks instead of running DDL (election_
 from __future__ import annotations
 
 # Raise it with every change to TABLES: registration then applies them again. 4: the ledger
-# and race calls by contest; 5: an imported election's ballots; 7: room for the running totals'
-# updates in their pages.
+# and race calls by contest; 5: an imported election's ballots; 6: ranked contests' rankings;
+# 7: room for the running totals' updates in their pages.
 VERSION = 7
 
 TABLES = """

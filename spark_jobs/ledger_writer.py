@@ -45,11 +45,12 @@ class JudgedBatch:
     ranges: dict[int, tuple[int, int]]
     started: float  # time.monotonic() when its judging began
     phases: dict[str, int]
-    recovered: bool = False
-    first_ballots: pa.Table | None = None  # each voter's first valid ballot, as staged
-    rejected: pa.Table | None = None  # the rejected messages, as staged
+    # None only for a batch republished after a crash, which commits nothing:
+    first_ballots: pa.Table | None  # each voter's first valid ballot, as staged
+    rejected: pa.Table | None  # the rejected messages, as staged
     # what first_ballots add per contest and district, should the poll book hold none of them
-    deltas: contest_ledger.BatchDeltas | None = None
+    deltas: contest_ledger.BatchDeltas | None
+    recovered: bool = False
 
 
 def fault_point(where: str, batch_id: int) -> None:
@@ -191,7 +192,7 @@ class LedgerWriter:
     def republish(self, batch_id, record, window, started, recovered=False) -> None:
         """A batch committed before a crash: publish its results again, change nothing."""
         judged = JudgedBatch(
-            batch_id, window, pa.table({}), record.ranges, started, {}, recovered=recovered
+            batch_id, window, pa.table({}), record.ranges, started, {}, None, None, None, recovered
         )
         self.publish_and_report(judged, record, None, window, None, replayed=True)
 
