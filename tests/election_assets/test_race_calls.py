@@ -80,7 +80,8 @@ def live_writer(database_url: str, prefix: str) -> Iterator[LedgerWriter]:
 def live_race_calls(database_url: str, prefix: str, lag: int | None = 0) -> dict:
     """One round of the ledger writer's race calls, as the tally makes them after a commit."""
     with live_writer(database_url, prefix) as writer:
-        published = writer.call_races(read_election_now(writer.conn), lag)
+        details = writer.details
+        published = details.run(lambda: details.call_races(read_election_now(details.conn), lag))
         calls = dict(writer.conn.execute(STORED.format("outstanding")))
     return {"published": published, "outstanding": calls}
 
@@ -101,15 +102,17 @@ def test_while_the_polls_are_open_the_untallied_count_sends_no_call_again(
         commit_tally(conn, {state: [2, 1, 0]})  # far from a call
         conn.commit()
     with live_writer(scratch_database, unique_name) as writer:
+        details = writer.details  # the writer's detail publisher, driven here on its thread
         window = read_election_now(writer.conn)
-        writer.publish_details(window.polls_opened_at)
-        assert writer.call_races(window, 0) > 0  # every race, once
+        details.run(lambda: details.send_results(window.polls_opened_at))
+        assert details.run(lambda: details.call_races(window, 0)) > 0  # every race, once
         with postgres.connect() as conn:
             commit_tally(conn, {state: [1, 0, 0]})  # the same leader, still far from a call
             conn.commit()
-        writer.publish_details(window.polls_opened_at)  # as a batch's results are sent
-        assert writer.call_races(window, 4_000) == 0
-        assert writer.call_races(window, None) == 0  # not known: the non-voters, as open
+        details.run(lambda: details.send_results(window.polls_opened_at))  # as after a commit
+        assert details.run(lambda: details.call_races(window, 4_000)) == 0
+        # not known: the non-voters, as open
+        assert details.run(lambda: details.call_races(window, None)) == 0
 
 
 def race_call_messages(

@@ -188,14 +188,14 @@ def test_contest_results_wait_for_their_turn_and_none_is_lost(election):
             (counted,) = conn.execute("SELECT sum(total_votes) FROM tally_by_candidate").fetchone()
             committed = {key: row for key, (row, _at) in read_totals(conn).items()}
         assert sum(v["total_votes"] for v in national.values()) == counted
-        assert writer.unpublished and not writer.details_due()
+        assert writer.details.unpublished and not writer.details_due()
         waiting = stack.latest_values(opts.bootstrap, contest_topic)
         assert any(
             waiting.get(contract.contest_key(*key), {}).get("ballots") != committed[key].ballots
-            for key in writer.unpublished
+            for key in writer.details.unpublished
         )
         writer.publish_waiting_details(force=True)
-        assert not writer.unpublished
+        assert not writer.details.unpublished
     finally:
         writer.close()
     published = stack.latest_values(opts.bootstrap, contest_topic)
@@ -207,6 +207,43 @@ def test_contest_results_wait_for_their_turn_and_none_is_lost(election):
             row.undervotes,
         )
         assert {c: n for c, n in value["totals"].items() if n} == row.totals
+
+
+def test_a_slow_round_of_contest_results_makes_the_next_one_wait_nine_times_as_long(
+    election, capsys
+):
+    """The contest results go on the detail publisher's thread, and a round waits PACE times as
+    long as the last one took (under load they take a tenth of the time at most); when its turn
+    comes, the round sends every result that waits and logs its size and time."""
+    opts, judge = election
+    first = stack.produce(opts.bootstrap, opts.topic, FIRST_BATCH)
+    second = stack.produce(opts.bootstrap, opts.topic, SECOND_BATCH)
+    writer = LedgerWriter(dataclasses.replace(opts, detail_every_ms=3_600_000), None)
+    writer.roll_loaded(judge.candidates, judge.contests)
+    details = writer.details
+    try:
+        for batch_id, part in enumerate((first, second)):
+            offsets = batches.split(part, len(part))[0]
+            writer.commit_and_publish(judge.batch(opts, writer.conn, batch_id, offsets))
+        waiting = set(details.unpublished)
+        assert waiting and not details.busy()
+        details.options = dataclasses.replace(opts, detail_every_ms=0)
+        details.round_s = 3_600.0  # as if the last round had taken an hour
+        assert not writer.details_due()
+        writer.publish_waiting_details()  # not due: nothing is sent
+        assert details.unpublished == waiting
+        details.round_s = 0.0
+        assert writer.details_due()
+        writer.publish_waiting_details()
+        writer.wait()  # the writer's and the detail publisher's jobs
+        assert not details.unpublished and details.round_s > 0
+    finally:
+        writer.close()
+    rounds = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"details"' in line
+    ]
+    assert [r["published"] for r in rounds] == [len(waiting)]
+    assert rounds[0]["round_ms"] >= 0 and rounds[0]["query_name"] == opts.query_name
 
 
 # --- a ranked contest: its rankings kept as they arrive, its rounds live and recounted ----------
