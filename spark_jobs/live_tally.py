@@ -120,6 +120,8 @@ class LiveTally:
             read_election_now(self.reader),
             self.options.topic,
             self.options.warm_up_ballots,
+            self.options.bootstrap,  # then through Spark's Kafka source, from their own topic
+            self.options.results_prefix,
         )
         self.writer.hand_over(self.writer.publish_everything)
         self.writer.wait()

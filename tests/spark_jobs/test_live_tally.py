@@ -116,6 +116,7 @@ def test_the_live_tally_counts_a_known_ballot_set_exactly(election, spark):
     assert '"why":"signal"' in stack.tally_log(election["checkpoint"])
     # it judged made-up ballots before the log (none of them reaches the books: checked below)
     assert '"event":"warmed_up"' in stack.tally_log(election["checkpoint"])
+    assert '"streamed":300' in stack.tally_log(election["checkpoint"])  # through Kafka too
 
     # then as Dagster runs it locally: it resumes from the same checkpoint
     process = stack.start_tally(*where, *args)
