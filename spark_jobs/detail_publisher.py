@@ -40,6 +40,10 @@ class DetailPublisher:
     # details (every county's results) take at most a tenth of the time, the national
     # results of every batch the rest
     PACE = 9
+    # while the national count is behind (its last batch's oldest ballot waited longer than
+    # this), a round waits for it to catch up, up to CATCH_UP_WAIT_S since the last round
+    BEHIND_S = 5.0
+    CATCH_UP_WAIT_S = 60.0
 
     def __init__(self, options: Options):
         self.options = options
@@ -104,16 +108,20 @@ class DetailPublisher:
         with self._marking:
             self.unpublished.update(races)
 
-    def due(self) -> bool:
+    def due(self, behind_s: float | None = None) -> bool:
         """Contest results wait, and their turn has come: detail_every_ms after the last round
-        began, and PACE times as long as it took after it ended."""
+        began, PACE times as long as it took after it ended, and unless the national count is
+        behind_s (its last batch's oldest ballot waited that long) more than BEHIND_S, catching
+        up, and CATCH_UP_WAIT_S have not passed."""
         every_s = max(self.options.detail_every_ms, 0) / 1000
         turn = max(self.details_at + every_s, self.details_at + self.round_s * (1 + self.PACE))
+        if behind_s is not None and behind_s > self.BEHIND_S:
+            turn = max(turn, self.details_at + self.CATCH_UP_WAIT_S)
         return bool(self.unpublished) and time.monotonic() >= turn
 
-    def send_when_due(self, force: bool = False) -> None:
+    def send_when_due(self, force: bool = False, behind_s: float | None = None) -> None:
         """Hand a round over once one is due (or now: force), unless one is running."""
-        if self.unpublished and (force or (self.due() and not self.busy())):
+        if self.unpublished and (force or (self.due(behind_s) and not self.busy())):
             self.hand_over(self.send_waiting)
 
     # --- jobs on the thread -------------------------------------------------------------------

@@ -188,7 +188,7 @@ class LedgerWriter:
         self.published_all = True
         if touched is not None:
             self.details.mark(touched.contests)
-            self.details.send_when_due()
+            self.details.send_when_due(behind_s=lag_s)  # none while the count catches up
         lag = drain.lag(self.log, self.conn)
         finished = time.monotonic()
         judged.phases["publish_ms"] = drain.ms_since(published)

@@ -213,8 +213,9 @@ def test_a_slow_round_of_contest_results_makes_the_next_one_wait_nine_times_as_l
     election, capsys
 ):
     """The contest results go on the detail publisher's thread, and a round waits PACE times as
-    long as the last one took (under load they take a tenth of the time at most); when its turn
-    comes, the round sends every result that waits and logs its size and time."""
+    long as the last one took (under load they take a tenth of the time at most), and while the
+    national count catches up; when its turn comes, the round sends every result that waits and
+    logs its size and time."""
     opts, judge = election
     first = stack.produce(opts.bootstrap, opts.topic, FIRST_BATCH)
     second = stack.produce(opts.bootstrap, opts.topic, SECOND_BATCH)
@@ -234,6 +235,9 @@ def test_a_slow_round_of_contest_results_makes_the_next_one_wait_nine_times_as_l
         assert details.unpublished == waiting
         details.round_s = 0.0
         assert writer.details_due()
+        # but not while the national count is behind, catching up: until a minute has passed
+        assert details.due(behind_s=details.BEHIND_S + 1) is False
+        assert details.due(behind_s=details.BEHIND_S)
         writer.publish_waiting_details()
         writer.wait()  # the writer's and the detail publisher's jobs
         assert not details.unpublished and details.round_s > 0
