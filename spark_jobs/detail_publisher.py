@@ -32,8 +32,8 @@ T = TypeVar("T")
 
 
 class DetailPublisher:
-    """Sends what a round of details holds; `due`, `mark` and `hand_over` are for any thread,
-    the rest runs on this publisher's thread (through `run` or `hand_over`)."""
+    """Sends what a round of details holds; `mark`, `due`, `send_when_due` and `hand_over` are
+    for any thread, the rest runs on this publisher's thread (through `run` or `hand_over`)."""
 
     CALL_REFRESH_S = 30.0  # how often a race call's numbers are sent again while they move
     # a round waits at least this many times as long as the last one took: under load the
