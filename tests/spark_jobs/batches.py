@@ -58,13 +58,15 @@ class Judge:
 
     def commit_each(self, opts: Options, sent) -> None:
         """Each list of produced messages judged as one micro-batch, in order, and committed and
-        published by the live tally's ledger writer."""
+        published by the live tally's ledger writer, then its contest results that wait sent,
+        as the tally sends them before it stops."""
         writer = LedgerWriter(opts, None)
         writer.roll_loaded(self.candidates, self.contests)
         try:
             for batch_id, part in enumerate(sent):
                 offsets = split(part, len(part))[0]
                 writer.commit_and_publish(self.batch(opts, writer.conn, batch_id, offsets))
+            writer.publish_waiting_details(force=True)
         finally:
             writer.close()
 
