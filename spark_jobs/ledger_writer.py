@@ -71,7 +71,6 @@ class LedgerWriter:
         self.details = DetailPublisher(options)
         self.candidates: dict[str, dict] = {}
         self.registered: dict[str, int] = {}  # voters per state, as the roll names it
-        self.contests: tuple[Contest, ...] = ()
         self.contest_totals = contest_ledger.BatchTotals(())
         self.published_all = False
         self.batches = 0  # published in this run
@@ -90,7 +89,6 @@ class LedgerWriter:
         names = {c: row.get("candidate_name") for c, row in candidates.items()}
         contests = contests or (national_contest(candidates, names),)
         homes = self.details.run(lambda: self.details.roll_loaded(contests))
-        self.contests = contests
         self.contest_totals = contest_ledger.BatchTotals(contests)
         registered: dict[str, int] = {}
         for (state, _county), n in homes.items():
