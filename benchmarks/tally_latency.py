@@ -1,7 +1,7 @@
 """Tally latency: a steady 10,000 ballots per second for 60 s, time from produce to result.
 
     python -m benchmarks.tally_latency [--rate N] [--seconds N] [--triggers 0,100,250]
-                                       [--shape selections|seed]
+                                       [--shape selections|seed] [--tally-log FILE]
 
 The ballots are the default election's (every contest of each voter's style, as
 benchmarks.tally_throughput sends them), or with --shape seed the seed's one-candidate ones;
@@ -11,7 +11,9 @@ call to the receipt of the first aggregated_votes_per_candidate message whose to
 it (known exactly from the committed batches' offsets). The first seconds of load warm the
 JVM and are not measured. Real-Time Mode is not measured: Spark refuses it for foreachBatch
 sinks (STREAMING_REAL_TIME_MODE.OPERATOR_OR_SINK_NOT_IN_ALLOWLIST), and the tally needs
-foreachBatch for its PostgreSQL transaction. The last line is one JSON object.
+foreachBatch for its PostgreSQL transaction. --tally-log keeps every line the live tally
+printed (its progress, details and warm-up events), each run's after the last. The last line
+is one JSON object.
 """
 
 from __future__ import annotations
@@ -199,7 +201,9 @@ def latencies(url, watcher, sent_at, placed, candidates, measured_from: int) -> 
     return np.array(out)
 
 
-def run_trigger(url, bootstrap, trigger_ms, rate, seconds, load: Load, max_offsets) -> dict:
+def run_trigger(
+    url, bootstrap, trigger_ms, rate, seconds, load: Load, max_offsets, tally_log=None
+) -> dict:
     topic = f"bench_latency_votes_{int(time.time())}"
     topics.provide_topics(bootstrap, [topic], 4, empty=True, timeout=60)  # a ballot log's settings
     topics.delete_topics(bootstrap, [PREFIX + t for t in contract.PUBLISHED_TOPICS])
@@ -228,6 +232,8 @@ def run_trigger(url, bootstrap, trigger_ms, rate, seconds, load: Load, max_offse
         def follow():
             assert process.stdout is not None
             for line in process.stdout:
+                if tally_log is not None:
+                    tally_log.write(line)
                 if line.startswith('{"event":"started"'):
                     started.set()
                 elif line.startswith('{"event":"progress"'):
@@ -283,6 +289,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--triggers", default="0,100,250", help="processingTime settings, in ms")
     parser.add_argument("--max-offsets-per-trigger", type=int, default=200_000)
+    parser.add_argument("--tally-log", help="a file to keep every line the live tally printed")
     args = parser.parse_args(argv)
     bootstrap = setting("KAFKA_BOOTSTRAP_SERVERS")
     sources.check_postgres(setting("DATABASE_URL"), election_tables=False)  # it makes its own
@@ -293,18 +300,20 @@ def main(argv=None) -> int:
     bench.register(url, roll, bench.bench_definition() if selections else None)
     n = int(args.rate * (WARMUP_S + args.seconds))
     load = selections_load(roll, n) if selections else seed_load(roll, n)
-    runs = [
-        run_trigger(
-            url,
-            bootstrap,
-            int(t),
-            args.rate,
-            args.seconds,
-            load,
-            args.max_offsets_per_trigger,
-        )
-        for t in args.triggers.split(",")
-    ]
+    with open(args.tally_log or os.devnull, "a", encoding="utf-8") as tally_log:
+        runs = [
+            run_trigger(
+                url,
+                bootstrap,
+                int(t),
+                args.rate,
+                args.seconds,
+                load,
+                args.max_offsets_per_trigger,
+                tally_log,
+            )
+            for t in args.triggers.split(",")
+        ]
     best = min(runs, key=lambda r: (r["p95_s"], r["p50_s"]))
     result = {
         "benchmark": "tally_latency",
