@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from election_io import migrations
@@ -165,16 +166,25 @@ def _copy_arrow(conn: psycopg.Connection, table: str, columns, data: pa.Table) -
 
 
 def stage_ballots(conn: psycopg.Connection, first_ballots: pa.Table) -> list[tuple[int, int]]:
-    """Stage a batch's first ballots inside the caller's transaction; return the duplicates found.
+    """Stage a batch's first ballots and enter their voters in the poll book, inside the
+    caller's transaction; return the duplicates found.
 
     first_ballots: each voter's first valid ballot of the batch (STAGED_BALLOT_COLUMNS). A
     voter the poll book already holds voted in an earlier batch: that ballot is set aside,
-    and its (partition, offset) is returned so the caller can record it as a duplicate.
+    and its (partition, offset) is returned so the caller can record it as a duplicate. Each
+    voter is looked up by the poll book's key as it is entered (ON CONFLICT), so a batch costs
+    its own voters, never a scan of everyone who has voted.
     """
+    voters = first_ballots["voter_id"]
+    if pc.count_distinct(voters).as_py() != len(voters):  # the poll book would enter one
+        raise RuntimeError("a voter has two first ballots in one batch: nothing is committed")
     _copy_arrow(conn, "staged_ballots", STAGED_BALLOT_COLUMNS, first_ballots)
     again = conn.execute(
-        "DELETE FROM staged_ballots s USING voter_turnout v WHERE v.voter_id = s.voter_id "
-        "RETURNING s.topic_partition, s.topic_offset"
+        "WITH entered AS ("
+        f"INSERT INTO voter_turnout (voter_id, voted_at) SELECT voter_id, {_VOTING_TIME} "
+        "FROM staged_ballots ON CONFLICT (voter_id) DO NOTHING RETURNING voter_id) "
+        "DELETE FROM staged_ballots WHERE voter_id NOT IN (SELECT voter_id FROM entered) "
+        "RETURNING topic_partition, topic_offset"
     ).fetchall()
     return sorted((int(p), int(o)) for p, o in again)
 
@@ -197,15 +207,13 @@ def commit_batch(
     (contest_ledger.BatchTotals); None adds nothing there. The national totals count the
     ballots with one national vote (candidate_id).
     """
+    # the staged ballots are the voters stage_ballots entered in the poll book; shuffled, so
+    # the ledger's row order does not follow the poll book's (ids are random too)
     counted = conn.execute(
-        f"INSERT INTO voter_turnout (voter_id, voted_at) SELECT voter_id, {_VOTING_TIME} FROM staged_ballots"
-    ).rowcount
-    # shuffled, so the ledger's row order does not follow the poll book's (ids are random too)
-    conn.execute(
         "INSERT INTO ballots (candidate_id, address_state, county_fips, outcomes, cast_at) "
         "SELECT candidate_id, address_state, county_fips, outcomes::jsonb, "
         f"date_trunc('minute', {_VOTING_TIME}) FROM staged_ballots ORDER BY random()"
-    )
+    ).rowcount
     candidates = conn.execute(
         "INSERT INTO tally_by_candidate AS t (candidate_id, total_votes, updated_at) "
         "SELECT candidate_id, count(*), now() FROM staged_ballots "
