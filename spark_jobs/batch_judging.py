@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,8 +27,8 @@ from election_io.elections import ElectionNow
 from spark_jobs import contest_ledger, drain, judging, jvm_judging, ledger, sources
 from spark_jobs.batch_outcome import (
     PLACE_BITS,
-    collect_outcome,
     first_ballot_per_voter,
+    outcome_columns,
     places,
     split,
 )
@@ -36,9 +36,11 @@ from spark_jobs.ledger_writer import JudgedBatch
 
 # Unsure messages taken back by place; past this many, the whole batch is judged with Python.
 PLACES_LIMIT = 20_000
+STAGES_KEPT = 8  # sets of judging columns kept, each for one setting of the polls' times
 
 
-class BatchJudging(NamedTuple):
+@dataclass(frozen=True)
+class BatchJudging:
     """What judging a micro-batch needs beside its messages, read once with the roll."""
 
     roll: jvm_judging.RollLookup  # broadcast once: a micro-batch looks up its own voters
@@ -46,6 +48,9 @@ class BatchJudging(NamedTuple):
     plain: Callable  # the JVM's verdict for the roll's homes (jvm_judging.plain_verdict)
     partitions: int  # votes_topic's partition count, which places every ballot
     totals: contest_ledger.BatchTotals  # what a batch adds per contest, on the judging thread
+    # the judging's columns by (polls opened, polls closed, python), built once: a copy made
+    # with dataclasses.replace (another roll) starts its own
+    _stages: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def read(cls, spark, database_url: str, partitions: int) -> tuple[BatchJudging, dict]:
@@ -58,17 +63,34 @@ class BatchJudging(NamedTuple):
         totals = contest_ledger.BatchTotals(contests)
         return cls(roll, contests, plain, partitions, totals), candidates
 
-    def classified(self, batch_df: DataFrame, window: ElectionNow, python: bool) -> DataFrame:
-        """The batch judged by the shared rules (judging.classify), the duplicate check to come."""
-        return judging.classify(
-            judging.parse_ballots(batch_df, self.partitions, python),
-            self.roll,
-            self.contests,
-            window.polls_opened_at,
-            window.polls_closed_at,  # receipt times need no "now": the recount's bound
-            plain=self.plain,
-            python=python,
-        )
+    def stages(self, spark, window: ElectionNow, python: bool) -> judging.Stages:
+        """The shared rules (judging.parse_stages, judging.classify_stages) and what is
+        collected of each message (outcome_columns), the duplicate check to come; built once
+        for the polls' times (receipt times need no "now": the recount's bound)."""
+        key = (window.polls_opened_at, window.polls_closed_at, python)
+        found = self._stages.get(key)
+        if found is None:
+            if len(self._stages) >= STAGES_KEPT:
+                self._stages.clear()
+            found = self._stages[key] = (
+                *judging.parse_stages(spark, self.partitions, python),
+                *judging.classify_stages(
+                    spark,
+                    self.roll,
+                    self.contests,
+                    window.polls_opened_at,
+                    window.polls_closed_at,
+                    plain=self.plain,
+                    python=python,
+                ),
+                outcome_columns(unjudged=not python),
+            )
+        return found
+
+    def collected(self, batch_df: DataFrame, window: ElectionNow, python: bool) -> pa.Table:
+        """The batch judged by the shared rules and collected (collect_outcome's columns)."""
+        stages = self.stages(batch_df.sparkSession, window, python)
+        return judging.applied(batch_df, stages).toArrow()
 
 
 def judge(
@@ -100,16 +122,16 @@ def judge(
 def judged_outcome(batch_df: DataFrame, window: ElectionNow, by: BatchJudging) -> pa.Table:
     """Every message's verdict, collected (collect_outcome): the JVM's, the domain's where the
     JVM is unsure. Rows come in (partition, offset) order when some were judged again."""
-    fast = collect_outcome(by.classified(batch_df, window, python=False))
+    fast = by.collected(batch_df, window, python=False)
     unsure = fast["unjudged"]
     fast = fast.drop_columns(["unjudged"])
     count = pc.sum(unsure).as_py() or 0
     if count == 0:
         return fast
     if count > PLACES_LIMIT:
-        return collect_outcome(by.classified(batch_df, window, python=True))
+        return by.collected(batch_df, window, python=True)
     place = F.shiftleft(F.col("partition").cast("long"), PLACE_BITS) + F.col("offset")
     again = batch_df.where(place.isin(pc.filter(places(fast), unsure).to_pylist()))
-    judged_again = collect_outcome(by.classified(again, window, python=True))
+    judged_again = by.collected(again, window, python=True)
     table = pa.concat_tables([fast.filter(pc.invert(unsure)), judged_again])
     return table.sort_by([("partition", "ascending"), ("offset", "ascending")])

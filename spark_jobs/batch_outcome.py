@@ -31,10 +31,14 @@ OUTCOME_COLUMNS = (
 
 
 def collect_outcome(judged):
-    """Every message of the batch, to the driver with Arrow: ballot fields for the valid, a record for the rejected.
+    """Every message of the batch, to the driver with Arrow (outcome_columns)."""
+    return judged.select(*outcome_columns("unjudged" in judged.columns)).toArrow()
 
-    A batch judged in the JVM alone (judging.classify's python=False) brings its `unjudged`
-    column too.
+
+def outcome_columns(unjudged: bool) -> tuple:
+    """What reaches the driver of every message: ballot fields for the valid, a record for
+    the rejected; unjudged: the `unjudged` column of a batch judged in the JVM alone
+    (judging.classify's python=False) too.
 
     Only bounded text reaches the driver (judging.RECORD_BYTES per message beside registered
     ids): the record's vote_id, detail and raw, the raw masked and cut for valid ballots too,
@@ -44,10 +48,8 @@ def collect_outcome(judged):
     from pyspark.sql import functions as F
 
     valid = F.col("reason").isNull()
-    return judged.select(
-        "partition",
-        "offset",
-        "kafka_timestamp",
+    return (
+        *map(F.col, ("partition", "offset", "kafka_timestamp")),
         F.when(valid, F.col("voter_id")).alias("voter_id"),
         F.when(valid, F.col("candidate_id")).alias("candidate_id"),
         F.when(valid, F.col("address_state")).alias("address_state"),
@@ -55,11 +57,11 @@ def collect_outcome(judged):
         F.when(valid & F.col("cells").isNull(), F.col("outcomes")).alias("outcomes"),
         F.when(valid, F.col("cells")).alias("cells"),
         judging.record_vote_id(F.col("vote_id")).alias("vote_id"),
-        "reason",
+        F.col("reason"),
         judging.record_detail(F.col("detail")).alias("detail"),
         judging.secret_raw(F.col("raw"), F.col("reason"), F.col("form")).alias("raw"),
-        *(["unjudged"] if "unjudged" in judged.columns else []),
-    ).toArrow()
+        *([F.col("unjudged")] if unjudged else []),
+    )
 
 
 PLACE_BITS = 40  # a message's place is partition << PLACE_BITS | offset (offsets stay below)

@@ -114,7 +114,24 @@ def _struct(columns: dict[str, list]) -> pa.StructArray:
 _judge_udf = F.arrow_udf(_judge_in_python, _VERDICT)
 
 
+Stages = tuple[tuple[Column, ...], ...]  # each the columns of a select, applied in turn
+
+
+def applied(df: DataFrame, stages: Stages) -> DataFrame:
+    """A DataFrame through stages of columns. The columns are unresolved expressions, so one
+    set of stages judges every micro-batch: built once, they spare each batch rebuilding
+    hundreds of columns through py4j."""
+    for columns in stages:
+        df = df.select(*columns)
+    return df
+
+
 def parse_ballots(kafka_df: DataFrame, partitions: int | None, python: bool = True) -> DataFrame:
+    """Kafka rows -> one row per message (parse_stages)."""
+    return applied(kafka_df, parse_stages(kafka_df.sparkSession, partitions, python))
+
+
+def parse_stages(spark, partitions: int | None, python: bool = True) -> Stages:
     """Kafka rows -> one row per message: ids, selections, parse_error (null if well-formed), time.
 
     Well-formed is election.ballots.parse_ballot's definition, key included, on the partition
@@ -126,14 +143,14 @@ def parse_ballots(kafka_df: DataFrame, partitions: int | None, python: bool = Tr
     out the Python worker: a message that is not a plain form (form 0) is then not judged.
     """
     count = F.lit(partitions).cast("int")
-    plain = plain_message(kafka_df.sparkSession)(F.col("value"), F.col("key"), count)
+    plain = plain_message(spark)(F.col("value"), F.col("key"), count)
     # only what the Python judging needs passes through it: Spark queues every row meanwhile
-    flagged = kafka_df.select(
-        "partition",
-        "offset",
+    flagged = (
+        F.col("partition"),
+        F.col("offset"),
         F.col("timestamp").alias("kafka_timestamp"),
-        "key",
-        "value",
+        F.col("key"),
+        F.col("value"),
         plain.alias("_m"),
     )
     slow = F.col("_m").isNull()
@@ -146,8 +163,9 @@ def parse_ballots(kafka_df: DataFrame, partitions: int | None, python: bool = Tr
         if python
         else F.lit(None).cast(_VERDICT)
     )
-    parsed = flagged.select(
-        "partition", "offset", "kafka_timestamp", "value", "_m", verdict.alias("_v")
+    parsed = (
+        *map(F.col, ("partition", "offset", "kafka_timestamp", "value", "_m")),
+        verdict.alias("_v"),
     )
     placed = F.col("_m.placed")
     misplaced = F.when(
@@ -171,17 +189,19 @@ def parse_ballots(kafka_df: DataFrame, partitions: int | None, python: bool = Tr
     def field(name: str) -> Column:
         return F.when(slow, F.col(f"_v.{name}")).otherwise(F.col(f"_m.{name}")).alias(name)
 
-    return parsed.select(
-        "partition",
-        "offset",
-        "kafka_timestamp",
-        F.col("value").cast("string").alias("raw"),
-        field("vote_id"),
-        field("voter_id"),
-        field("candidate_id"),
-        selections.alias("selections"),
-        error.alias("parse_error"),
-        form.alias("form"),
+    return (
+        flagged,
+        parsed,
+        (
+            *map(F.col, ("partition", "offset", "kafka_timestamp")),
+            F.col("value").cast("string").alias("raw"),
+            field("vote_id"),
+            field("voter_id"),
+            field("candidate_id"),
+            selections.alias("selections"),
+            error.alias("parse_error"),
+            form.alias("form"),
+        ),
     )
 
 
@@ -194,6 +214,22 @@ def classify(
     plain: Callable[[Column, Column, Column], Column] | None = None,
     python: bool = True,
 ) -> DataFrame:
+    """parse_ballots' rows judged (classify_stages)."""
+    stages = classify_stages(
+        parsed.sparkSession, roll, contests, polls_opened_at, polls_closed_at, plain, python
+    )
+    return applied(parsed, stages)
+
+
+def classify_stages(
+    spark,
+    roll: RollLookup,
+    contests: tuple[Contest, ...],
+    polls_opened_at: datetime | None,
+    polls_closed_at: datetime | None,
+    plain: Callable[[Column, Column, Column], Column] | None = None,
+    python: bool = True,
+) -> Stages:
     """Adds address_state, county_fips, reason (null = valid so far), detail, outcomes, cells.
 
     roll is the roll as the JVM's lookup (jvm_judging.roll_lookup): a ballot costs its own
@@ -209,17 +245,18 @@ def classify(
     of (not a plain form, or selections the domain's pattern judge would have to judge) is
     marked `unjudged`, its verdict left to a judging with python (spark_jobs.batch_judging).
     """
-    home = roll.home(F.col("voter_id"))
-    with_state = parsed.withColumn("_home", home).select(
-        "*",
-        F.col("_home.address_state").alias("_state"),
-        F.col("_home.county_fips").alias("_county"),
+    every = F.col("*")
+    with_state = (
+        (every, roll.home(F.col("voter_id")).alias("_home")),
+        (
+            every,
+            F.col("_home.address_state").alias("_state"),
+            F.col("_home.county_fips").alias("_county"),
+        ),
     )
     if plain is None:
-        plain = plain_verdict(parsed.sparkSession, tuple(contests), roll.homes)
-    clean = with_state.withColumn(
-        "_j", plain(F.col("_state"), F.col("_county"), F.col("selections"))
-    )
+        plain = plain_verdict(spark, tuple(contests), roll.homes)
+    clean = (every, plain(F.col("_state"), F.col("_county"), F.col("selections")).alias("_j"))
     unsure = F.col("_j").isNull()  # the domain's pattern judge is handed only these ballots
     verdict = (
         pattern_verdict(tuple(contests))(
@@ -234,7 +271,7 @@ def classify(
         F.col("_j.outcomes").alias("outcomes"),
         F.col("_j.candidate_id").alias("candidate_id"),
     )
-    df = clean.withColumn("_p", F.when(unsure, verdict).otherwise(judged_plainly))
+    judged_both = (every, F.when(unsure, verdict).otherwise(judged_plainly).alias("_p"))
 
     # the broker's receipt time decides (LogAppendTime); the voter's voting_time never does
     received = F.col("kafka_timestamp")
@@ -270,14 +307,9 @@ def classify(
     for name in counting.CHECK_ORDER[:-1]:
         broken, why_broken = rules[name]
         reason, detail = reason.when(broken, F.lit(name)), detail.when(broken, why_broken)
-    return df.select(
-        "partition",
-        "offset",
-        "kafka_timestamp",
-        "raw",
-        "vote_id",
-        "voter_id",
-        "form",
+    judged_all = (
+        *map(F.col, ("partition", "offset", "kafka_timestamp", "raw", "vote_id", "voter_id")),
+        F.col("form"),
         F.coalesce(F.col("_p.candidate_id"), F.col("candidate_id")).alias("candidate_id"),
         F.col("_state").alias("address_state"),
         F.col("_county").alias("county_fips"),
@@ -287,6 +319,7 @@ def classify(
         F.when(reason.isNull(), F.col("_j.cells")).alias("cells"),
         *([] if python else [((F.col("form") == 0) | unsure).alias("unjudged")]),
     )
+    return (*with_state, clean, judged_both, judged_all)
 
 
 def filled(template: str, **values: Column | str) -> Column:

@@ -16,6 +16,7 @@ from it, once, batch by batch as the live tally reads the log.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 import time
@@ -114,7 +115,7 @@ def warm_up(
     voters = made_up_voters(judging, n)
     roll = made_up_roll(spark, voters)
     partitions = max(judging.partitions, 1)
-    warm = judging._replace(roll=roll)
+    warm = dataclasses.replace(judging, roll=roll)  # with its own columns
     try:
         batch = made_up_batch(spark, voters, topic, partitions)
         for _ in range(ROUNDS):

@@ -8,6 +8,7 @@ by place or judged whole again (a limit of 0 sends every unsure batch whole).
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pyarrow.compute as pc
@@ -20,7 +21,6 @@ from election.contests import national_contest
 from election.partitioning import murmur2_partition
 from election_io.elections import ElectionNow
 from spark_jobs import batch_judging, contest_ledger, jvm_judging, warm_up
-from spark_jobs.batch_outcome import collect_outcome
 from tests.spark_jobs import helpers
 from tests.spark_jobs.helpers import CANDIDATES, CLOSED, OPENED
 from tests.spark_jobs.test_judging_agrees import Shape, messages
@@ -70,12 +70,12 @@ def test_two_passes_judge_a_batch_as_one_pass_with_python_does(spark, shape, mon
         try:
             batch = helpers.kafka_rows(spark, log).cache()
             now = window(closed)
-            one = collect_outcome(by.classified(batch, now, python=True))
+            one = by.collected(batch, now, python=True)
             monkeypatch.setattr(batch_judging, "PLACES_LIMIT", limit)
             two = batch_judging.judged_outcome(batch, now, by)
             assert two.schema == one.schema
             assert two.sort_by(ORDER).to_pylist() == one.sort_by(ORDER).to_pylist()
-            judged_by_jvm = collect_outcome(by.classified(batch, now, python=False))
+            judged_by_jvm = by.collected(batch, now, python=False)
             unsure.append(pc.sum(judged_by_jvm["unjudged"]).as_py() or 0)
             batch.unpersist()
         finally:
@@ -97,13 +97,42 @@ def test_the_warm_up_runs_both_passes_on_ballots_that_count_in_its_own_index_onl
     try:
         batch = warm_up.made_up_batch(spark, voters, "votes", 3)
         now = window(None)
-        warm = by._replace(roll=own)
-        by_jvm = collect_outcome(warm.classified(batch, now, python=False))
+        warm = dataclasses.replace(by, roll=own)
+        by_jvm = warm.collected(batch, now, python=False)
         assert pc.sum(by_jvm["unjudged"]).as_py() == 40 // warm_up.SPACED
         judged = batch_judging.judged_outcome(batch, now, warm)
         assert judged["reason"].to_pylist() == [None] * 40
         on_the_roll = batch_judging.judged_outcome(batch, now, by)
         assert on_the_roll["reason"].to_pylist() == [contract.UNKNOWN_VOTER] * 40
+    finally:
+        own.release()
+        by.roll.release()
+
+
+def test_a_batch_is_judged_by_columns_built_once_for_the_polls_times(spark):
+    """Every micro-batch reuses the judging's columns (rebuilding them through py4j cost each
+    batch up to a second); polls that open or close anew, or another roll, get their own, and a
+    second batch through the kept columns is judged as by columns built afresh."""
+    by = judging_of(spark, Shape(True), 3)
+    voters = warm_up.made_up_voters(by, 30)
+    own = warm_up.made_up_roll(spark, voters)
+    try:
+        batch = warm_up.made_up_batch(spark, voters, "votes", 3)
+        now, closing = window(None), window(CLOSED)
+        kept = by.stages(spark, now, python=False)
+        assert by.stages(spark, now, python=False) is kept
+        assert by.stages(spark, closing, python=False) is not kept
+        assert by.stages(spark, now, python=True) is not kept
+        first = batch_judging.judged_outcome(batch, now, by)
+        again = batch_judging.judged_outcome(batch.where("offset < 20"), now, by)
+        assert again == first.filter(pc.less(first["offset"], 20))
+        warm = dataclasses.replace(by, roll=own)
+        assert warm.stages(spark, now, python=False) is not kept
+        counted = batch_judging.judged_outcome(batch, now, warm)
+        assert counted["reason"].to_pylist() == [None] * 30  # the made-up roll knows them
+        afresh = dataclasses.replace(by)
+        assert batch_judging.judged_outcome(batch, now, afresh) == first  # all unknown voters
+        assert first["reason"].to_pylist() == [contract.UNKNOWN_VOTER] * 30
     finally:
         own.release()
         by.roll.release()
