@@ -289,7 +289,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--triggers", default="0,100,250", help="processingTime settings, in ms")
     parser.add_argument("--max-offsets-per-trigger", type=int, default=200_000)
-    parser.add_argument("--tally-log", help="a file to keep every line the live tally printed")
+    parser.add_argument(
+        "--tally-log",
+        type=argparse.FileType("a", encoding="utf-8"),  # a bad path: one line, before any run
+        help="a file to keep every line the live tally printed",
+    )
     args = parser.parse_args(argv)
     bootstrap = setting("KAFKA_BOOTSTRAP_SERVERS")
     sources.check_postgres(setting("DATABASE_URL"), election_tables=False)  # it makes its own
@@ -300,7 +304,7 @@ def main(argv=None) -> int:
     bench.register(url, roll, bench.bench_definition() if selections else None)
     n = int(args.rate * (WARMUP_S + args.seconds))
     load = selections_load(roll, n) if selections else seed_load(roll, n)
-    with open(args.tally_log or os.devnull, "a", encoding="utf-8") as tally_log:
+    with args.tally_log or open(os.devnull, "a", encoding="utf-8") as tally_log:
         runs = [
             run_trigger(
                 url,
