@@ -127,11 +127,13 @@ class DetailPublisher:
 
     def send_when_due(self, force: bool = False, behind_s: float | None = None) -> None:
         """Hand a round over once one is due, unless one is running; force: now, every race
-        that waits."""
+        that waits. A round that waited for the count to catch up (a minute) sends every race
+        too: slices a minute apart would leave a county's results minutes old."""
         if force and self.unpublished:
             self.hand_over(lambda: self.send_waiting(every=True))
         elif self.unpublished and self.due(behind_s) and not self.busy():
-            self.hand_over(self.send_waiting)
+            every = behind_s is not None and behind_s > self.BEHIND_S
+            self.hand_over(lambda: self.send_waiting(every=every))
 
     # --- jobs on the thread -------------------------------------------------------------------
 

@@ -253,7 +253,8 @@ def test_a_slow_round_of_contest_results_makes_the_next_one_wait_nine_times_as_l
 def test_a_round_sends_the_races_that_waited_longest_a_slice_at_a_time(election, capsys):
     """A round takes at most SLICE races, those that have waited longest, and leaves the rest
     for the next: 15,000 at once took the national count's CPU for seconds. A race marked again
-    while it waits keeps its place; the flush before the tally stops sends every one."""
+    while it waits keeps its place; a round that waited a minute for the count to catch up, and
+    the flush before the tally stops, send every one."""
     opts, judge = election
     first = stack.produce(opts.bootstrap, opts.topic, FIRST_BATCH)
     second = stack.produce(opts.bootstrap, opts.topic, SECOND_BATCH)
@@ -273,6 +274,12 @@ def test_a_round_sends_the_races_that_waited_longest_a_slice_at_a_time(election,
         assert list(details.unpublished) == waiting[2:]
         details.mark([waiting[0]])  # sent, then changed again: it waits behind the others
         assert list(details.unpublished) == [*waiting[2:], waiting[0]]
+        details.options = dataclasses.replace(opts, detail_every_ms=0)
+        details.details_at -= details.CATCH_UP_WAIT_S  # a minute has passed, the count behind
+        details.send_when_due(behind_s=details.BEHIND_S + 1)
+        details.wait()
+        assert not details.unpublished  # after a minute's wait, every race at once
+        details.mark(waiting[:3])
         writer.publish_waiting_details(force=True)
         assert not details.unpublished
     finally:
@@ -280,7 +287,7 @@ def test_a_round_sends_the_races_that_waited_longest_a_slice_at_a_time(election,
     rounds = [
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"details"' in line
     ]
-    assert [r["published"] for r in rounds] == [2, len(waiting) - 1]
+    assert [r["published"] for r in rounds] == [2, len(waiting) - 1, 3]
 
 
 # --- a ranked contest: its rankings kept as they arrive, its rounds live and recounted ----------
