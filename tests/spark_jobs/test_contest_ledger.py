@@ -5,6 +5,7 @@ oracle's count (election.counting.count with the contests of tests/spark_jobs/he
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 
@@ -166,20 +167,30 @@ def test_the_ledger_by_contest_equals_the_oracle(election, spark):
     )
 
 
-def test_contest_results_wait_for_their_turn_and_none_is_lost(election):
-    """With a long --detail-every-ms, a batch sends its national results and leaves its contest
-    results waiting; the flush before the tally stops sends them, every one as committed."""
+@contextlib.contextmanager
+def two_batches_committed(election):
+    """A ledger writer that committed FIRST_BATCH and SECOND_BATCH, its contest results waiting
+    (an hour between rounds)."""
     opts, judge = election
-    opts = dataclasses.replace(opts, detail_every_ms=3_600_000)
     first = stack.produce(opts.bootstrap, opts.topic, FIRST_BATCH)
     second = stack.produce(opts.bootstrap, opts.topic, SECOND_BATCH)
-    contest_topic = opts.result_topic(contract.CONTEST_RESULTS_TOPIC)
-    writer = LedgerWriter(opts, None)
+    writer = LedgerWriter(dataclasses.replace(opts, detail_every_ms=3_600_000), None)
     writer.roll_loaded(judge.candidates, judge.contests)
     try:
         for batch_id, part in enumerate((first, second)):
             offsets = batches.split(part, len(part))[0]
             writer.commit_and_publish(judge.batch(opts, writer.conn, batch_id, offsets))
+        yield writer
+    finally:
+        writer.close()
+
+
+def test_contest_results_wait_for_their_turn_and_none_is_lost(election):
+    """With a long --detail-every-ms, a batch sends its national results and leaves its contest
+    results waiting; the flush before the tally stops sends them, every one as committed."""
+    opts, _judge = election
+    contest_topic = opts.result_topic(contract.CONTEST_RESULTS_TOPIC)
+    with two_batches_committed(election) as writer:
         # the first batch of a run sends every key; the second's wait for their turn
         national = stack.latest_values(
             opts.bootstrap, opts.result_topic(contract.VOTES_PER_CANDIDATE_TOPIC)
@@ -196,8 +207,6 @@ def test_contest_results_wait_for_their_turn_and_none_is_lost(election):
         )
         writer.publish_waiting_details(force=True)
         assert not writer.details.unpublished
-    finally:
-        writer.close()
     published = stack.latest_values(opts.bootstrap, contest_topic)
     for (contest_id, district_id), row in committed.items():
         value = published[contract.contest_key(contest_id, district_id)]
@@ -216,16 +225,9 @@ def test_a_slow_round_of_contest_results_makes_the_next_one_wait_nine_times_as_l
     long as the last one took (under load they take a tenth of the time at most), and while the
     national count catches up; when its turn comes, the round sends every result that waits and
     logs its size and time."""
-    opts, judge = election
-    first = stack.produce(opts.bootstrap, opts.topic, FIRST_BATCH)
-    second = stack.produce(opts.bootstrap, opts.topic, SECOND_BATCH)
-    writer = LedgerWriter(dataclasses.replace(opts, detail_every_ms=3_600_000), None)
-    writer.roll_loaded(judge.candidates, judge.contests)
-    details = writer.details
-    try:
-        for batch_id, part in enumerate((first, second)):
-            offsets = batches.split(part, len(part))[0]
-            writer.commit_and_publish(judge.batch(opts, writer.conn, batch_id, offsets))
+    opts, _judge = election
+    with two_batches_committed(election) as writer:
+        details = writer.details
         waiting = set(details.unpublished)
         assert waiting and not details.busy()
         details.options = dataclasses.replace(opts, detail_every_ms=0)
@@ -241,8 +243,6 @@ def test_a_slow_round_of_contest_results_makes_the_next_one_wait_nine_times_as_l
         writer.publish_waiting_details()
         writer.wait()  # the writer's and the detail publisher's jobs
         assert not details.unpublished and details.round_s > 0
-    finally:
-        writer.close()
     rounds = [
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"details"' in line
     ]
@@ -255,16 +255,9 @@ def test_a_round_sends_the_races_that_waited_longest_a_slice_at_a_time(election,
     for the next: 15,000 at once took the national count's CPU for seconds. A race marked again
     while it waits keeps its place; a round that waited a minute for the count to catch up, and
     the flush before the tally stops, send every one."""
-    opts, judge = election
-    first = stack.produce(opts.bootstrap, opts.topic, FIRST_BATCH)
-    second = stack.produce(opts.bootstrap, opts.topic, SECOND_BATCH)
-    writer = LedgerWriter(dataclasses.replace(opts, detail_every_ms=3_600_000), None)
-    writer.roll_loaded(judge.candidates, judge.contests)
-    details = writer.details
-    try:
-        for batch_id, part in enumerate((first, second)):
-            offsets = batches.split(part, len(part))[0]
-            writer.commit_and_publish(judge.batch(opts, writer.conn, batch_id, offsets))
+    opts, _judge = election
+    with two_batches_committed(election) as writer:
+        details = writer.details
         waiting = list(details.unpublished)
         assert len(waiting) > 3
         details.SLICE = 2
@@ -282,8 +275,6 @@ def test_a_round_sends_the_races_that_waited_longest_a_slice_at_a_time(election,
         details.mark(waiting[:3])
         writer.publish_waiting_details(force=True)
         assert not details.unpublished
-    finally:
-        writer.close()
     rounds = [
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"details"' in line
     ]
