@@ -65,11 +65,12 @@ def voters_by_district(homes: Mapping[Home, int]) -> dict[str, int]:
 
 
 class Style(NamedTuple):
-    """A home's ballot style: each contest's rule with the rows it adds to, in ballot order, and
-    the same by contest id."""
+    """A home's ballot style: each contest's rule with the rows it adds to, in ballot order, the
+    same by contest id, and the districts of those rows by contest id."""
 
     adds: tuple[tuple[ContestRule, tuple[DistrictTotals, ...]], ...]
     by_contest: Mapping[str, tuple[ContestRule, tuple[DistrictTotals, ...]]]
+    districts: Mapping[str, tuple[str, ...]]
 
 
 class ContestTotals:
@@ -94,16 +95,16 @@ class ContestTotals:
         found = self._styles.get(home)
         if found is None:
             districts = voter_districts(*home)
-            on_ballot = ballot_style(self.contests, *home)
+            within = {  # the districts a contest on the ballot adds to: its own and those inside
+                c.contest_id: districts[districts.index(c.district_id) :]
+                for c in ballot_style(self.contests, *home)
+            }
             adds = tuple(
-                (
-                    self.rules[c.contest_id],
-                    tuple(self._row(c, d) for d in districts[districts.index(c.district_id) :]),
-                )
-                for c in on_ballot
+                (self.rules[c], tuple(self._row(self.rules[c].contest, d) for d in inside))
+                for c, inside in within.items()
             )
             by_contest = {rule.contest.contest_id: (rule, rows) for rule, rows in adds}
-            found = self._styles[home] = Style(adds, by_contest)
+            found = self._styles[home] = Style(adds, by_contest, within)
         return found
 
     def add(self, home: Home, selections: Mapping[str, Entries]) -> None:
@@ -130,12 +131,10 @@ class ContestTotals:
             self._add_outcome(rule, rows, outcome, ballots)
 
     def _add_outcome(self, rule: ContestRule, rows, outcome: Sequence, ballots: int) -> None:
+        judged, ranks = judged_outcome(rule, outcome)
         if rule.ranked:
-            votes, overvotes, undervotes, ranks = outcome
             self.rankings[rule.contest.contest_id][ranking(ranks)] += ballots
-        else:
-            votes, overvotes, undervotes = outcome
-        _count(rows, Outcome(tuple(votes), int(overvotes), int(undervotes)), ballots)
+        _count(rows, judged, ballots)
 
     def add_patterns(self, patterns: Iterable[JudgedPattern], whole: bool = True) -> None:
         """Ballots judged already, each pattern added once (a batch holds far fewer patterns
@@ -175,6 +174,18 @@ class ContestTotals:
                 totals=dict.fromkeys((c.choice_id for c in contest.choices), 0)
             )
         return row
+
+
+def judged_outcome(rule: ContestRule, outcome: Sequence) -> tuple[Outcome, Sequence | None]:
+    """A contest's outcome as judged already ([votes, overvotes, undervotes], a ranked contest's
+    with its ranking as a fourth item) read as an Outcome and that ranking (None unless ranked);
+    a ValueError or TypeError when it is not that shape."""
+    ranks = None
+    if rule.ranked:
+        votes, overvotes, undervotes, ranks = outcome
+    else:
+        votes, overvotes, undervotes = outcome
+    return Outcome(tuple(votes), int(overvotes), int(undervotes)), ranks
 
 
 def judged_totals(contests: Iterable[Contest], patterns: Iterable[JudgedPattern]) -> ContestTotals:

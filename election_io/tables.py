@@ -17,6 +17,24 @@ VOTER_KEYS = {
 }
 
 
+def copy_arrow(conn: psycopg.Connection, table, columns: tuple[str, ...], rows: pa.Table) -> None:
+    """COPY an Arrow table's columns into a table (a name or sql.Composable), as CSV written
+    by Arrow: no Python loop per row."""
+    if rows.num_rows == 0:
+        return
+    buffer = io.BytesIO()
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+    pa_csv.write_csv(rows.select(list(columns)), buffer, options)
+    target = sql.Identifier(table) if isinstance(table, str) else table
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        target, sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor().copy(copy_sql) as copy:
+        view = buffer.getbuffer()
+        for start in range(0, len(view), 8 << 20):
+            copy.write(view[start : start + (8 << 20)])
+
+
 def replace_table(
     conn: psycopg.Connection,
     table: str,
@@ -36,15 +54,7 @@ def replace_table(
             staging, sql.Identifier(table)
         )
     )
-    buffer = io.BytesIO()
-    pa_csv.write_csv(rows.select(list(columns)), buffer)
-    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER true)").format(
-        staging, sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    with conn.cursor().copy(copy_sql) as copy:
-        view = buffer.getbuffer()
-        for start in range(0, len(view), 8 << 20):
-            copy.write(view[start : start + (8 << 20)])
+    copy_arrow(conn, sql.SQL("{}").format(staging), columns, rows)
     for name, definition in keys.items():
         conn.execute(
             sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} " + definition).format(

@@ -1,13 +1,12 @@
 """The live tally's totals per contest and district: what a batch adds, in the batch's transaction.
 
-A batch's counted ballots are grouped in Arrow, and each group is added once by the domain
-(election.contest_totals: a contest rolls up to every district inside its own, by ballot styles
-kept from batch to batch): a ballot the JVM judged by its cells, one per contest, grouped by
-(state, county, cell), far fewer than whole patterns; any other by its pattern (state, county,
-outcomes). The deltas go in with one COPY and one upsert per table; a ranked contest's ballots
-per ranking pattern go into rcv_rankings the same way, what its rounds are tabulated from after
-the commit.
-"""
+A batch's counted ballots are grouped in Arrow: a ballot the JVM judged by its cells, one per
+contest, grouped by (state, county, cell), and added up with index arrays (cell_totals), each
+cell read once by the domain's rule; any other ballot, and a ranked contest's cells, by its
+pattern, each group added once by the domain (election.contest_totals: a contest rolls up to
+every district inside its own, by ballot styles kept from batch to batch). The deltas go in with
+one COPY and one upsert per table; a ranked contest's ballots per ranking pattern go into
+rcv_rankings the same way, what its rounds are tabulated from after the commit."""
 
 from __future__ import annotations
 
@@ -22,6 +21,8 @@ import pyarrow.compute as pc
 from election.contest_totals import ContestTotals, DistrictTotals
 from election.contests import Contest
 from election.selections import Entries
+from election_io.tables import copy_arrow
+from spark_jobs import cell_totals
 
 PATTERN_COLUMNS = ("address_state", "county_fips", "outcomes")
 
@@ -41,7 +42,6 @@ CREATE TEMP TABLE IF NOT EXISTS staged_rcv_rankings (
     ballots    bigint NOT NULL
 ) ON COMMIT DELETE ROWS;
 """
-_STAGED_COLUMNS = "contest_id, district_id, choice_id, ballots, overvotes, undervotes, votes"
 
 _ADD_TOTALS = """
 INSERT INTO contest_totals AS t
@@ -71,13 +71,50 @@ Rankings = Mapping[str, Mapping[Entries, int]]  # ranked contest -> ballots per 
 
 @dataclass(frozen=True)
 class BatchDeltas:
-    """What a batch adds: totals per contest and district, ranked contests' rankings."""
+    """What a batch adds: totals per contest and district as staged_contest_totals' rows
+    (cell_totals.COLUMNS, one per key: no choice without votes), ranked contests' rankings."""
 
-    totals: Deltas = field(default_factory=dict)
+    table: pa.Table = field(default_factory=cell_totals.empty)
     rankings: Rankings = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.totals) or bool(self.rankings)
+        return bool(self.table.num_rows) or bool(self.rankings)
+
+    @classmethod
+    def of_rows(cls, totals: Deltas, rankings: Rankings | None = None) -> BatchDeltas:
+        """Deltas given as the domain's rows (ContestTotals.take_counted)."""
+        return cls(_rows_table(totals), rankings or {})
+
+    @property
+    def totals(self) -> dict[tuple[str, str], DistrictTotals]:
+        """The rows as the domain's DistrictTotals (choices with votes only)."""
+        found: dict[tuple[str, str], DistrictTotals] = {}
+        for c, d, choice, ballots, over, under, votes in zip(
+            *(self.table[name].to_pylist() for name in cell_totals.COLUMNS), strict=True
+        ):
+            row = found.setdefault((c, d), DistrictTotals())
+            if choice is None:
+                row.ballots, row.overvotes, row.undervotes = ballots, over, under
+            else:
+                row.totals[choice] = votes
+        return found
+
+
+def _rows_table(totals: Deltas) -> pa.Table:
+    """The domain's rows as staged_contest_totals' rows (choices with votes only)."""
+    rows = []
+    for (contest_id, district_id), row in totals.items():
+        rows.append((contest_id, district_id, None, row.ballots, row.overvotes, row.undervotes, 0))
+        rows += [(contest_id, district_id, c, 0, 0, 0, n) for c, n in row.totals.items() if n]
+    if not rows:
+        return cell_totals.empty()
+    columns = list(zip(*rows, strict=True))
+    return pa.table(
+        {
+            name: pa.array(values, pa.string() if i < 3 else pa.int64())
+            for i, (name, values) in enumerate(zip(cell_totals.COLUMNS, columns, strict=True))
+        }
+    )
 
 
 def ranking_text(pattern: Entries) -> str:
@@ -90,42 +127,73 @@ class BatchTotals:
 
     def __init__(self, contests: tuple[Contest, ...]):
         self._totals = ContestTotals(contests, ())
+        self._cells = cell_totals.CellTotals(self._totals)
 
     def of(self, counted: pa.Table) -> BatchDeltas:
         """What a batch's counted ballots (as staged: outcomes, and cells where the JVM judged)
         add, each group once; a ballot without outcomes (nothing judged its contests) adds to
-        none."""
+        none. Cells are added up by cell_totals; the rest (a ranked contest's cells, whole
+        patterns) by the domain."""
         by_cells = pc.is_valid(counted["cells"])
         by_pattern = pc.and_(pc.invert(by_cells), pc.is_valid(counted["outcomes"]))
         try:
-            self._totals.add_patterns(_groups(_cells(counted.filter(by_cells))), whole=False)
-            self._totals.add_patterns(_groups(counted.filter(by_pattern)))
+            groups = _grouped(_cells(counted.filter(by_cells)))
+            added, left = self._cells.add(groups)
+            self._totals.add_patterns(_rows(_wrapped(groups.filter(pa.array(left)))), whole=False)
+            self._totals.add_patterns(_rows(_grouped(counted.filter(by_pattern))))
         finally:  # a batch that fails leaves nothing behind for the next
-            deltas = BatchDeltas(self._totals.take_counted(), self._totals.take_rankings())
-        return deltas
+            counted_rows = self._totals.take_counted()
+            rankings = self._totals.take_rankings()
+        if counted_rows:
+            both = pa.concat_tables([added, _rows_table(counted_rows)])
+            added = _summed(both)
+        return BatchDeltas(added, rankings)
+
+
+def _summed(table: pa.Table) -> pa.Table:
+    """One row per key: the same contest, district and choice added up."""
+    keys = ["contest_id", "district_id", "choice_id"]
+    counts = [name for name in cell_totals.COLUMNS if name not in keys]
+    summed = table.group_by(keys, use_threads=False).aggregate([(c, "sum") for c in counts])
+    return summed.rename_columns([*keys, *counts]).select(list(cell_totals.COLUMNS))
 
 
 def _cells(ballots: pa.Table) -> pa.Table:
-    """One row per ballot and contest: (state, county, {cell}) in PATTERN_COLUMNS' names."""
+    """One row per ballot and contest: (state, county, cell) in PATTERN_COLUMNS' names."""
     cells = ballots["cells"].combine_chunks()
     owner = pc.list_parent_indices(cells)
-    wrapped = pc.binary_join_element_wise("{", pc.list_flatten(cells), "}", "")
     return pa.table(
         {
             "address_state": ballots["address_state"].take(owner),
             "county_fips": ballots["county_fips"].take(owner),
-            "outcomes": wrapped,
+            "outcomes": pc.list_flatten(cells),
         }
     )
 
 
-def _groups(table: pa.Table) -> Iterator[tuple]:
-    """(state, county, outcomes, ballots) of each distinct row."""
+def _grouped(table: pa.Table) -> pa.Table:
+    """(state, county, outcomes, count_all) of each distinct row."""
     if not table.num_rows:
-        return iter(())
+        return pa.table(
+            {
+                **{name: pa.array([], pa.string()) for name in PATTERN_COLUMNS},
+                "count_all": pa.array([], pa.int64()),
+            }
+        )
     grouped = table.select(list(PATTERN_COLUMNS)).group_by(list(PATTERN_COLUMNS))
-    found = grouped.aggregate([([], "count_all")])
-    return zip(*(found[name].to_pylist() for name in (*PATTERN_COLUMNS, "count_all")), strict=True)
+    return grouped.aggregate([([], "count_all")])
+
+
+def _wrapped(groups: pa.Table) -> pa.Table:
+    """Groups of cells as groups of patterns: each cell is a JSON object's member."""
+    cells = groups["outcomes"]
+    wrapped = pc.binary_join_element_wise("{", cells, "}", "")
+    return groups.set_column(groups.column_names.index("outcomes"), "outcomes", wrapped)
+
+
+def _rows(groups: pa.Table) -> Iterator[tuple]:
+    """Each group as the domain adds it: (state, county, outcomes, ballots)."""
+    return zip(*(groups[name].to_pylist() for name in (*PATTERN_COLUMNS, "count_all")), strict=True)
 
 
 def add_totals(conn: psycopg.Connection, deltas: BatchDeltas) -> tuple[tuple[str, str], ...]:
@@ -140,16 +208,9 @@ def add_totals(conn: psycopg.Connection, deltas: BatchDeltas) -> tuple[tuple[str
                 for pattern, ballots in found.items():
                     copy.write_row((contest_id, ranking_text(pattern), ballots))
         conn.execute(_ADD_RANKINGS)
-    if not deltas.totals:
+    if not deltas.table.num_rows:
         return ()
-    with conn.cursor().copy(f"COPY staged_contest_totals ({_STAGED_COLUMNS}) FROM STDIN") as copy:
-        for (contest_id, district_id), row in deltas.totals.items():
-            copy.write_row(
-                (contest_id, district_id, None, row.ballots, row.overvotes, row.undervotes, 0)
-            )
-            for choice_id, votes in row.totals.items():
-                if votes:
-                    copy.write_row((contest_id, district_id, choice_id, 0, 0, 0, votes))
+    copy_arrow(conn, "staged_contest_totals", cell_totals.COLUMNS, deltas.table)
     touched = conn.execute(_ADD_TOTALS).fetchall()
     conn.execute(_ADD_CHOICES)
     return tuple(sorted((c, d) for c, d in touched))

@@ -7,7 +7,6 @@ tally_batches records each committed batch, so a batch replayed after a crash is
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,9 +14,9 @@ from dataclasses import dataclass
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 
 from election_io import migrations
+from election_io.tables import copy_arrow
 from election_io.tally_exit import TALLY_STOPPED
 from spark_jobs import contest_ledger
 
@@ -153,18 +152,6 @@ def counted_topics(conn: psycopg.Connection) -> list[str]:
     return [topic for (topic,) in rows]
 
 
-def _copy_arrow(conn: psycopg.Connection, table: str, columns, data: pa.Table) -> None:
-    """COPY an Arrow table's columns into a table, as CSV written by Arrow (no Python loop)."""
-    if data.num_rows == 0:
-        return
-    buffer = io.BytesIO()
-    options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
-    pa_csv.write_csv(data.select(list(columns)), buffer, options)
-    names = ", ".join(columns)
-    with conn.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(buffer.getbuffer())
-
-
 def stage_ballots(conn: psycopg.Connection, first_ballots: pa.Table) -> list[tuple[int, int]]:
     """Stage a batch's first ballots and enter their voters in the poll book, inside the
     caller's transaction; return the duplicates found.
@@ -178,7 +165,7 @@ def stage_ballots(conn: psycopg.Connection, first_ballots: pa.Table) -> list[tup
     voters = first_ballots["voter_id"]
     if pc.count_distinct(voters).as_py() != len(voters):  # the poll book would enter one
         raise RuntimeError("a voter has two first ballots in one batch: nothing is committed")
-    _copy_arrow(conn, "staged_ballots", STAGED_BALLOT_COLUMNS, first_ballots)
+    copy_arrow(conn, "staged_ballots", STAGED_BALLOT_COLUMNS, first_ballots)
     again = conn.execute(
         "WITH entered AS ("
         f"INSERT INTO voter_turnout (voter_id, voted_at) SELECT voter_id, {_VOTING_TIME} "
@@ -232,7 +219,7 @@ def commit_batch(
     ).fetchall()
     contests = contest_ledger.add_totals(conn, contest_deltas) if contest_deltas else ()
     for rejected in rejections:
-        _copy_arrow(conn, "staged_rejections", STAGED_REJECTION_COLUMNS, rejected)
+        copy_arrow(conn, "staged_rejections", STAGED_REJECTION_COLUMNS, rejected)
     n_rejected = conn.execute(
         "INSERT INTO rejected_ballots "
         "(topic_partition, topic_offset, vote_id, reason, detail, raw, detected_at) "

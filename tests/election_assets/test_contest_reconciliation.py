@@ -61,7 +61,9 @@ def books(scratch_database):
         conn.execute(contest_ledger.STAGING)
         with conn.transaction():  # the staging table empties at each commit
             judged = judged_totals(SELECTIONS_CONTESTS, patterns)
-            deltas = contest_ledger.BatchDeltas(judged.take_counted(), judged.take_rankings())
+            deltas = contest_ledger.BatchDeltas.of_rows(
+                judged.take_counted(), judged.take_rankings()
+            )
             contest_ledger.add_totals(conn, deltas)
         truth = selections_truth(messages)
         assert truth.counted == len(BALLOTS)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from election.contest_totals import ContestTotals
-from election.contests import ballot_style
+from election.contest_totals import ContestTotals, DistrictTotals
+from election.contests import RANKED, Choice, Contest, ballot_style
 from spark_jobs.contest_ledger import BatchTotals
 from spark_jobs.selections_judging import PatternJudge, selections_text
 from tests.spark_jobs.helpers import SELECTIONS_CONTESTS, SELECTIONS_ROLL
@@ -61,7 +61,15 @@ def staged(ballots, unjudged: int = 0, by_cells: bool = False) -> tuple[pa.Table
             "cells": pa.array([row[3] for row in rows], pa.list_(pa.string())),
         }
     )
-    return table, {key: row for key, row in one_by_one.results.items() if row.ballots}
+    return table, {
+        key: without_zeros(row) for key, row in one_by_one.results.items() if row.ballots
+    }
+
+
+def without_zeros(row: DistrictTotals) -> DistrictTotals:
+    """A row as the ledger stages it: the choices that gained votes (the table holds no zeros)."""
+    votes = {choice: n for choice, n in row.totals.items() if n}
+    return DistrictTotals(row.ballots, row.overvotes, row.undervotes, votes)
 
 
 @settings(max_examples=60, deadline=None)
@@ -85,5 +93,57 @@ def test_a_batch_whose_outcomes_do_not_fit_leaves_nothing_for_the_next():
         2, "outcomes", pa.array([outcomes[0], '{"national": [["c1"], 0]}'], pa.string())
     )
     with pytest.raises(ValueError):
+        totals.of(broken)
+    assert totals.of(good).totals == expected
+
+
+RANKED_CONTESTS = (
+    *SELECTIONS_CONTESTS,
+    Contest("rcv-us", "Ranked", "nation", RANKED, (Choice("x", "X"), Choice("y", "Y")), position=9),
+)
+
+
+def test_a_ranked_contests_cells_are_added_by_the_domain_with_their_rankings():
+    judge = PatternJudge(RANKED_CONTESTS)
+    one_by_one = ContestTotals(RANKED_CONTESTS, ())
+    rows = []
+    for voter, ranks in (("v1", ["x", "y"]), ("v2", ["y"]), ("v3", ["x", "y"]), ("v4", [])):
+        home = SELECTIONS_ROLL[voter]
+        selections = {"national": ["c1"], "rcv-us": ranks}
+        _reason, _detail, outcomes, _national = judge.verdict(*home, selections_text(selections))
+        one_by_one.add(home, selections)
+        cells = [selections_text({c: o})[1:-1] for c, o in json.loads(outcomes).items()]
+        rows.append((*home, cells))
+    table = pa.table(
+        {
+            "address_state": pa.array([r[0] for r in rows], pa.string()),
+            "county_fips": pa.array([r[1] for r in rows], pa.string()),
+            "outcomes": pa.array([None] * len(rows), pa.string()),
+            "cells": pa.array([r[2] for r in rows], pa.list_(pa.string())),
+        }
+    )
+    deltas = BatchTotals(RANKED_CONTESTS).of(table)
+    expected = {k: without_zeros(row) for k, row in one_by_one.results.items() if row.ballots}
+    assert deltas.totals == expected
+    assert deltas.rankings == one_by_one.take_rankings()
+
+
+@pytest.mark.parametrize(
+    "cell, error",
+    [
+        ('"national":[["nobody"],0,0]', KeyError),  # a choice not in the contest
+        ('"sen-TX":[["a"],0,0]', KeyError),  # a contest off an Ohio voter's style
+        ('"national":[["c1"],0]', ValueError),  # not [votes, overvotes, undervotes]
+        ('"national":[["c1"],0,0', ValueError),  # not JSON
+    ],
+)
+def test_a_cell_the_domain_would_refuse_is_refused_and_leaves_nothing_for_the_next(cell, error):
+    totals = BatchTotals(SELECTIONS_CONTESTS)
+    good, expected = staged(
+        [("v1", {"national": ["c1"]}), ("v2", {"sen-TX": ["a"]})], by_cells=True
+    )
+    cells = good["cells"].to_pylist()
+    broken = good.set_column(3, "cells", pa.array([[cell], cells[1]], pa.list_(pa.string())))
+    with pytest.raises(error):
         totals.of(broken)
     assert totals.of(good).totals == expected
