@@ -54,7 +54,7 @@ def replace_table(
             staging, sql.Identifier(table)
         )
     )
-    copy_arrow(conn, sql.SQL("{}").format(staging), columns, rows)
+    copy_arrow(conn, staging, columns, rows)
     for name, definition in keys.items():
         conn.execute(
             sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} " + definition).format(

@@ -24,6 +24,7 @@ from election.contest_totals import ContestTotals, Home, judged_outcome
 # One row per (contest, district) with ballots, overvotes and undervotes (choice_id null), and
 # one per choice that gained votes: staged_contest_totals' columns.
 COLUMNS = ("contest_id", "district_id", "choice_id", "ballots", "overvotes", "undervotes", "votes")
+SCHEMA = pa.schema([(name, pa.string() if i < 3 else pa.int64()) for i, name in enumerate(COLUMNS)])
 _LEFT = -1  # a cell the domain adds itself
 CELLS_KEPT = 100_000  # distinct cells kept read (an election has far fewer)
 _NONE = "\x00"  # a home without a state or county, in a home's text (no roll's text holds NUL)
@@ -31,9 +32,7 @@ _NONE = "\x00"  # a home without a state or county, in a home's text (no roll's 
 
 def empty() -> pa.Table:
     """No deltas, in COLUMNS."""
-    return pa.table(
-        {name: pa.array([], pa.string() if i < 3 else pa.int64()) for i, name in enumerate(COLUMNS)}
-    )
+    return SCHEMA.empty_table()
 
 
 class CellTotals:
@@ -180,18 +179,16 @@ class CellTotals:
         vote_rows, vote_choices = np.divmod(pairs, max(len(self.choices), 1))
         keys = [self.rows[i] for i in touched.tolist()] + [self.rows[i] for i in vote_rows.tolist()]
         table = pa.table(
-            {
-                "contest_id": pa.array([k[0] for k in keys], pa.string()),
-                "district_id": pa.array([k[1] for k in keys], pa.string()),
-                "choice_id": pa.array(
-                    [None] * len(touched) + [self.choices[c] for c in vote_choices.tolist()],
-                    pa.string(),
-                ),
-                "ballots": _ints(ballots[touched], len(vote_rows)),
-                "overvotes": _ints(over[touched], len(vote_rows)),
-                "undervotes": _ints(under[touched], len(vote_rows)),
-                "votes": pa.array(np.concatenate([np.zeros(len(touched)), votes]).astype(np.int64)),
-            }
+            [
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [None] * len(touched) + [self.choices[c] for c in vote_choices.tolist()],
+                _ints(ballots[touched], len(vote_rows)),
+                _ints(over[touched], len(vote_rows)),
+                _ints(under[touched], len(vote_rows)),
+                np.concatenate([np.zeros(len(touched)), votes]).astype(np.int64),
+            ],
+            schema=SCHEMA,
         )
         return table, left
 

@@ -85,20 +85,6 @@ class BatchDeltas:
         """Deltas given as the domain's rows (ContestTotals.take_counted)."""
         return cls(_rows_table(totals), rankings or {})
 
-    @property
-    def totals(self) -> dict[tuple[str, str], DistrictTotals]:
-        """The rows as the domain's DistrictTotals (choices with votes only)."""
-        found: dict[tuple[str, str], DistrictTotals] = {}
-        for c, d, choice, ballots, over, under, votes in zip(
-            *(self.table[name].to_pylist() for name in cell_totals.COLUMNS), strict=True
-        ):
-            row = found.setdefault((c, d), DistrictTotals())
-            if choice is None:
-                row.ballots, row.overvotes, row.undervotes = ballots, over, under
-            else:
-                row.totals[choice] = votes
-        return found
-
 
 def _rows_table(totals: Deltas) -> pa.Table:
     """The domain's rows as staged_contest_totals' rows (choices with votes only)."""
@@ -106,14 +92,9 @@ def _rows_table(totals: Deltas) -> pa.Table:
     for (contest_id, district_id), row in totals.items():
         rows.append((contest_id, district_id, None, row.ballots, row.overvotes, row.undervotes, 0))
         rows += [(contest_id, district_id, c, 0, 0, 0, n) for c, n in row.totals.items() if n]
-    if not rows:
-        return cell_totals.empty()
-    columns = list(zip(*rows, strict=True))
-    return pa.table(
-        {
-            name: pa.array(values, pa.string() if i < 3 else pa.int64())
-            for i, (name, values) in enumerate(zip(cell_totals.COLUMNS, columns, strict=True))
-        }
+    return pa.Table.from_pylist(
+        [dict(zip(cell_totals.COLUMNS, row, strict=True)) for row in rows],
+        schema=cell_totals.SCHEMA,
     )
 
 
@@ -173,13 +154,6 @@ def _cells(ballots: pa.Table) -> pa.Table:
 
 def _grouped(table: pa.Table) -> pa.Table:
     """(state, county, outcomes, count_all) of each distinct row."""
-    if not table.num_rows:
-        return pa.table(
-            {
-                **{name: pa.array([], pa.string()) for name in PATTERN_COLUMNS},
-                "count_all": pa.array([], pa.int64()),
-            }
-        )
     grouped = table.select(list(PATTERN_COLUMNS)).group_by(list(PATTERN_COLUMNS))
     return grouped.aggregate([([], "count_all")])
 
